@@ -1,0 +1,29 @@
+"""Aggregates every module's router under the API prefix.
+
+Each module under `app/modules/<name>/` that has a `router.py` exposes `router`; its paths
+start with the module's URL segment, so `/api/v1/courses/...` lives in `app/modules/courses/`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from fastapi import APIRouter
+
+from app.core.health import router as health_router
+from app.core.registry import MODULES
+
+
+def build_api_router() -> APIRouter:
+    api_router = APIRouter()
+    api_router.include_router(health_router)
+    for name in MODULES:
+        dotted = f"app.modules.{name}.router"
+        if importlib.util.find_spec(f"app.modules.{name}") is None:
+            continue
+        if importlib.util.find_spec(dotted) is None:
+            continue
+        module = importlib.import_module(dotted)
+        api_router.include_router(module.router)
+    return api_router

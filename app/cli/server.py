@@ -1,0 +1,73 @@
+"""`lms serve` and `lms openapi`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from app.core.config import get_settings
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default=None, help="bind address (default: HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: PORT)")
+    serve.add_argument("--workers", type=int, default=None, help="processes (default: WORKERS)")
+    serve.add_argument("--reload", action="store_true", help="reload on code changes")
+    serve.set_defaults(handler=serve_command)
+
+    openapi = subparsers.add_parser("openapi", help="write the OpenAPI schema as JSON")
+    openapi.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
+    openapi.set_defaults(handler=openapi_command)
+
+
+def _prepare_multiprocess_metrics(workers: int) -> None:
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = get_settings().VAR_DIR / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    workers = args.workers or settings.WORKERS
+    _prepare_multiprocess_metrics(workers)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.HOST,
+        port=args.port or settings.PORT,
+        workers=None if args.reload else workers,
+        reload=args.reload,
+        # The app resolves client addresses itself from FORWARDED_ALLOW_IPS.
+        proxy_headers=False,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+    return 0
+
+
+def openapi_command(args: argparse.Namespace) -> int:
+    from fastapi.openapi.utils import get_openapi
+
+    from app.main import create_app
+
+    app = create_app()
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    text = json.dumps(schema, indent=2, sort_keys=False)
+    if args.output == "-":
+        print(text)
+    else:
+        Path(args.output).write_text(text + "\n")
+    return 0

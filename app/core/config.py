@@ -1,0 +1,357 @@
+"""Application settings: one pydantic-settings class read from the environment and `.env`.
+
+Every variable is documented in `.env.example` and the README's configuration table; a test
+keeps the three in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CsvList = Annotated[list[str], NoDecode]
+
+# Strings that people paste from examples and tutorials; never acceptable in production.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me",
+        "changeme",
+        "secret",
+        "your-secret-key",
+        "your-secret-key-here",
+        "supersecret",
+        "please-change-me",
+        "dev-secret-key",
+        "change-me-to-a-long-random-string",
+    }
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    # --- Application ---
+    PROJECT_NAME: str = "LMS Backend"
+    VERSION: str = "1.0.0"
+    ENVIRONMENT: Literal["development", "test", "staging", "production"] = "development"
+    DEBUG: bool = False
+    API_V1_PREFIX: str = "/api/v1"
+    ENABLE_API_DOCS: bool | None = None
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+    FRONTEND_URL: str = "http://localhost:3000"
+    VAR_DIR: Path = Path("var")
+    LOG_LEVEL: str = "INFO"
+    LOG_JSON: bool = True
+    HOST: str = "127.0.0.1"
+    PORT: int = 8000
+    WORKERS: int = 1
+
+    # --- Database ---
+    DATABASE_URL: str = "sqlite:///var/lms.db"
+    SQLALCHEMY_ECHO: bool = False
+    DB_POOL_SIZE: int = Field(default=10, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=20, ge=0)
+    DB_POOL_TIMEOUT_SECONDS: int = Field(default=30, ge=1)
+    DB_POOL_RECYCLE_SECONDS: int = Field(default=1800, ge=-1)
+
+    # --- Security / JWT ---
+    SECRET_KEY: str | None = None
+    ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1)
+    REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1)
+    PASSWORD_RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=30, ge=1)
+    EMAIL_VERIFICATION_TOKEN_EXPIRE_HOURS: int = Field(default=24, ge=1)
+    MFA_CHALLENGE_TOKEN_EXPIRE_MINUTES: int = Field(default=10, ge=1)
+    MFA_ISSUER: str = "LMS Backend"
+    PASSWORD_MIN_LENGTH: int = Field(default=8, ge=8, le=72)
+    ALLOW_INSTRUCTOR_SIGNUP: bool = False
+    REQUIRE_EMAIL_VERIFICATION: bool = False
+    ACCESS_TOKEN_BLACKLIST_FAIL_CLOSED: bool | None = None
+    MAX_FAILED_LOGIN_ATTEMPTS: int = Field(default=5, ge=1)
+    ACCOUNT_LOCKOUT_BASE_SECONDS: int = Field(default=60, ge=1)
+    ACCOUNT_LOCKOUT_MAX_SECONDS: int = Field(default=3600, ge=1)
+    AUTH_COOKIE_MODE: bool = False
+    AUTH_COOKIE_SECURE: bool | None = None
+    AUTH_COOKIE_SAMESITE: Literal["lax", "strict", "none"] = "lax"
+    AUTH_COOKIE_DOMAIN: str | None = None
+
+    # --- HTTP: CORS, hosts, proxies, headers ---
+    CORS_ORIGINS: CsvList = ["http://localhost:3000", "http://localhost:5173"]
+    TRUSTED_HOSTS: CsvList = ["localhost", "127.0.0.1", "testserver", "[::1]"]
+    FORWARDED_ALLOW_IPS: CsvList = []
+    SECURITY_HEADERS_ENABLED: bool = True
+    RESPONSE_ENVELOPE_ENABLED: bool = False
+    METRICS_ENABLED: bool = True
+    METRICS_TOKEN: str | None = None
+
+    # --- Redis, cache, background jobs ---
+    REDIS_URL: str | None = None
+    CACHE_ENABLED: bool = True
+    CACHE_DEFAULT_TTL_SECONDS: int = Field(default=60, ge=1)
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None
+    TASKS_FORCE_INLINE: bool = False
+    TASK_MAX_RETRIES: int = Field(default=5, ge=0)
+
+    # --- Rate limiting ---
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_USE_REDIS: bool = True
+    RATE_LIMIT_REQUESTS_PER_MINUTE: int = Field(default=100, ge=1)
+    RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1)
+    AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE: int = Field(default=60, ge=1)
+    LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE: int = Field(default=20, ge=1)
+    UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR: int = Field(default=100, ge=1)
+    RATE_LIMIT_REDIS_PREFIX: str = "ratelimit"
+    RATE_LIMIT_EXCLUDED_PATHS: CsvList = [
+        "/",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/static-offline-docs",
+        "/api/v1/health",
+        "/api/v1/ready",
+        "/metrics",
+    ]
+
+    # --- Email ---
+    EMAIL_BACKEND: Literal["console", "smtp"] = "console"
+    EMAIL_FROM: str = "no-reply@lms.local"
+    EMAIL_FROM_NAME: str = "LMS"
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = 587
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_USE_TLS: bool = True
+    SMTP_USE_SSL: bool = False
+    SMTP_TIMEOUT_SECONDS: int = 10
+
+    # --- Files and storage ---
+    UPLOAD_DIR: Path = Path("var/uploads")
+    CERTIFICATES_DIR: Path = Path("var/certificates")
+    MAX_UPLOAD_MB: int = Field(default=100, ge=1)
+    ALLOWED_UPLOAD_EXTENSIONS: CsvList = [
+        "mp4",
+        "avi",
+        "mov",
+        "pdf",
+        "doc",
+        "docx",
+        "jpg",
+        "jpeg",
+        "png",
+        "txt",
+        "zip",
+    ]
+    FILE_STORAGE_PROVIDER: Literal["local", "s3", "azure"] = "local"
+    FILE_DOWNLOAD_URL_EXPIRE_SECONDS: int = Field(default=900, ge=1)
+    S3_BUCKET_NAME: str | None = None
+    S3_REGION: str = "us-east-1"
+    S3_ENDPOINT_URL: str | None = None
+    AWS_ACCESS_KEY_ID: str | None = None
+    AWS_SECRET_ACCESS_KEY: str | None = None
+    AZURE_STORAGE_CONNECTION_STRING: str | None = None
+    AZURE_STORAGE_ACCOUNT_NAME: str | None = None
+    AZURE_STORAGE_ACCOUNT_KEY: str | None = None
+    AZURE_STORAGE_ACCOUNT_URL: str | None = None
+    AZURE_STORAGE_CONTAINER_NAME: str = "lms-files"
+    AZURE_STORAGE_CONTAINER_URL: str | None = None
+
+    # --- Payments ---
+    PAYMENT_GATEWAY: Literal["sandbox", "stripe", "myfatoorah", "paymob"] = "sandbox"
+    DEFAULT_CURRENCY: str = "USD"
+    SANDBOX_WEBHOOK_SECRET: str | None = None
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_API_VERSION: str = "2025-09-30.clover"
+    MYFATOORAH_API_KEY: str | None = None
+    MYFATOORAH_BASE_URL: str = "https://apitest.myfatoorah.com"
+    MYFATOORAH_WEBHOOK_SECRET: str | None = None
+    PAYMOB_API_KEY: str | None = None
+    PAYMOB_SECRET_KEY: str | None = None
+    PAYMOB_PUBLIC_KEY: str | None = None
+    PAYMOB_HMAC_SECRET: str | None = None
+    PAYMOB_INTEGRATION_ID: int | None = None
+    PAYMOB_BASE_URL: str = "https://accept.paymob.com"
+
+    # --- Outgoing webhooks ---
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS: bool | None = None
+    WEBHOOK_TIMEOUT_SECONDS: float = 10.0
+    WEBHOOK_MAX_RETRIES: int = Field(default=8, ge=0)
+
+    # --- Scheduled jobs ---
+    WEEKLY_REPORT_CRON: str = "0 9 * * 1"
+    COURSE_REMINDER_CRON: str = "0 10 * * *"
+    REMINDER_INACTIVE_DAYS: int = Field(default=7, ge=1)
+    SCHEDULE_TIMEZONE: str = "UTC"
+
+    # --- Observability ---
+    SENTRY_DSN: str | None = None
+    SENTRY_TRACES_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
+    SENTRY_PROFILES_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
+    SENTRY_RELEASE: str | None = None
+
+    # --- Secrets providers and optional sign-in ---
+    SECRETS_PROVIDER: Literal["env", "vault", "azure_keyvault"] = "env"
+    VAULT_ADDR: str | None = None
+    VAULT_TOKEN: str | None = None
+    VAULT_SECRET_PATH: str = "lms"  # noqa: S105 - a KV path, not a secret
+    AZURE_KEYVAULT_URL: str | None = None
+    FIREBASE_ENABLED: bool = False
+    FIREBASE_PROJECT_ID: str | None = None
+
+    @field_validator(
+        "CORS_ORIGINS",
+        "TRUSTED_HOSTS",
+        "FORWARDED_ALLOW_IPS",
+        "RATE_LIMIT_EXCLUDED_PATHS",
+        "ALLOWED_UPLOAD_EXTENSIONS",
+        mode="before",
+    )
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("ALLOWED_UPLOAD_EXTENSIONS")
+    @classmethod
+    def _normalize_extensions(cls, value: list[str]) -> list[str]:
+        return [item.lower().lstrip(".") for item in value]
+
+    # --- Derived values ---
+    @property
+    def is_production(self) -> bool:
+        return self.ENVIRONMENT == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        if self.ENABLE_API_DOCS is not None:
+            return self.ENABLE_API_DOCS
+        return not self.is_production
+
+    @property
+    def blacklist_fail_closed(self) -> bool:
+        if self.ACCESS_TOKEN_BLACKLIST_FAIL_CLOSED is not None:
+            return self.ACCESS_TOKEN_BLACKLIST_FAIL_CLOSED
+        return self.is_production
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.AUTH_COOKIE_SECURE is not None:
+            return self.AUTH_COOKIE_SECURE
+        return self.is_production
+
+    @property
+    def webhooks_allow_private(self) -> bool:
+        if self.WEBHOOKS_ALLOW_PRIVATE_TARGETS is not None:
+            return self.WEBHOOKS_ALLOW_PRIVATE_TARGETS
+        return not self.is_production
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.MAX_UPLOAD_MB * 1024 * 1024
+
+    @property
+    def broker_url(self) -> str | None:
+        return self.CELERY_BROKER_URL or self.REDIS_URL
+
+    @property
+    def tasks_inline(self) -> bool:
+        return self.TASKS_FORCE_INLINE or self.broker_url is None
+
+    @property
+    def signing_key(self) -> str:
+        """The JWT/HMAC key: configured, or a random one kept per installation in `VAR_DIR`."""
+        if self.SECRET_KEY:
+            return self.SECRET_KEY
+        return _installation_secret(self.VAR_DIR)
+
+    def production_problems(self) -> list[str]:
+        """Every reason this configuration must not serve production traffic."""
+        problems: list[str] = []
+        if not self.is_production:
+            return problems
+        key = self.SECRET_KEY or ""
+        if not key:
+            problems.append("SECRET_KEY is not set")
+        elif key.lower() in PLACEHOLDER_SECRETS:
+            problems.append("SECRET_KEY is a well-known placeholder value")
+        elif len(key) < 32:
+            problems.append("SECRET_KEY is shorter than 32 characters")
+        if self.DEBUG:
+            problems.append("DEBUG must be false")
+        if "*" in self.CORS_ORIGINS:
+            problems.append("CORS_ORIGINS must not contain '*'")
+        if "*" in self.TRUSTED_HOSTS:
+            problems.append("TRUSTED_HOSTS must not contain '*'")
+        if self.is_sqlite:
+            problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+        if not self.REDIS_URL:
+            problems.append("REDIS_URL must be set (rate limits, token blacklist, lockout)")
+        if self.TASKS_FORCE_INLINE:
+            problems.append("TASKS_FORCE_INLINE must be false (use Celery workers)")
+        if self.EMAIL_BACKEND == "smtp" and not self.SMTP_HOST:
+            problems.append("SMTP_HOST must be set when EMAIL_BACKEND=smtp")
+        if self.FILE_STORAGE_PROVIDER == "s3" and not self.S3_BUCKET_NAME:
+            problems.append("S3_BUCKET_NAME must be set when FILE_STORAGE_PROVIDER=s3")
+        if self.FILE_STORAGE_PROVIDER == "azure" and not (
+            self.AZURE_STORAGE_CONNECTION_STRING or self.AZURE_STORAGE_ACCOUNT_URL
+        ):
+            problems.append(
+                "AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL must be set "
+                "when FILE_STORAGE_PROVIDER=azure"
+            )
+        if self.PAYMENT_GATEWAY == "sandbox":
+            problems.append("PAYMENT_GATEWAY=sandbox is for development only")
+        return problems
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at startup when production settings are unsafe; lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"Refusing to start in production:\n{listing}")
+
+
+@lru_cache
+def _installation_secret(var_dir: Path) -> str:
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        scratch = var_dir / f".secret_key.{os.getpid()}"
+        scratch.write_text(secrets.token_urlsafe(48))
+        scratch.chmod(0o600)
+        # link() is atomic and refuses to overwrite: when several workers start at once,
+        # exactly one key wins and every process reads that one.
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def validate_for_startup(settings: Settings) -> None:
+    problems = settings.production_problems()
+    if problems:
+        raise ConfigurationError(problems)

@@ -1,0 +1,107 @@
+"""Typed FastAPI dependencies: the database session, the current user and role/permission
+guards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from app.core.database import get_db
+from app.core.errors import PermissionDenied, Unauthorized
+from app.core.permissions import Permission, Role, has_permission
+from app.core.security import TokenType, decode_token, is_access_token_revoked
+from app.modules.users.models import User
+
+# scope="function": commit (or roll back) before the response is sent, so a client never
+# sees success for a transaction that then failed to commit.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+ACCESS_COOKIE = "lms_access_token"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _token_from_request(request: Request, bearer: str | None) -> str | None:
+    if bearer:
+        return bearer
+    return request.cookies.get(ACCESS_COOKIE)
+
+
+def _load_user(request: Request, db: Session, token: str) -> User:
+    claims = decode_token(token, expected_type=TokenType.ACCESS)
+    if is_access_token_revoked(claims["jti"]):
+        raise Unauthorized("Token has been revoked", code="token_revoked")
+    try:
+        user_id = uuid.UUID(claims["sub"])
+    except ValueError as exc:
+        raise Unauthorized("Token is invalid", code="token_invalid") from exc
+    user = db.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("User is inactive or no longer exists", code="user_inactive")
+    if claims.get("ver", 0) != user.token_version:
+        raise Unauthorized("Token has been revoked", code="token_revoked")
+    request.state.user_id = str(user.id)
+    request.state.token_claims = claims
+    return user
+
+
+def get_current_user(
+    request: Request,
+    db: DbSession,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    token = _token_from_request(request, bearer)
+    if not token:
+        raise Unauthorized("Not authenticated", code="not_authenticated")
+    return _load_user(request, db, token)
+
+
+def get_optional_user(
+    request: Request,
+    db: DbSession,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The user when a valid token is presented; None for anonymous requests.
+
+    A token that is present but invalid is still refused, so a client learns it is stale.
+    """
+    token = _token_from_request(request, bearer)
+    if not token:
+        return None
+    return _load_user(request, db, token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    allowed = {role.value for role in roles}
+
+    def _guard(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise PermissionDenied(
+                f"This action requires one of the roles: {', '.join(sorted(allowed))}"
+            )
+        return user
+
+    return _guard
+
+
+def require_permissions(*permissions: Permission) -> Callable[[User], User]:
+    def _guard(user: CurrentUser) -> User:
+        missing = [p.value for p in permissions if not has_permission(user.role, p)]
+        if missing:
+            raise PermissionDenied(f"Missing permission: {', '.join(missing)}")
+        return user
+
+    return _guard
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
+InstructorUser = Annotated[User, Depends(require_roles(Role.INSTRUCTOR, Role.ADMIN))]

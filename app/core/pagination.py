@@ -1,0 +1,65 @@
+"""`page`/`page_size` parameters and the `{items, total, page, page_size, pages}` envelope."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class PageParams(BaseModel):
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def _page_params(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (max {MAX_PAGE_SIZE})")
+    ] = DEFAULT_PAGE_SIZE,
+) -> PageParams:
+    return PageParams(page=page, page_size=page_size)
+
+
+Pagination = Annotated[PageParams, Depends(_page_params)]
+
+
+class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(from_attributes=True)
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+    @classmethod
+    def build(cls, items: Sequence[Any], total: int, params: PageParams) -> Page[T]:
+        return cls(
+            items=list(items),
+            total=total,
+            page=params.page,
+            page_size=params.page_size,
+            pages=math.ceil(total / params.page_size) if total else 0,
+        )
+
+
+def paginate(session: Session, statement: Select[Any], params: PageParams) -> tuple[list[Any], int]:
+    """Run `statement` for one page and count the whole result in SQL."""
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = session.scalars(statement.limit(params.page_size).offset(params.offset)).all()
+    return list(rows), int(total or 0)

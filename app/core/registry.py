@@ -1,0 +1,44 @@
+"""Imports every module's models and tasks so metadata, Celery and event subscriptions are
+complete in the API, the worker, Alembic and the tests alike."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+MODULES = (
+    "users",
+    "auth",
+    "courses",
+    "enrollments",
+    "quizzes",
+    "assignments",
+    "files",
+    "certificates",
+    "analytics",
+    "payments",
+    "notifications",
+    "webhooks",
+)
+
+
+def _import_if_present(dotted: str) -> None:
+    if importlib.util.find_spec(dotted) is not None:
+        importlib.import_module(dotted)
+
+
+def load_models() -> None:
+    for name in MODULES:
+        if importlib.util.find_spec(f"app.modules.{name}") is not None:
+            _import_if_present(f"app.modules.{name}.models")
+
+
+def load_tasks() -> None:
+    for name in MODULES:
+        if importlib.util.find_spec(f"app.modules.{name}") is not None:
+            _import_if_present(f"app.modules.{name}.tasks")
+
+
+def load_all() -> None:
+    load_models()
+    load_tasks()

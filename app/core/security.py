@@ -1,0 +1,164 @@
+"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs and the
+access-token blacklist."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import redis
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
+
+from app.core.config import get_settings
+from app.core.errors import ServiceUnavailable, Unauthorized
+from app.core.redis import get_redis
+
+logger = logging.getLogger("app.security")
+
+# bcrypt refuses more than 72 bytes; argon2 has no such limit but one cap keeps rules simple.
+PASSWORD_MAX_BYTES = 72
+
+_password_hash = PasswordHash((Argon2Hasher(), BcryptHasher()))
+# Verifying against this when the email is unknown makes both paths cost the same.
+_DUMMY_HASH = _password_hash.hash("dummy-password-for-constant-time")
+
+
+def hash_password(password: str) -> str:
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """(valid, new_hash): new_hash is set when the stored hash should be upgraded."""
+    if not password_hash:
+        _password_hash.verify(password, _DUMMY_HASH)
+        return False, None
+    try:
+        return _password_hash.verify_and_update(password, password_hash)
+    except Exception:  # an unparseable stored hash is a failed login, never a 500
+        logger.warning("stored password hash could not be verified")
+        return False, None
+
+
+class TokenType:
+    ACCESS = "access"
+    REFRESH = "refresh"
+    MFA_CHALLENGE = "mfa_challenge"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a token type name, not a secret
+    EMAIL_VERIFICATION = "email_verification"
+
+
+def create_token(
+    *,
+    subject: str,
+    token_type: str,
+    expires_in: timedelta,
+    claims: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    payload: dict[str, Any] = {
+        "sub": subject,
+        "typ": token_type,
+        "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
+        "exp": int((now + expires_in).timestamp()),
+    }
+    if claims:
+        payload.update(claims)
+    token = jwt.encode(payload, settings.signing_key, algorithm=settings.ALGORITHM)
+    return token, payload
+
+
+def create_access_token(
+    *, user_id: uuid.UUID, role: str, token_version: int = 0
+) -> tuple[str, dict[str, Any]]:
+    """`ver` ties the token to the user's token_version: bumping it kills every token."""
+    minutes = get_settings().ACCESS_TOKEN_EXPIRE_MINUTES
+    return create_token(
+        subject=str(user_id),
+        token_type=TokenType.ACCESS,
+        expires_in=timedelta(minutes=minutes),
+        claims={"role": role, "ver": token_version},
+    )
+
+
+def decode_token(token: str, *, expected_type: str) -> dict[str, Any]:
+    """Verify signature (with the one configured algorithm), expiry and token type."""
+    settings = get_settings()
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            settings.signing_key,
+            algorithms=[settings.ALGORITHM],
+            options={"require": ["exp", "iat", "sub", "typ", "jti"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("Token has expired", code="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("Token is invalid", code="token_invalid") from exc
+    if payload.get("typ") != expected_type:
+        raise Unauthorized("Token is of the wrong type", code="token_invalid")
+    return payload
+
+
+# --- access-token blacklist ---------------------------------------------------------------
+
+_BLACKLIST_PREFIX = "blacklist:"
+_memory_blacklist: dict[str, float] = {}
+_memory_lock = threading.Lock()
+
+
+def revoke_access_token(jti: str, expires_at: int) -> None:
+    """Refuse this access token until it would have expired anyway."""
+    ttl = max(1, expires_at - int(time.time()))
+    client = get_redis()
+    if client is not None:
+        try:
+            client.set(_BLACKLIST_PREFIX + jti, "1", ex=ttl)
+            return
+        except redis.RedisError as exc:
+            if get_settings().blacklist_fail_closed:
+                raise ServiceUnavailable(
+                    "Token revocation store is unavailable", code="blacklist_unavailable"
+                ) from exc
+            logger.error("could not write token blacklist to Redis; using memory", exc_info=True)
+    with _memory_lock:
+        _memory_blacklist[jti] = time.time() + ttl
+
+
+def is_access_token_revoked(jti: str) -> bool:
+    client = get_redis()
+    if client is not None:
+        try:
+            return bool(client.exists(_BLACKLIST_PREFIX + jti))
+        except redis.RedisError as exc:
+            if get_settings().blacklist_fail_closed:
+                raise ServiceUnavailable(
+                    "Token revocation store is unavailable", code="blacklist_unavailable"
+                ) from exc
+            logger.error("could not read token blacklist from Redis; failing open", exc_info=True)
+    with _memory_lock:
+        expires = _memory_blacklist.get(jti)
+        if expires is None:
+            return False
+        if expires < time.time():
+            _memory_blacklist.pop(jti, None)
+            return False
+        return True
+
+
+def purge_memory_blacklist() -> int:
+    """Drop expired in-memory entries; returns how many were removed."""
+    now = time.time()
+    with _memory_lock:
+        expired = [jti for jti, expires in _memory_blacklist.items() if expires < now]
+        for jti in expired:
+            _memory_blacklist.pop(jti, None)
+    return len(expired)

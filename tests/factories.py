@@ -1,0 +1,45 @@
+"""Plain factory functions for arranging test data."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from app.core.database import session_scope
+from app.core.security import create_access_token, hash_password
+from app.modules.users.models import User
+
+DEFAULT_PASSWORD = "Correct-Horse-9"
+_counter = itertools.count(1)
+
+
+def create_user(
+    *,
+    role: str = "student",
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    full_name: str | None = None,
+    is_active: bool = True,
+    **fields: Any,
+) -> User:
+    number = next(_counter)
+    with session_scope() as session:
+        user = User(
+            email=(email or f"user{number}@example.com").lower(),
+            password_hash=hash_password(password),
+            full_name=full_name or f"Test User {number}",
+            role=role,
+            is_active=is_active,
+            **fields,
+        )
+        session.add(user)
+        session.flush()
+        session.expunge(user)
+    return user
+
+
+def bearer_headers(user: User) -> dict[str, str]:
+    token, _claims = create_access_token(
+        user_id=user.id, role=user.role, token_version=user.token_version
+    )
+    return {"Authorization": f"Bearer {token}"}
