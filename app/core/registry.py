@@ -34,9 +34,11 @@ def load_models() -> None:
 
 
 def load_tasks() -> None:
+    """Tasks live in `tasks.py`; scheduled (beat) jobs may live in `jobs.py`."""
     for name in MODULES:
         if importlib.util.find_spec(f"app.modules.{name}") is not None:
             _import_if_present(f"app.modules.{name}.tasks")
+            _import_if_present(f"app.modules.{name}.jobs")
 
 
 def load_all() -> None:
