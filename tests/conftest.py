@@ -167,6 +167,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session", autouse=True)
 def migrated_database() -> Iterator[str]:
     from alembic import command
+
     from app.cli.database import alembic_config
 
     reset_caches()
@@ -178,14 +179,15 @@ def migrated_database() -> Iterator[str]:
 
 
 def _truncate_all() -> None:
-    from sqlalchemy import text
+    from sqlalchemy import inspect, text
 
     from app.core.database import Base, get_engine
     from app.core.registry import load_models
 
     load_models()
     engine = get_engine()
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    existing = set(inspect(engine).get_table_names())
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             if tables:

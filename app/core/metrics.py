@@ -37,9 +37,31 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 
 def route_template(scope: Scope) -> str:
+    """The matched route's full template (`/api/v1/courses/{course_id}`), never the raw path,
+    so label cardinality stays bounded.
+
+    A route included from a sub-router knows only its own relative template; the prefix is
+    what precedes the rendered relative path in the request path.
+    """
     route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(path) if path else UNMATCHED_ROUTE
+    template = getattr(route, "path_format", None)
+    if not template:
+        return UNMATCHED_ROUTE
+    params = scope.get("path_params") or {}
+    try:
+        rendered = template.format(**{key: str(value) for key, value in params.items()})
+    except (KeyError, IndexError, ValueError):
+        return str(template)
+    path: str = scope.get("path", "")
+    if rendered and path.endswith(rendered):
+        prefix = path[: len(path) - len(rendered)]
+        # A parameter that lives in an inclusion prefix must not leak its value either.
+        for key, value in params.items():
+            prefix = prefix.replace(f"/{value}/", f"/{{{key}}}/")
+            if prefix.endswith(f"/{value}"):
+                prefix = prefix[: -len(str(value))] + f"{{{key}}}"
+        return prefix + template
+    return str(template)
 
 
 class MetricsMiddleware:

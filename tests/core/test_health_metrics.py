@@ -1,0 +1,100 @@
+"""Health, readiness, metrics, pagination and cache helpers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+from app.core.cache import cache_delete_prefix, cache_get, cache_key, cache_set
+from app.core.pagination import Page, PageParams
+from app.main import create_app
+
+
+def test_health_touches_nothing(env: Any) -> None:
+    env(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    client = TestClient(create_app())
+    assert client.get("/api/v1/health").json()["status"] == "ok"
+
+
+def test_ready_checks_the_database(client: TestClient) -> None:
+    body = client.get("/api/v1/ready").json()
+    assert body["status"] == "ready"
+    assert body["checks"]["database"] == "ok"
+
+
+def test_ready_is_503_naming_the_database_when_it_points_nowhere(env: Any) -> None:
+    env(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none", DB_POOL_TIMEOUT_SECONDS="1")
+    response = TestClient(create_app()).get("/api/v1/ready")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["database"]
+
+
+def test_ready_is_503_naming_redis_when_configured_and_down(env: Any) -> None:
+    env(REDIS_URL="redis://127.0.0.1:1/0")
+    response = TestClient(create_app()).get("/api/v1/ready")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["redis"]
+
+
+def test_metrics_label_requests_by_route_template(env: Any) -> None:
+    app = create_app()
+    router = APIRouter()
+
+    @router.get("/probe/items/{item_id}")
+    def item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    app.include_router(router, prefix="/api/v1")
+    client = TestClient(app)
+    for value in ("a1", "b2", "c3"):
+        client.get(f"/api/v1/probe/items/{value}")
+    text = client.get("/metrics").text
+    line = re.search(
+        r'lms_http_requests_total\{method="GET",route="/api/v1/probe/items/\{item_id\}",'
+        r'status="200"\} (\d+)',
+        text,
+    )
+    assert line is not None and float(line.group(1)) >= 3
+    assert 'route="/api/v1/probe/items/a1"' not in text
+    assert "lms_http_request_duration_seconds_bucket" in text
+    assert "lms_http_requests_in_flight" in text
+    client.get("/api/v1/no/such/path")
+    assert 'route="<unmatched>"' in client.get("/metrics").text
+
+
+def test_metrics_can_require_a_token(env: Any) -> None:
+    env(METRICS_TOKEN="metrics-secret-token")
+    client = TestClient(create_app())
+    assert client.get("/metrics").status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer metrics-secret-token"})
+    assert ok.status_code == 200
+
+
+def test_page_counts_pages() -> None:
+    page = Page[int].build([1, 2], total=41, params=PageParams(page=3, page_size=20))
+    assert (page.total, page.pages, page.page, page.page_size) == (41, 3, 3, 20)
+    assert Page[int].build([], total=0, params=PageParams()).pages == 0
+
+
+def test_cache_round_trip_and_invalidation() -> None:
+    key = cache_key("catalogue", page=1, search="python", role="student")
+    assert key != cache_key("catalogue", page=2, search="python", role="student")
+    assert key != cache_key("catalogue", page=1, search="python", role="admin")
+    assert cache_get(key) is None
+    cache_set(key, {"items": [1, 2]}, ttl_seconds=30)
+    assert cache_get(key) == {"items": [1, 2]}
+    cache_delete_prefix("catalogue")
+    assert cache_get(key) is None
+
+
+@pytest.mark.redis
+def test_cache_is_shared_through_redis() -> None:
+    from app.core.redis import get_redis
+
+    cache_set("shared:key", [1], ttl_seconds=30)
+    client = get_redis()
+    assert client is not None and client.get("cache:shared:key") == "[1]"

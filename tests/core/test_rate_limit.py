@@ -1,0 +1,98 @@
+"""Rate limiting: 429 with headers, per-path rules, per-client keys, trusted proxies, and a
+budget shared by two app instances through Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+
+
+def _client(env: Any, **settings: Any) -> TestClient:
+    env(**settings)
+    return TestClient(create_app())
+
+
+def test_general_limit_answers_429_with_headers(env: Any) -> None:
+    client = _client(env, RATE_LIMIT_REQUESTS_PER_MINUTE="3")
+    seen = [client.get("/api/v1/nothing-here") for _ in range(3)]
+    assert [r.headers["x-ratelimit-remaining"] for r in seen] == ["2", "1", "0"]
+    assert all(r.headers["x-ratelimit-limit"] == "3" for r in seen)
+    limited = client.get("/api/v1/nothing-here")
+    assert limited.status_code == 429
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert limited.json()["code"] == "rate_limited"
+    assert int(limited.headers["retry-after"]) >= 1
+    assert int(limited.headers["x-ratelimit-reset"]) > 0
+
+
+def test_excluded_paths_are_never_limited(env: Any) -> None:
+    client = _client(env, RATE_LIMIT_REQUESTS_PER_MINUTE="1")
+    for _ in range(5):
+        response = client.get("/api/v1/health")
+        assert response.status_code == 200
+        assert "x-ratelimit-limit" not in response.headers
+
+
+def test_login_has_its_own_stricter_budget(env: Any) -> None:
+    client = _client(
+        env, LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE="2", RATE_LIMIT_REQUESTS_PER_MINUTE="50"
+    )
+    codes = [client.post("/api/v1/auth/login", json={}).status_code for _ in range(3)]
+    assert codes[-1] == 429
+    assert client.get("/api/v1/nothing-here").status_code == 404  # general budget untouched
+
+
+def test_clients_are_keyed_by_user_not_shared_ip(
+    env: Any, make_user: Any, auth_headers: Any
+) -> None:
+    client = _client(env, RATE_LIMIT_REQUESTS_PER_MINUTE="2")
+    alice, bob = make_user(), make_user()
+    for _ in range(2):
+        client.get("/api/v1/nothing-here", headers=auth_headers(alice))
+    assert client.get("/api/v1/nothing-here", headers=auth_headers(alice)).status_code == 429
+    # Same IP, different user: an own budget.
+    assert client.get("/api/v1/nothing-here", headers=auth_headers(bob)).status_code == 404
+
+
+def test_forwarded_for_ignored_unless_proxy_is_trusted(env: Any) -> None:
+    client = _client(env, RATE_LIMIT_REQUESTS_PER_MINUTE="1")
+    client.get("/api/v1/x", headers={"X-Forwarded-For": "203.0.113.1"})
+    # A spoofed header does not buy a fresh budget when the peer is not a trusted proxy.
+    spoofed = client.get("/api/v1/x", headers={"X-Forwarded-For": "203.0.113.99"})
+    assert spoofed.status_code == 429
+
+
+def test_forwarded_for_used_behind_a_trusted_proxy(env: Any) -> None:
+    client = _client(env, RATE_LIMIT_REQUESTS_PER_MINUTE="1", FORWARDED_ALLOW_IPS="testclient")
+    assert client.get("/api/v1/x", headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 404
+    assert client.get("/api/v1/x", headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 404
+    assert client.get("/api/v1/x", headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 429
+    # Entries a client prepends are skipped: the rightmost untrusted hop is the client.
+    forged = client.get("/api/v1/x", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.1"})
+    assert forged.status_code == 429
+
+
+@pytest.mark.redis
+def test_two_instances_share_one_budget_through_redis(env: Any) -> None:
+    env(RATE_LIMIT_REQUESTS_PER_MINUTE="4")
+    first, second = TestClient(create_app()), TestClient(create_app())
+    # Each instance has its own limiter object: only Redis can make them agree.
+    from app.core.config import get_settings
+    from app.core.ratelimit import RateLimiter
+
+    assert RateLimiter(get_settings())._redis is not None
+    codes = [
+        (first if index % 2 == 0 else second).get("/api/v1/nothing-here").status_code
+        for index in range(5)
+    ]
+    assert codes == [404, 404, 404, 404, 429]
+
+
+def test_redis_failure_falls_back_to_memory(env: Any) -> None:
+    client = _client(env, REDIS_URL="redis://127.0.0.1:1/0", RATE_LIMIT_REQUESTS_PER_MINUTE="2")
+    codes = [client.get("/api/v1/nothing-here").status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
