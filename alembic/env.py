@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from app.core.config import get_settings
 from app.core.database import Base, build_engine
 from app.core.registry import load_models

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
 
-from alembic import command
 from app.core.config import get_settings
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
