@@ -171,6 +171,7 @@ class Settings(BaseSettings):
     STRIPE_SECRET_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_VERSION: str = "2025-09-30.clover"
+    STRIPE_API_BASE: str | None = None
     MYFATOORAH_API_KEY: str | None = None
     MYFATOORAH_BASE_URL: str = "https://apitest.myfatoorah.com"
     MYFATOORAH_WEBHOOK_SECRET: str | None = None
@@ -190,6 +191,8 @@ class Settings(BaseSettings):
     WEEKLY_REPORT_CRON: str = "0 9 * * 1"
     COURSE_REMINDER_CRON: str = "0 10 * * *"
     REMINDER_INACTIVE_DAYS: int = Field(default=7, ge=1)
+    SUBSCRIPTION_EXPIRY_CRON: str = "5 * * * *"
+    TOKEN_CLEANUP_CRON: str = "30 3 * * *"
     SCHEDULE_TIMEZONE: str = "UTC"
 
     # --- Observability ---
