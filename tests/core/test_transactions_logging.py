@@ -1,0 +1,92 @@
+"""The request transaction (commit on success, nothing half-written on error), tasks deferred
+until commit, and request logs that never carry secrets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.core.dependencies import DbSession
+from app.core.errors import Conflict
+from app.core.tasks import celery_app, defer
+from app.main import create_app
+from app.modules.users.models import User
+
+ran: list[str] = []
+
+
+@celery_app.task(name="default.record_for_test")
+def record_for_test(value: str) -> None:
+    ran.append(value)
+
+
+def _app() -> TestClient:
+    app = create_app()
+    router = APIRouter()
+
+    @router.post("/probe/users/{mode}")
+    def create(mode: str, db: DbSession) -> dict[str, str]:
+        db.add(User(email=f"{mode}@example.com", full_name="Probe", role="student"))
+        db.flush()
+        defer(db, record_for_test, mode)
+        if mode == "fail":
+            raise Conflict("refused after a write")
+        if mode == "crash":
+            raise RuntimeError("boom")
+        return {"status": "created"}
+
+    app.include_router(router, prefix="/api/v1")
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _count(db: Any) -> int:
+    return int(db.scalar(select(func.count()).select_from(User)))
+
+
+def test_success_commits_and_runs_deferred_task(db: Any) -> None:
+    ran.clear()
+    client = _app()
+    assert client.post("/api/v1/probe/users/ok").status_code == 200
+    assert _count(db) == 1
+    assert ran == ["ok"]
+
+
+@pytest.mark.parametrize(("mode", "status"), [("fail", 409), ("crash", 500)])
+def test_error_rolls_back_and_drops_deferred_task(db: Any, mode: str, status: int) -> None:
+    ran.clear()
+    client = _app()
+    assert client.post(f"/api/v1/probe/users/{mode}").status_code == status
+    assert _count(db) == 0
+    assert ran == []
+
+
+def test_request_log_is_one_json_line_without_secrets(
+    capsys: pytest.CaptureFixture[str], env: Any
+) -> None:
+    env(LOG_LEVEL="INFO")
+    client = _app()
+    capsys.readouterr()
+    client.get(
+        "/api/v1/health?token=query-secret",
+        headers={
+            "Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "X-Request-ID": "log-check-1",
+        },
+    )
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    lines = [line for line in lines if line["logger"].startswith("app.")]
+    entry = next(line for line in lines if line.get("request_id") == "log-check-1")
+    assert entry["method"] == "GET"
+    assert entry["path"] == "/api/v1/health"
+    assert entry["status"] == 200
+    assert entry["duration_ms"] >= 0
+    raw = json.dumps(lines)
+    assert "eyJhbGciOiJIUzI1NiJ9" not in raw
+    assert "query-secret" not in raw
