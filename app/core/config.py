@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     HOST: str = "127.0.0.1"
     PORT: int = 8000
     WORKERS: int = 1
+    # Seconds after a timed quiz attempt's expires_at during which answers are still accepted.
+    QUIZ_SUBMIT_GRACE_SECONDS: int = Field(default=30, ge=0, le=600)
 
     # --- Database ---
     DATABASE_URL: str = "sqlite:///var/lms.db"
