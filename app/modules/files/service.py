@@ -1,0 +1,266 @@
+"""Uploads, access checks and downloads of stored files.
+
+An upload is streamed: the first bytes are sniffed, then the rest flows chunk by chunk into
+the storage backend through a reader that counts bytes and hashes them, and stops the
+transfer the moment the size limit is passed. Nothing holds the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.database import after_commit
+from app.core.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from app.core.permissions import Role
+from app.core.storage import get_storage
+from app.core.storage.base import CHUNK_SIZE
+from app.modules.files import repository
+from app.modules.files.models import UploadedFile
+from app.modules.files.schemas import DownloadLink, FileBase, FileRead
+from app.modules.files.validation import (
+    SNIFF_BYTES,
+    check_extension,
+    file_extension,
+    normalize_folder,
+    sanitize_filename,
+    sniff_mime_type,
+)
+from app.modules.users.models import User
+
+logger = logging.getLogger("app.files")
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    title = "File not found"
+
+
+class _MeteredReader:
+    """Replays the sniffed head, then the rest of the upload; counts and hashes every byte
+    and raises once more than `limit` bytes have been read."""
+
+    def __init__(self, head: bytes, source: BinaryIO, limit: int) -> None:
+        self._head = head
+        self._source = source
+        self._limit = limit
+        self.size = 0
+        self.too_large = False
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK_SIZE
+        if self._head:
+            chunk, self._head = self._head[:size], self._head[size:]
+        else:
+            chunk = self._source.read(size)
+        self.size += len(chunk)
+        if self.size > self._limit:
+            self.too_large = True
+            raise _too_large(self._limit)
+        self.sha256.update(chunk)
+        return chunk
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file is larger than the {limit // (1024 * 1024)} MB limit",
+        code="file_too_large",
+        extra={"max_bytes": limit},
+    )
+
+
+def _read_head(source: BinaryIO) -> bytes:
+    head = b""
+    while len(head) < SNIFF_BYTES:
+        chunk = source.read(SNIFF_BYTES - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _is_admin(user: User) -> bool:
+    return user.role == Role.ADMIN.value
+
+
+def upload_file(
+    db: Session,
+    *,
+    user: User,
+    source: BinaryIO,
+    filename: str | None,
+    folder: str | None = None,
+    course_id: uuid.UUID | None = None,
+    is_public: bool = False,
+) -> UploadedFile:
+    """Validate, stream to storage and record one upload."""
+    settings = get_settings()
+    name = sanitize_filename(filename)
+    extension = file_extension(name)
+    check_extension(extension, settings.ALLOWED_UPLOAD_EXTENSIONS)
+    folder_name = normalize_folder(folder)
+    if course_id is not None:
+        from app.modules.courses.service import get_owned_course
+
+        # Course materials are published by the course's owner (or an admin) only.
+        get_owned_course(db, course_id=course_id, user=user)
+    head = _read_head(source)
+    mime_type = sniff_mime_type(head, extension)
+    limit = settings.max_upload_bytes
+    if len(head) > limit:
+        raise _too_large(limit)
+
+    file_id = uuid.uuid4()
+    stored_name = f"{file_id.hex}.{extension}"
+    key = f"{folder_name or 'files'}/{stored_name}"
+    storage = get_storage("uploads")
+    reader = _MeteredReader(head, source, limit)
+    try:
+        storage.save(key, reader, content_type=mime_type)  # type: ignore[arg-type]
+    except Exception as exc:
+        _discard(key)
+        if reader.too_large:
+            raise _too_large(limit) from None
+        logger.exception("storing an upload failed")
+        raise ServiceUnavailable("File storage is unavailable; try again later") from exc
+
+    record = UploadedFile(
+        id=file_id,
+        original_filename=name,
+        stored_filename=stored_name,
+        storage_provider=storage.provider,
+        storage_path=key,
+        folder=folder_name,
+        extension=extension,
+        size_bytes=reader.size,
+        mime_type=mime_type,
+        checksum_sha256=reader.sha256.hexdigest(),
+        uploader_id=user.id,
+        course_id=course_id,
+        is_public=is_public,
+    )
+    db.add(record)
+    try:
+        db.flush()
+    except Exception:
+        _discard(key)
+        raise
+    return record
+
+
+def _discard(key: str) -> None:
+    try:
+        get_storage("uploads").delete(key)
+    except Exception:
+        logger.warning("could not remove stored object %s", key, exc_info=True)
+
+
+def get_owned_file(db: Session, *, file_id: uuid.UUID, user: User) -> UploadedFile:
+    """The file if `user` uploaded it or is an admin; NotFound otherwise (its existence is
+    not revealed to others)."""
+    record = repository.get(db, file_id)
+    if record is None or not (record.uploader_id == user.id or _is_admin(user)):
+        raise FileNotFound("File not found")
+    return record
+
+
+def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
+    if record.uploader_id == user.id or _is_admin(user):
+        return True
+    if record.course_id is None:
+        return False
+    from app.modules.courses.service import get_owned_course
+    from app.modules.enrollments.service import get_student_enrollment
+
+    enrollment = get_student_enrollment(db, student_id=user.id, course_id=record.course_id)
+    if enrollment is not None and enrollment.status != "dropped":
+        return True
+    try:
+        get_owned_course(db, course_id=record.course_id, user=user)
+    except (NotFound, PermissionDenied):
+        return False
+    return True
+
+
+def get_downloadable_file(db: Session, *, file_id: uuid.UUID, user: User | None) -> UploadedFile:
+    """The file if `user` may read it: public files, the uploader, an admin, and for course
+    materials the course's owner and its enrolled students."""
+    record = repository.get(db, file_id)
+    if record is None:
+        raise FileNotFound("File not found")
+    if record.is_public:
+        return record
+    if user is None:
+        raise Unauthorized("Sign in to download this file", code="not_authenticated")
+    if not _may_download(db, record, user):
+        raise FileNotFound("File not found")
+    return record
+
+
+def get_public_file(db: Session, *, storage_path: str) -> UploadedFile:
+    record = repository.get_public_by_path(db, storage_path)
+    if record is None:
+        raise FileNotFound("File not found")
+    return record
+
+
+def delete_file(db: Session, *, file_id: uuid.UUID, user: User) -> None:
+    record = get_owned_file(db, file_id=file_id, user=user)
+    key = record.storage_path
+    db.delete(record)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "The file is still attached to a submission or lesson", code="file_in_use"
+        ) from exc
+    # The object goes only once the row is gone for good; a rollback keeps both.
+    after_commit(db, lambda: _discard(key))
+
+
+def create_download_link(record: UploadedFile) -> DownloadLink:
+    """A short-lived URL to the content (signed by this API for local storage, a presigned
+    S3 URL or an Azure SAS URL otherwise). Callers check access first."""
+    expires = get_settings().FILE_DOWNLOAD_URL_EXPIRE_SECONDS
+    url = get_storage("uploads").create_download_url(
+        record.storage_path,
+        expires_seconds=expires,
+        filename=record.original_filename,
+        content_type=record.mime_type,
+    )
+    return DownloadLink(url=url, expires_at=datetime.now(UTC) + timedelta(seconds=expires))
+
+
+def to_read(record: UploadedFile) -> FileRead:
+    settings = get_settings()
+    public_url = (
+        get_storage("uploads").build_file_url(record.storage_path) if record.is_public else None
+    )
+    return FileRead(
+        **FileBase.model_validate(record).model_dump(),
+        download_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}{settings.API_V1_PREFIX}"
+        f"/files/download/{record.id}",
+        public_url=public_url,
+    )
