@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.core.database import get_db
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
-from app.core.security import TokenType, decode_token, is_access_token_revoked
+from app.core.security import TokenType, decode_token, is_access_token_revoked, tokens_equal
 from app.modules.users.models import User
 
 # scope="function": commit (or roll back) before the response is sent, so a client never
@@ -22,14 +22,38 @@ from app.modules.users.models import User
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 ACCESS_COOKIE = "lms_access_token"
+REFRESH_COOKIE = "lms_refresh_token"
+# Readable by the page's JavaScript (not HttpOnly), which echoes it in CSRF_HEADER: another
+# site can make the browser send the cookies but cannot read this value.
+CSRF_COOKIE = "lms_csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+def verify_csrf(request: Request) -> None:
+    """Double-submit check for requests authenticated by a cookie."""
+    if request.method in SAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    header = request.headers.get(CSRF_HEADER)
+    if not cookie or not header or not tokens_equal(cookie, header):
+        raise PermissionDenied(
+            f"Missing or invalid {CSRF_HEADER} header for cookie authentication",
+            code="csrf_failed",
+        )
+
+
 def _token_from_request(request: Request, bearer: str | None) -> str | None:
+    """A bearer header wins (API clients); otherwise the access cookie (browsers), which
+    needs the CSRF header on unsafe methods because browsers attach cookies by themselves."""
     if bearer:
         return bearer
-    return request.cookies.get(ACCESS_COOKIE)
+    token = request.cookies.get(ACCESS_COOKIE)
+    if token:
+        verify_csrf(request)
+    return token
 
 
 def _load_user(request: Request, db: Session, token: str) -> User:

@@ -3,7 +3,10 @@ access-token blacklist."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -46,12 +49,31 @@ def verify_password(password: str, password_hash: str | None) -> tuple[bool, str
         return False, None
 
 
+def password_too_long(password: str) -> bool:
+    return len(password.encode("utf-8")) > PASSWORD_MAX_BYTES
+
+
+def hash_token(token: str) -> str:
+    """Digest under which opaque tokens (refresh, reset, recovery codes) are stored.
+
+    These tokens carry enough entropy that a fast hash is safe; a leaked table still
+    cannot be replayed.
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def tokens_equal(left: str, right: str) -> bool:
+    return hmac.compare_digest(left.encode("utf-8"), right.encode("utf-8"))
+
+
 class TokenType:
     ACCESS = "access"
     REFRESH = "refresh"
     MFA_CHALLENGE = "mfa_challenge"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - a token type name, not a secret
-    EMAIL_VERIFICATION = "email_verification"
 
 
 def create_token(
@@ -86,6 +108,18 @@ def create_access_token(
         token_type=TokenType.ACCESS,
         expires_in=timedelta(minutes=minutes),
         claims={"role": role, "ver": token_version},
+    )
+
+
+def create_refresh_token(
+    *, user_id: uuid.UUID, token_id: uuid.UUID, family_id: uuid.UUID, token_version: int
+) -> tuple[str, dict[str, Any]]:
+    """A refresh JWT whose `jti` is the id of its `refresh_tokens` row."""
+    return create_token(
+        subject=str(user_id),
+        token_type=TokenType.REFRESH,
+        expires_in=timedelta(days=get_settings().REFRESH_TOKEN_EXPIRE_DAYS),
+        claims={"jti": token_id.hex, "fam": family_id.hex, "ver": token_version},
     )
 
 

@@ -1,0 +1,60 @@
+"""User request and response schemas. No schema here exposes a password hash or MFA secret."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.core.permissions import Role
+
+
+class UserBase(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserRead(UserBase):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    email_verified_at: datetime | None
+    last_login_at: datetime | None
+    avatar_url: str | None
+    bio: str | None
+    mfa_enabled: bool
+    email_opt_out: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProfileUpdate(UserBase):
+    """Fields a user may change on their own account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    avatar_url: str | None = Field(default=None, max_length=1000)
+    bio: str | None = Field(default=None, max_length=5000)
+    email_opt_out: bool | None = None
+
+
+class UserAdminUpdate(ProfileUpdate):
+    """What an administrator may change on any account."""
+
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class UserCreate(UserBase):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=200)
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.STUDENT
+    email_verified: bool = Field(
+        default=False, description="Mark the email as verified (the admin vouches for it)"
+    )
