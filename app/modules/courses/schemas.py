@@ -1,0 +1,153 @@
+"""Request and response bodies for courses and lessons."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.modules.courses.models import DifficultyLevel, LessonType
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+
+
+class ORMModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CourseSort(StrEnum):
+    NEWEST = "newest"
+    TITLE = "title"
+    POPULARITY = "popularity"
+    RATING = "rating"
+
+
+class CourseCreate(BaseModel):
+    title: Title
+    description: str | None = Field(default=None, max_length=20_000)
+    category: str | None = Field(default=None, max_length=100)
+    difficulty_level: DifficultyLevel | None = None
+    thumbnail_url: Url | None = None
+    estimated_duration_minutes: int | None = Field(default=None, ge=0, le=100_000)
+    price: Price = Decimal("0.00")
+    currency: Currency = "USD"
+    metadata: dict[str, Any] | None = None
+
+
+class CourseUpdate(BaseModel):
+    """Every field optional; the slug is not editable so shared links keep working."""
+
+    title: Title | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+    category: str | None = Field(default=None, max_length=100)
+    difficulty_level: DifficultyLevel | None = None
+    thumbnail_url: Url | None = None
+    estimated_duration_minutes: int | None = Field(default=None, ge=0, le=100_000)
+    price: Price | None = None
+    currency: Currency | None = None
+    metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> CourseUpdate:
+        for name in ("title", "price", "currency"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class CourseRead(ORMModel):
+    id: uuid.UUID
+    title: str
+    slug: str
+    description: str | None
+    instructor_id: uuid.UUID
+    instructor_name: str
+    category: str | None
+    difficulty_level: str | None
+    thumbnail_url: str | None
+    estimated_duration_minutes: int | None
+    price: Decimal
+    currency: str
+    is_free: bool
+    is_published: bool
+    published_at: datetime | None
+    archived_at: datetime | None
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    lesson_count: int
+    total_duration_minutes: int
+    enrollment_count: int
+    average_rating: float | None
+    rating_count: int
+
+
+class CourseSummary(ORMModel):
+    """The course fields shown beside an enrollment."""
+
+    id: uuid.UUID
+    title: str
+    slug: str
+    instructor_id: uuid.UUID
+    category: str | None
+    difficulty_level: str | None
+    thumbnail_url: str | None
+    is_published: bool
+
+
+class LessonCreate(BaseModel):
+    title: Title
+    lesson_type: LessonType = LessonType.TEXT
+    content: str | None = Field(default=None, max_length=200_000)
+    video_url: Url | None = None
+    duration_minutes: int = Field(default=0, ge=0, le=10_000)
+    is_preview: bool = False
+    is_published: bool = False
+
+
+class LessonUpdate(BaseModel):
+    """Every field optional; position changes go through the reorder endpoint."""
+
+    title: Title | None = None
+    lesson_type: LessonType | None = None
+    content: str | None = Field(default=None, max_length=200_000)
+    video_url: Url | None = None
+    duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
+    is_preview: bool | None = None
+    is_published: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> LessonUpdate:
+        for name in ("title", "lesson_type", "duration_minutes", "is_preview", "is_published"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class LessonRead(ORMModel):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    slug: str
+    lesson_type: str
+    duration_minutes: int
+    order_index: int
+    is_preview: bool
+    is_published: bool
+    # False when the viewer may only see the outline (not enrolled, not a preview lesson).
+    content_available: bool
+    content: str | None
+    video_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LessonOrder(BaseModel):
+    lesson_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)

@@ -1,0 +1,432 @@
+"""Course and lesson rules: ownership, visibility, publishing, slugs, ordering, caching.
+
+Other modules load courses through `get_owned_course`, `get_visible_course` and
+`get_lesson`, so the visibility rules live in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.cache import cache_delete_prefix, cache_get, cache_key, cache_set
+from app.core.config import get_settings
+from app.core.database import after_commit, utcnow
+from app.core.errors import BusinessRuleViolation, NotFound, PermissionDenied
+from app.core.pagination import Page, PageParams
+from app.core.permissions import Role
+from app.modules.courses import repository
+from app.modules.courses.models import Course, Lesson
+from app.modules.courses.repository import CourseFilters, CourseWithStats
+from app.modules.courses.schemas import (
+    CourseCreate,
+    CourseRead,
+    CourseSort,
+    CourseUpdate,
+    LessonCreate,
+    LessonRead,
+    LessonUpdate,
+)
+from app.modules.enrollments import service as enrollment_service
+from app.modules.users.models import User
+
+CACHE_NAMESPACE = "courses:"
+_SLUG_MAX = 200
+_SLUG_ATTEMPTS = 5
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def _is_admin(user: User | None) -> bool:
+    return user is not None and user.role == Role.ADMIN.value
+
+
+def _is_owner_or_admin(course: Course, user: User | None) -> bool:
+    return user is not None and (course.instructor_id == user.id or _is_admin(user))
+
+
+def _is_public(course: Course) -> bool:
+    return course.is_published and course.archived_at is None
+
+
+def get_owned_course(db: Session, *, course_id: uuid.UUID, user: User) -> Course:
+    """The course, for its instructor or an admin only."""
+    course = repository.get_course(db, course_id)
+    if course is None:
+        raise NotFound("Course not found", code="course_not_found")
+    if not _is_owner_or_admin(course, user):
+        raise PermissionDenied("Only the course's instructor or an admin can do this")
+    return course
+
+
+def get_visible_course(db: Session, *, course_id: uuid.UUID, user: User | None) -> Course:
+    """Published courses for anyone; drafts and archived courses for the owner and admins."""
+    course = repository.get_course(db, course_id)
+    if course is None or not (_is_public(course) or _is_owner_or_admin(course, user)):
+        # Drafts answer 404, not 403, so their existence does not leak.
+        raise NotFound("Course not found", code="course_not_found")
+    return course
+
+
+def get_lesson(db: Session, *, lesson_id: uuid.UUID) -> Lesson:
+    lesson = repository.get_lesson(db, lesson_id)
+    if lesson is None:
+        raise NotFound("Lesson not found", code="lesson_not_found")
+    return lesson
+
+
+# --- caching -----------------------------------------------------------------------------
+
+
+def _invalidate_cache(db: Session) -> None:
+    # After the commit, so a concurrent reader cannot re-cache the old state in between.
+    after_commit(db, lambda: cache_delete_prefix(CACHE_NAMESPACE))
+
+
+def _cached(key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    hit = cache_get(key)
+    if hit is not None:
+        return dict(hit)
+    value = build()
+    cache_set(key, value, get_settings().COURSE_CACHE_TTL_SECONDS)
+    return value
+
+
+# --- slugs -------------------------------------------------------------------------------
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:_SLUG_MAX].strip("-")
+
+
+def _free_slug(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _insert_with_unique_slug(
+    db: Session, row: Course | Lesson, base: str, taken: Callable[[], set[str]]
+) -> None:
+    """Insert `row` under the first free slug; a concurrent insert that takes the same slug
+    makes the unique constraint fail inside a savepoint, and a random suffix is tried."""
+    candidate = _free_slug(base, taken())
+    for _attempt in range(_SLUG_ATTEMPTS):
+        row.slug = candidate
+        try:
+            with db.begin_nested():
+                db.add(row)
+                db.flush()
+            return
+        except IntegrityError:
+            candidate = f"{base}-{secrets.token_hex(3)}"
+    raise BusinessRuleViolation("Could not allocate a unique slug; retry the request")
+
+
+# --- courses -----------------------------------------------------------------------------
+
+
+def course_read(stats: CourseWithStats) -> CourseRead:
+    course = stats.course
+    return CourseRead.model_validate(
+        {
+            **{
+                name: getattr(course, name)
+                for name in CourseRead.model_fields
+                if hasattr(course, name)
+            },
+            "metadata": course.metadata_,
+            "is_free": course.is_free,
+            "instructor_name": stats.instructor_name,
+            "lesson_count": stats.lesson_count,
+            "total_duration_minutes": stats.total_duration_minutes,
+            "enrollment_count": stats.enrollment_count,
+            "average_rating": stats.average_rating,
+            "rating_count": stats.rating_count,
+        }
+    )
+
+
+def _read(db: Session, course_id: uuid.UUID) -> CourseRead:
+    stats = repository.get_course_with_stats(db, course_id)
+    if stats is None:
+        raise NotFound("Course not found", code="course_not_found")
+    return course_read(stats)
+
+
+def list_catalogue(
+    db: Session,
+    *,
+    filters: CourseFilters,
+    sort: CourseSort,
+    params: PageParams,
+    viewer: User | None,
+) -> dict[str, Any]:
+    """Published courses, cached briefly under a key built from every input."""
+    key = cache_key(
+        CACHE_NAMESPACE + "list",
+        filters=filters.__dict__,
+        sort=sort.value,
+        page=params.page,
+        page_size=params.page_size,
+        role=viewer.role if viewer else "anonymous",
+    )
+
+    def build() -> dict[str, Any]:
+        rows, total = repository.list_courses(
+            db, filters=filters, sort=sort, params=params, published_only=True
+        )
+        page = Page[CourseRead].build([course_read(row) for row in rows], total, params)
+        return page.model_dump(mode="json")
+
+    return _cached(key, build)
+
+
+def list_own_courses(
+    db: Session, *, user: User, filters: CourseFilters, sort: CourseSort, params: PageParams
+) -> Page[CourseRead]:
+    """The user's own courses, drafts and archived ones included (never cached: private)."""
+    if user.role not in (Role.INSTRUCTOR.value, Role.ADMIN.value):
+        raise PermissionDenied("Only instructors and admins have their own courses")
+    rows, total = repository.list_courses(
+        db, filters=filters, sort=sort, params=params, published_only=False, owner_id=user.id
+    )
+    return Page[CourseRead].build([course_read(row) for row in rows], total, params)
+
+
+def get_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> dict[str, Any]:
+    key = cache_key(CACHE_NAMESPACE + "detail", course_id=str(course_id))
+    hit = cache_get(key)
+    if hit is not None:
+        # Only public courses are ever cached, and every change invalidates the entry.
+        return dict(hit)
+    course = get_visible_course(db, course_id=course_id, user=user)
+    value = _read(db, course.id).model_dump(mode="json")
+    if _is_public(course):
+        cache_set(key, value, get_settings().COURSE_CACHE_TTL_SECONDS)
+    return value
+
+
+def get_course_detail_by_slug(db: Session, *, slug: str, user: User | None) -> dict[str, Any]:
+    course_id = repository.get_course_id_by_slug(db, slug)
+    if course_id is None:
+        raise NotFound("Course not found", code="course_not_found")
+    return get_course_detail(db, course_id=course_id, user=user)
+
+
+def create_course(db: Session, *, user: User, data: CourseCreate) -> CourseRead:
+    values = data.model_dump(exclude={"metadata"})
+    course = Course(**values, metadata_=data.metadata, instructor_id=user.id)
+    base = slugify(data.title) or "course"
+    _insert_with_unique_slug(db, course, base, lambda: repository.existing_course_slugs(db, base))
+    _invalidate_cache(db)
+    return _read(db, course.id)
+
+
+def update_course(
+    db: Session, *, course_id: uuid.UUID, user: User, data: CourseUpdate
+) -> CourseRead:
+    course = get_owned_course(db, course_id=course_id, user=user)
+    changes = data.model_dump(exclude_unset=True)
+    if "metadata" in changes:
+        course.metadata_ = changes.pop("metadata")
+    for name, value in changes.items():
+        setattr(course, name, value)
+    db.flush()
+    _invalidate_cache(db)
+    return _read(db, course.id)
+
+
+def delete_course(db: Session, *, course_id: uuid.UUID, user: User) -> None:
+    """Delete a course; one that has enrollments is archived instead, keeping their history."""
+    course = get_owned_course(db, course_id=course_id, user=user)
+    if repository.course_has_enrollments(db, course.id):
+        course.archived_at = course.archived_at or utcnow()
+        course.is_published = False
+    else:
+        db.delete(course)
+    db.flush()
+    _invalidate_cache(db)
+
+
+def publish_course(db: Session, *, course_id: uuid.UUID, user: User) -> CourseRead:
+    course = get_owned_course(db, course_id=course_id, user=user)
+    if course.archived_at is not None:
+        raise BusinessRuleViolation(
+            "An archived course cannot be published", code="course_archived"
+        )
+    if repository.published_lesson_count(db, course.id) == 0:
+        raise BusinessRuleViolation(
+            "A course needs at least one published lesson before it can be published",
+            code="course_has_no_published_lessons",
+        )
+    if not course.is_published:
+        course.is_published = True
+        course.published_at = utcnow()
+        db.flush()
+        _invalidate_cache(db)
+    return _read(db, course.id)
+
+
+def unpublish_course(db: Session, *, course_id: uuid.UUID, user: User) -> CourseRead:
+    course = get_owned_course(db, course_id=course_id, user=user)
+    if course.is_published:
+        course.is_published = False
+        db.flush()
+        _invalidate_cache(db)
+    return _read(db, course.id)
+
+
+# --- lessons -----------------------------------------------------------------------------
+
+
+def _can_read_content(db: Session, course: Course, lesson: Lesson, user: User | None) -> bool:
+    if lesson.is_preview or _is_owner_or_admin(course, user):
+        return True
+    if user is None:
+        return False
+    enrollment = enrollment_service.get_student_enrollment(
+        db, student_id=user.id, course_id=course.id
+    )
+    return enrollment is not None
+
+
+def _lesson_read(lesson: Lesson, *, content_available: bool) -> LessonRead:
+    return LessonRead.model_validate(
+        {
+            **{
+                name: getattr(lesson, name)
+                for name in LessonRead.model_fields
+                if hasattr(lesson, name)
+            },
+            "content_available": content_available,
+            "content": lesson.content if content_available else None,
+            "video_url": lesson.video_url if content_available else None,
+        }
+    )
+
+
+def list_course_lessons(
+    db: Session, *, course_id: uuid.UUID, user: User | None
+) -> list[LessonRead]:
+    """The outline for everyone who can see the course; content only for those allowed."""
+    course = get_visible_course(db, course_id=course_id, user=user)
+    privileged = _is_owner_or_admin(course, user)
+    lessons = repository.list_lessons(db, course.id, published_only=not privileged)
+    enrolled = privileged or (
+        user is not None
+        and enrollment_service.get_student_enrollment(db, student_id=user.id, course_id=course.id)
+        is not None
+    )
+    return [
+        _lesson_read(lesson, content_available=enrolled or lesson.is_preview) for lesson in lessons
+    ]
+
+
+def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> LessonRead:
+    lesson = get_lesson(db, lesson_id=lesson_id)
+    course = get_visible_course(db, course_id=lesson.course_id, user=user)
+    if not lesson.is_published and not _is_owner_or_admin(course, user):
+        raise NotFound("Lesson not found", code="lesson_not_found")
+    if not _can_read_content(db, course, lesson, user):
+        raise PermissionDenied(
+            "Enroll in the course to read this lesson", code="enrollment_required"
+        )
+    return _lesson_read(lesson, content_available=True)
+
+
+def _lessons_changed(db: Session, course_id: uuid.UUID) -> None:
+    # The published lesson set drives every enrollment's totals and the course aggregates.
+    enrollment_service.recalculate_course_progress(db, course_id=course_id)
+    _invalidate_cache(db)
+
+
+def create_lesson(
+    db: Session, *, course_id: uuid.UUID, user: User, data: LessonCreate
+) -> LessonRead:
+    # Locking the course serializes concurrent lesson inserts, so positions stay dense.
+    course = repository.get_course(db, course_id, for_update=True)
+    if course is None:
+        raise NotFound("Course not found", code="course_not_found")
+    get_owned_course(db, course_id=course_id, user=user)
+    lesson = Lesson(
+        **data.model_dump(),
+        course_id=course.id,
+        order_index=repository.next_order_index(db, course.id),
+    )
+    base = slugify(data.title) or "lesson"
+    _insert_with_unique_slug(
+        db, lesson, base, lambda: repository.existing_lesson_slugs(db, course.id, base)
+    )
+    _lessons_changed(db, course.id)
+    return _lesson_read(lesson, content_available=True)
+
+
+def update_lesson(
+    db: Session, *, lesson_id: uuid.UUID, user: User, data: LessonUpdate
+) -> LessonRead:
+    lesson = get_lesson(db, lesson_id=lesson_id)
+    get_owned_course(db, course_id=lesson.course_id, user=user)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        setattr(lesson, name, value)
+    db.flush()
+    _lessons_changed(db, lesson.course_id)
+    return _lesson_read(lesson, content_available=True)
+
+
+def delete_lesson(db: Session, *, lesson_id: uuid.UUID, user: User) -> None:
+    lesson = get_lesson(db, lesson_id=lesson_id)
+    course = repository.get_course(db, lesson.course_id, for_update=True)
+    assert course is not None  # the foreign key guarantees it
+    get_owned_course(db, course_id=course.id, user=user)
+    if (
+        course.is_published
+        and lesson.is_published
+        and repository.published_lesson_count(db, course.id) == 1
+    ):
+        raise BusinessRuleViolation(
+            "A published course must keep at least one published lesson; unpublish it first",
+            code="last_published_lesson",
+        )
+    db.delete(lesson)
+    db.flush()
+    repository.set_lesson_order(db, course.id, repository.lesson_ids_in_order(db, course.id))
+    _lessons_changed(db, course.id)
+
+
+def reorder_lessons(
+    db: Session, *, course_id: uuid.UUID, user: User, lesson_ids: list[uuid.UUID]
+) -> list[LessonRead]:
+    """Apply a full ordering atomically: the list must name every lesson exactly once."""
+    course = repository.get_course(db, course_id, for_update=True)
+    if course is None:
+        raise NotFound("Course not found", code="course_not_found")
+    get_owned_course(db, course_id=course_id, user=user)
+    current = repository.lesson_ids_in_order(db, course.id)
+    if len(lesson_ids) != len(set(lesson_ids)):
+        raise BusinessRuleViolation("lesson_ids contains duplicates", code="invalid_lesson_order")
+    if set(lesson_ids) != set(current):
+        raise BusinessRuleViolation(
+            "lesson_ids must list every lesson of the course exactly once",
+            code="invalid_lesson_order",
+            extra={"expected_count": len(current)},
+        )
+    repository.set_lesson_order(db, course.id, lesson_ids)
+    _invalidate_cache(db)
+    return [
+        _lesson_read(lesson, content_available=True)
+        for lesson in repository.list_lessons(db, course.id, published_only=False)
+    ]

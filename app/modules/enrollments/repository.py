@@ -1,0 +1,293 @@
+"""Queries for enrollments and lesson progress, including the heartbeat's two statements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    case,
+    cast,
+    exists,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.pagination import PageParams, paginate
+from app.modules.courses.models import Lesson
+from app.modules.enrollments.models import (
+    Enrollment,
+    EnrollmentStatus,
+    LessonProgress,
+    ProgressStatus,
+)
+from app.modules.users.models import User
+
+_PROGRESS = LessonProgress.__table__
+_LIVE_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.COMPLETED.value)
+
+
+def _greatest(current: Any, new: Any) -> ColumnElement[Any]:
+    # CASE is portable; PostgreSQL spells max(a, b) GREATEST and SQLite spells it max.
+    return case((current >= new, current), else_=new)
+
+
+def get(db: Session, enrollment_id: uuid.UUID, *, for_update: bool = False) -> Enrollment | None:
+    if not for_update:
+        return db.get(Enrollment, enrollment_id)
+    return db.scalars(
+        select(Enrollment)
+        .where(Enrollment.id == enrollment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def get_with_course(db: Session, enrollment_id: uuid.UUID) -> Enrollment | None:
+    return db.scalars(
+        select(Enrollment)
+        .options(joinedload(Enrollment.course))
+        .where(Enrollment.id == enrollment_id)
+    ).one_or_none()
+
+
+def get_for_student(
+    db: Session, student_id: uuid.UUID, course_id: uuid.UUID, *, for_update: bool = False
+) -> Enrollment | None:
+    statement = select(Enrollment).where(
+        Enrollment.student_id == student_id, Enrollment.course_id == course_id
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return db.scalars(statement).one_or_none()
+
+
+def list_for_student(
+    db: Session, student_id: uuid.UUID, status: str | None, params: PageParams
+) -> tuple[list[Enrollment], int]:
+    statement = (
+        select(Enrollment)
+        .options(joinedload(Enrollment.course))
+        .where(Enrollment.student_id == student_id)
+    )
+    if status:
+        statement = statement.where(Enrollment.status == status)
+    else:
+        statement = statement.where(Enrollment.status.in_(_LIVE_STATUSES))
+    statement = statement.order_by(Enrollment.enrolled_at.desc(), Enrollment.id)
+    return paginate(db, statement, params)
+
+
+def list_for_course(
+    db: Session, course_id: uuid.UUID, status: str | None, params: PageParams
+) -> tuple[list[tuple[Enrollment, User]], int]:
+    clauses = [Enrollment.course_id == course_id]
+    if status:
+        clauses.append(Enrollment.status == status)
+    total = db.scalar(select(func.count(Enrollment.id)).where(*clauses)) or 0
+    rows = db.execute(
+        select(Enrollment, User)
+        .join(User, User.id == Enrollment.student_id)
+        .where(*clauses)
+        .order_by(Enrollment.enrolled_at.desc(), Enrollment.id)
+        .limit(params.page_size)
+        .offset(params.offset)
+    ).all()
+    return [(row[0], row[1]) for row in rows], int(total)
+
+
+def course_stats(db: Session, course_id: uuid.UUID) -> Any:
+    live = Enrollment.status.in_(_LIVE_STATUSES)
+    return db.execute(
+        select(
+            func.count(Enrollment.id).label("total"),
+            func.coalesce(func.sum(case((Enrollment.status == "active", 1), else_=0)), 0).label(
+                "active"
+            ),
+            func.coalesce(func.sum(case((Enrollment.status == "completed", 1), else_=0)), 0).label(
+                "completed"
+            ),
+            func.coalesce(func.sum(case((Enrollment.status == "dropped", 1), else_=0)), 0).label(
+                "dropped"
+            ),
+            func.avg(case((live, Enrollment.progress_percentage))).label("average_progress"),
+            func.avg(case((live, Enrollment.rating))).label("average_rating"),
+            func.count(case((live, Enrollment.rating))).label("rating_count"),
+        ).where(Enrollment.course_id == course_id)
+    ).one()
+
+
+def progress_rows(db: Session, enrollment_id: uuid.UUID) -> list[LessonProgress]:
+    return list(
+        db.scalars(
+            select(LessonProgress)
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(LessonProgress.enrollment_id == enrollment_id)
+            .order_by(Lesson.order_index)
+        )
+    )
+
+
+def published_lesson_total(db: Session, course_id: uuid.UUID) -> int:
+    return int(
+        db.scalar(
+            select(func.count(Lesson.id)).where(
+                Lesson.course_id == course_id, Lesson.is_published.is_(True)
+            )
+        )
+        or 0
+    )
+
+
+def completed_lesson_total(db: Session, enrollment_id: uuid.UUID) -> int:
+    return int(
+        db.scalar(
+            select(func.count(LessonProgress.id))
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(
+                LessonProgress.enrollment_id == enrollment_id,
+                LessonProgress.status == ProgressStatus.COMPLETED.value,
+                Lesson.is_published.is_(True),
+            )
+        )
+        or 0
+    )
+
+
+def recalculate_course(db: Session, course_id: uuid.UUID) -> None:
+    """Refresh every live enrollment's counts after the course's published lessons changed,
+    in one UPDATE with correlated subqueries."""
+    total = (
+        select(func.count(Lesson.id))
+        .where(Lesson.course_id == course_id, Lesson.is_published.is_(True))
+        .scalar_subquery()
+    )
+    completed = (
+        select(func.count(LessonProgress.id))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(
+            LessonProgress.enrollment_id == Enrollment.id,
+            LessonProgress.status == ProgressStatus.COMPLETED.value,
+            Lesson.is_published.is_(True),
+        )
+        .correlate(Enrollment)
+        .scalar_subquery()
+    )
+    percentage = case(
+        (total == 0, 0),
+        else_=func.round(cast(completed * 100, Numeric(10, 4)) / total, 2),
+    )
+    db.execute(
+        update(Enrollment)
+        .where(Enrollment.course_id == course_id, Enrollment.status.in_(_LIVE_STATUSES))
+        .values(
+            total_lessons_count=total,
+            completed_lessons_count=completed,
+            progress_percentage=percentage,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.expire_all()
+
+
+def _insert(db: Session) -> Any:
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(LessonProgress)
+    if dialect == "sqlite":
+        return sqlite.insert(LessonProgress)
+    raise RuntimeError(f"no upsert for dialect {dialect}")
+
+
+def touch_for_heartbeat(
+    db: Session,
+    *,
+    enrollment_id: uuid.UUID,
+    student_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    delta_seconds: int,
+    now: datetime,
+) -> bool:
+    """Statement 1 of the heartbeat: record access and time on the enrollment, only if it is
+    the student's live enrollment and the lesson is a published lesson of its course.
+    Returns whether a row matched."""
+    lesson_in_course = exists().where(
+        Lesson.id == lesson_id,
+        Lesson.course_id == Enrollment.course_id,
+        Lesson.is_published.is_(True),
+    )
+    result = db.execute(
+        update(Enrollment)
+        .where(
+            Enrollment.id == enrollment_id,
+            Enrollment.student_id == student_id,
+            Enrollment.status.in_(_LIVE_STATUSES),
+            lesson_in_course,
+        )
+        .values(
+            total_time_spent_seconds=Enrollment.total_time_spent_seconds + delta_seconds,
+            last_accessed_at=now,
+            started_at=func.coalesce(Enrollment.started_at, now),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def upsert_progress(
+    db: Session,
+    *,
+    enrollment_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    position_seconds: int,
+    delta_seconds: int,
+    completion_percentage: Decimal,
+    now: datetime,
+    complete: bool = False,
+) -> Any:
+    """Statement 2: insert or update the lesson's progress monotonically (a late or repeated
+    heartbeat never lowers position, percentage or status). Returns the resulting row."""
+    status = ProgressStatus.COMPLETED.value if complete else ProgressStatus.IN_PROGRESS.value
+    statement = _insert(db).values(
+        id=uuid.uuid4(),
+        enrollment_id=enrollment_id,
+        lesson_id=lesson_id,
+        status=status,
+        started_at=now,
+        completed_at=now if complete else None,
+        time_spent_seconds=delta_seconds,
+        last_position_seconds=position_seconds,
+        completion_percentage=completion_percentage,
+        attempts_count=1 if complete else 0,
+        created_at=now,
+        updated_at=now,
+    )
+    new = statement.excluded
+    current = _PROGRESS.c
+    already_completed = current.status == ProgressStatus.COMPLETED.value
+    statement = statement.on_conflict_do_update(
+        index_elements=[current.enrollment_id, current.lesson_id],
+        set_={
+            "status": case((already_completed, current.status), else_=new.status),
+            "started_at": func.coalesce(current.started_at, new.started_at),
+            "completed_at": func.coalesce(current.completed_at, new.completed_at),
+            "time_spent_seconds": current.time_spent_seconds + new.time_spent_seconds,
+            "last_position_seconds": _greatest(
+                current.last_position_seconds, new.last_position_seconds
+            ),
+            "completion_percentage": _greatest(
+                current.completion_percentage, new.completion_percentage
+            ),
+            "attempts_count": current.attempts_count + new.attempts_count,
+            "updated_at": new.updated_at,
+        },
+    ).returning(*_PROGRESS.c)
+    return db.execute(statement).one()

@@ -1,0 +1,98 @@
+"""Request and response bodies for enrollments, progress and reviews."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.modules.courses.schemas import CourseSummary
+
+# A heartbeat reports at most this much watching time; larger deltas are refused rather than
+# trusted, so a client cannot inflate time spent with one request.
+MAX_HEARTBEAT_DELTA_SECONDS = 600
+
+
+class ORMModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EnrollmentCreate(BaseModel):
+    course_id: uuid.UUID
+
+
+class EnrollmentRead(ORMModel):
+    id: uuid.UUID
+    student_id: uuid.UUID
+    course_id: uuid.UUID
+    status: str
+    enrolled_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    dropped_at: datetime | None
+    last_accessed_at: datetime | None
+    certificate_issued_at: datetime | None
+    progress_percentage: float
+    completed_lessons_count: int
+    total_lessons_count: int
+    total_time_spent_seconds: int
+    rating: int | None
+    review: str | None
+    reviewed_at: datetime | None
+
+
+class LessonProgressRead(ORMModel):
+    lesson_id: uuid.UUID
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    time_spent_seconds: int
+    last_position_seconds: int
+    completion_percentage: float
+    attempts_count: int
+    updated_at: datetime
+
+
+class EnrollmentDetail(EnrollmentRead):
+    course: CourseSummary
+    lessons: list[LessonProgressRead]
+
+
+class MyCourse(EnrollmentRead):
+    course: CourseSummary
+
+
+class StudentSummary(ORMModel):
+    id: uuid.UUID
+    full_name: str
+    email: str
+
+
+class RosterEntry(EnrollmentRead):
+    student: StudentSummary
+
+
+class CourseEnrollmentStats(BaseModel):
+    course_id: uuid.UUID
+    total_enrollments: int
+    active: int
+    completed: int
+    dropped: int
+    # Mean progress of active and completed enrollments (dropped ones are history).
+    average_progress: float
+    # completed / all enrollments ever made, dropped ones included; 0 when there are none.
+    completion_rate: float
+    average_rating: float | None
+    rating_count: int
+
+
+class ProgressHeartbeat(BaseModel):
+    position_seconds: int = Field(default=0, ge=0, le=7 * 24 * 3600)
+    time_spent_delta_seconds: int = Field(default=0, ge=0, le=MAX_HEARTBEAT_DELTA_SECONDS)
+    completion_percentage: float = Field(default=0, ge=0, le=100)
+
+
+class ReviewCreate(BaseModel):
+    rating: int = Field(ge=1, le=5)
+    review: str | None = Field(default=None, max_length=5000)

@@ -1,0 +1,460 @@
+"""Enrollment rules: enrolling (free now, paid through payments), progress, completion,
+reviews, dropping, rosters and statistics.
+
+Other modules call `get_student_enrollment`, `complete_lesson`, `activate_paid_enrollment`
+and `revoke_paid_access`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NoReturn
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.database import utcnow
+from app.core.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    NotFound,
+    PaymentRequired,
+    PermissionDenied,
+)
+from app.core.events import emit
+from app.core.pagination import Page, PageParams
+from app.core.permissions import Role
+from app.modules.courses import service as course_service
+from app.modules.courses.models import Course, LessonType
+from app.modules.courses.schemas import CourseSummary
+from app.modules.enrollments import repository
+from app.modules.enrollments.models import Enrollment, EnrollmentStatus
+from app.modules.enrollments.schemas import (
+    CourseEnrollmentStats,
+    EnrollmentDetail,
+    LessonProgressRead,
+    MyCourse,
+    ProgressHeartbeat,
+    RosterEntry,
+    StudentSummary,
+)
+from app.modules.notifications.service import queue_email
+from app.modules.users.models import User
+
+ENROLLMENT_CREATED = "enrollment.created"
+COURSE_COMPLETED = "course.completed"
+_HUNDRED = Decimal("100")
+
+
+def _event_payload(enrollment: Enrollment) -> dict[str, str]:
+    return {
+        "enrollment_id": str(enrollment.id),
+        "student_id": str(enrollment.student_id),
+        "course_id": str(enrollment.course_id),
+    }
+
+
+def _course_url(course: Course) -> str:
+    return f"{get_settings().FRONTEND_URL.rstrip('/')}/courses/{course.slug}"
+
+
+def _percentage(completed: int, total: int) -> Decimal:
+    if total <= 0:
+        return Decimal("0.00")
+    value = Decimal(min(completed, total)) * _HUNDRED / Decimal(total)
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --- lookups used by other modules ---------------------------------------------------------
+
+
+def get_student_enrollment(
+    db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """The student's active or completed enrollment in the course (None if dropped/absent)."""
+    enrollment = repository.get_for_student(db, student_id, course_id)
+    if enrollment is None or enrollment.status == EnrollmentStatus.DROPPED.value:
+        return None
+    return enrollment
+
+
+def _load_enrollment(db: Session, enrollment_id: uuid.UUID) -> Enrollment:
+    enrollment = repository.get(db, enrollment_id)
+    if enrollment is None:
+        raise NotFound("Enrollment not found", code="enrollment_not_found")
+    return enrollment
+
+
+def _require_own(enrollment: Enrollment, user: User) -> None:
+    if enrollment.student_id != user.id:
+        raise PermissionDenied("This enrollment belongs to another student")
+
+
+# --- enrolling ---------------------------------------------------------------------------
+
+
+def _start(db: Session, *, student: User, course: Course) -> Enrollment:
+    """Create the enrollment, or reactivate the student's dropped one; caller has checked
+    there is no live enrollment. Emits `enrollment.created` and queues the confirmation."""
+    now = utcnow()
+    enrollment = repository.get_for_student(db, student.id, course.id, for_update=True)
+    if enrollment is None:
+        enrollment = Enrollment(
+            student_id=student.id, course_id=course.id, enrolled_at=now, status="active"
+        )
+        # The unique constraint is the real guard against double clicks: a concurrent insert
+        # fails here inside a savepoint and the caller reports the existing enrollment.
+        with db.begin_nested():
+            db.add(enrollment)
+            db.flush()
+    else:
+        enrollment.status = EnrollmentStatus.ACTIVE.value
+        enrollment.dropped_at = None
+        enrollment.enrolled_at = now
+    enrollment.total_lessons_count = repository.published_lesson_total(db, course.id)
+    enrollment.completed_lessons_count = repository.completed_lesson_total(db, enrollment.id)
+    enrollment.progress_percentage = _percentage(
+        enrollment.completed_lessons_count, enrollment.total_lessons_count
+    )
+    db.flush()
+    emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
+    queue_email(
+        db,
+        to=student.email,
+        template="enrollment_confirmation",
+        context={
+            "full_name": student.full_name,
+            "course_title": course.title,
+            "course_url": _course_url(course),
+        },
+        opted_out=student.email_opt_out,
+    )
+    return enrollment
+
+
+def require_payment(db: Session, *, student: User, course: Course) -> NoReturn:
+    """What enrolling in a paid course answers: 402 with the amount to pay."""
+    raise PaymentRequired(
+        "This course must be paid for before enrolling",
+        code="payment_required",
+        extra={
+            "course_id": str(course.id),
+            "price": str(course.price),
+            "currency": course.currency,
+        },
+    )
+
+
+def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment:
+    """Enroll the user in a published course: free courses at once, paid ones via payment."""
+    course = course_service.get_visible_course(db, course_id=course_id, user=user)
+    if not course.is_published or course.archived_at is not None:
+        raise BusinessRuleViolation(
+            "Only published courses accept enrollments", code="course_not_published"
+        )
+    existing = get_student_enrollment(db, student_id=user.id, course_id=course.id)
+    if existing is not None:
+        raise Conflict(
+            "You are already enrolled in this course",
+            code="already_enrolled",
+            extra={"enrollment_id": str(existing.id)},
+        )
+    if not course.is_free:
+        require_payment(db, student=user, course=course)
+    try:
+        return _start(db, student=user, course=course)
+    except IntegrityError as exc:
+        raise Conflict("You are already enrolled in this course", code="already_enrolled") from exc
+
+
+def activate_paid_enrollment(
+    db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment:
+    """Grant access after a successful payment; idempotent when access already exists."""
+    course = db.get(Course, course_id)
+    if course is None:
+        raise NotFound("Course not found", code="course_not_found")
+    student = db.get(User, student_id)
+    if student is None:
+        raise NotFound("Student not found", code="user_not_found")
+    existing = get_student_enrollment(db, student_id=student_id, course_id=course_id)
+    if existing is not None:
+        return existing
+    try:
+        return _start(db, student=student, course=course)
+    except IntegrityError:
+        # A concurrent activation won the insert; it emitted the event.
+        enrollment = repository.get_for_student(db, student_id, course_id)
+        assert enrollment is not None
+        return enrollment
+
+
+def revoke_paid_access(db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID) -> None:
+    """Remove access after a refund: the enrollment is dropped, its history kept."""
+    enrollment = repository.get_for_student(db, student_id, course_id, for_update=True)
+    if enrollment is None or enrollment.status == EnrollmentStatus.DROPPED.value:
+        return
+    enrollment.status = EnrollmentStatus.DROPPED.value
+    enrollment.dropped_at = utcnow()
+    db.flush()
+
+
+# --- progress ----------------------------------------------------------------------------
+
+
+def _refresh_counts(db: Session, enrollment: Enrollment) -> None:
+    enrollment.total_lessons_count = repository.published_lesson_total(db, enrollment.course_id)
+    enrollment.completed_lessons_count = repository.completed_lesson_total(db, enrollment.id)
+    enrollment.progress_percentage = _percentage(
+        enrollment.completed_lessons_count, enrollment.total_lessons_count
+    )
+
+
+def complete_lesson(
+    db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, via_quiz: bool = False
+) -> Enrollment:
+    """Mark a lesson completed and recalculate the enrollment in the same transaction.
+
+    Idempotent. Reaching 100% completes the enrollment and emits `course.completed` once: the
+    enrollment row is locked, so concurrent completions serialize and only one sees the
+    transition. Quiz lessons complete only through a passed quiz (`via_quiz=True`).
+    """
+    enrollment = repository.get(db, enrollment_id, for_update=True)
+    if enrollment is None:
+        raise NotFound("Enrollment not found", code="enrollment_not_found")
+    if enrollment.status == EnrollmentStatus.DROPPED.value:
+        raise BusinessRuleViolation(
+            "A dropped enrollment cannot make progress", code="enrollment_dropped"
+        )
+    lesson = course_service.get_lesson(db, lesson_id=lesson_id)
+    if lesson.course_id != enrollment.course_id or not lesson.is_published:
+        raise NotFound("Lesson not found in this course", code="lesson_not_found")
+    if lesson.lesson_type == LessonType.QUIZ.value and not via_quiz:
+        raise BusinessRuleViolation(
+            "A quiz lesson is completed by passing its quiz", code="quiz_lesson_requires_quiz"
+        )
+    now = utcnow()
+    repository.upsert_progress(
+        db,
+        enrollment_id=enrollment.id,
+        lesson_id=lesson.id,
+        position_seconds=0,
+        delta_seconds=0,
+        completion_percentage=_HUNDRED,
+        now=now,
+        complete=True,
+    )
+    _refresh_counts(db, enrollment)
+    enrollment.started_at = enrollment.started_at or now
+    enrollment.last_accessed_at = now
+    finished = enrollment.total_lessons_count > 0 and (
+        enrollment.completed_lessons_count >= enrollment.total_lessons_count
+    )
+    if finished and enrollment.status == EnrollmentStatus.ACTIVE.value:
+        enrollment.status = EnrollmentStatus.COMPLETED.value
+        enrollment.completed_at = now
+        _announce_completion(db, enrollment)
+    db.flush()
+    return enrollment
+
+
+def _announce_completion(db: Session, enrollment: Enrollment) -> None:
+    # Certificates subscribe to this event; it is sent only if the transaction commits.
+    emit(db, COURSE_COMPLETED, _event_payload(enrollment))
+    student = db.get(User, enrollment.student_id)
+    course = db.get(Course, enrollment.course_id)
+    if student is not None and course is not None:
+        queue_email(
+            db,
+            to=student.email,
+            template="course_completed",
+            context={
+                "full_name": student.full_name,
+                "course_title": course.title,
+                "course_url": _course_url(course),
+            },
+            opted_out=student.email_opt_out,
+        )
+
+
+def complete_lesson_for_student(
+    db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, user: User
+) -> Enrollment:
+    _require_own(_load_enrollment(db, enrollment_id), user)
+    return complete_lesson(db, enrollment_id=enrollment_id, lesson_id=lesson_id)
+
+
+def record_heartbeat(
+    db: Session,
+    *,
+    enrollment_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    user: User,
+    data: ProgressHeartbeat,
+) -> LessonProgressRead:
+    """The hot path: two statements when everything is in order. Reads happen only to
+    explain a refusal."""
+    now = utcnow()
+    matched = repository.touch_for_heartbeat(
+        db,
+        enrollment_id=enrollment_id,
+        student_id=user.id,
+        lesson_id=lesson_id,
+        delta_seconds=data.time_spent_delta_seconds,
+        now=now,
+    )
+    if not matched:
+        _explain_heartbeat_refusal(db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user)
+    row = repository.upsert_progress(
+        db,
+        enrollment_id=enrollment_id,
+        lesson_id=lesson_id,
+        position_seconds=data.position_seconds,
+        delta_seconds=data.time_spent_delta_seconds,
+        completion_percentage=Decimal(str(data.completion_percentage)).quantize(Decimal("0.01")),
+        now=now,
+    )
+    return LessonProgressRead.model_validate(row._mapping)
+
+
+def _explain_heartbeat_refusal(
+    db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, user: User
+) -> NoReturn:
+    enrollment = _load_enrollment(db, enrollment_id)
+    _require_own(enrollment, user)
+    if enrollment.status == EnrollmentStatus.DROPPED.value:
+        raise BusinessRuleViolation(
+            "A dropped enrollment cannot make progress", code="enrollment_dropped"
+        )
+    raise NotFound("Lesson not found in this course", code="lesson_not_found")
+
+
+def recalculate_course_progress(db: Session, *, course_id: uuid.UUID) -> None:
+    """Refresh every enrollment's totals after the course's published lessons changed."""
+    repository.recalculate_course(db, course_id)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _course_summary(course: Course) -> CourseSummary:
+    return CourseSummary.model_validate(course)
+
+
+def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) -> EnrollmentDetail:
+    """For the student, the course's instructor and admins."""
+    enrollment = repository.get_with_course(db, enrollment_id)
+    if enrollment is None:
+        raise NotFound("Enrollment not found", code="enrollment_not_found")
+    allowed = (
+        enrollment.student_id == user.id
+        or enrollment.course.instructor_id == user.id
+        or user.role == Role.ADMIN.value
+    )
+    if not allowed:
+        raise PermissionDenied("You cannot see this enrollment")
+    lessons = [
+        LessonProgressRead.model_validate(row)
+        for row in repository.progress_rows(db, enrollment.id)
+    ]
+    return EnrollmentDetail.model_validate(
+        {**_fields(enrollment), "course": _course_summary(enrollment.course), "lessons": lessons}
+    )
+
+
+def _fields(enrollment: Enrollment) -> dict[str, Any]:
+    return {column.key: getattr(enrollment, column.key) for column in Enrollment.__table__.c}
+
+
+def list_my_courses(
+    db: Session, *, user: User, status: EnrollmentStatus | None, params: PageParams
+) -> Page[MyCourse]:
+    rows, total = repository.list_for_student(db, user.id, status.value if status else None, params)
+    items = [
+        MyCourse.model_validate({**_fields(row), "course": _course_summary(row.course)})
+        for row in rows
+    ]
+    return Page[MyCourse].build(items, total, params)
+
+
+def course_roster(
+    db: Session,
+    *,
+    course_id: uuid.UUID,
+    user: User,
+    status: EnrollmentStatus | None,
+    params: PageParams,
+) -> Page[RosterEntry]:
+    course = course_service.get_owned_course(db, course_id=course_id, user=user)
+    rows, total = repository.list_for_course(
+        db, course.id, status.value if status else None, params
+    )
+    items = [
+        RosterEntry.model_validate(
+            {**_fields(enrollment), "student": StudentSummary.model_validate(student)}
+        )
+        for enrollment, student in rows
+    ]
+    return Page[RosterEntry].build(items, total, params)
+
+
+def course_enrollment_stats(
+    db: Session, *, course_id: uuid.UUID, user: User
+) -> CourseEnrollmentStats:
+    course = course_service.get_owned_course(db, course_id=course_id, user=user)
+    row = repository.course_stats(db, course.id)
+    total = int(row.total or 0)
+    completed = int(row.completed or 0)
+    return CourseEnrollmentStats(
+        course_id=course.id,
+        total_enrollments=total,
+        active=int(row.active or 0),
+        completed=completed,
+        dropped=int(row.dropped or 0),
+        average_progress=round(float(row.average_progress or 0), 2),
+        completion_rate=round(completed / total, 4) if total else 0.0,
+        average_rating=round(float(row.average_rating), 2)
+        if row.average_rating is not None
+        else None,
+        rating_count=int(row.rating_count or 0),
+    )
+
+
+# --- student actions ---------------------------------------------------------------------
+
+
+def drop_enrollment(db: Session, *, enrollment_id: uuid.UUID, user: User) -> Enrollment:
+    """Unenroll: the row stays as history with status dropped. Idempotent."""
+    enrollment = _load_enrollment(db, enrollment_id)
+    if enrollment.student_id != user.id and user.role != Role.ADMIN.value:
+        raise PermissionDenied("This enrollment belongs to another student")
+    enrollment = repository.get(db, enrollment_id, for_update=True) or enrollment
+    if enrollment.status == EnrollmentStatus.COMPLETED.value:
+        raise BusinessRuleViolation(
+            "A completed enrollment is kept as a record and cannot be dropped",
+            code="enrollment_completed",
+        )
+    if enrollment.status == EnrollmentStatus.ACTIVE.value:
+        enrollment.status = EnrollmentStatus.DROPPED.value
+        enrollment.dropped_at = utcnow()
+        db.flush()
+    return enrollment
+
+
+def review_course(
+    db: Session, *, enrollment_id: uuid.UUID, user: User, rating: int, review: str | None
+) -> Enrollment:
+    """One review per enrollment; posting again edits it."""
+    enrollment = _load_enrollment(db, enrollment_id)
+    _require_own(enrollment, user)
+    if enrollment.status == EnrollmentStatus.DROPPED.value:
+        raise BusinessRuleViolation(
+            "A dropped enrollment cannot review the course", code="enrollment_dropped"
+        )
+    enrollment.rating = rating
+    enrollment.review = review
+    enrollment.reviewed_at = utcnow()
+    db.flush()
+    return enrollment
