@@ -11,6 +11,8 @@ COMMAND_MODULES = (
     "app.cli.server",
     "app.cli.database",
     "app.cli.config",
+    "app.cli.users",
+    "app.cli.worker",
 )
 
 
