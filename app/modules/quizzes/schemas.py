@@ -1,0 +1,225 @@
+"""Quiz schemas. Management schemas (owner/admin) carry correct answers and explanations;
+the attempt schemas a student receives never do, except in a graded attempt's `result`
+when the quiz shows correct answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.modules.quizzes.models import QuestionType, QuizType
+
+OptionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")]
+# The JSON kinds a correct answer or an answer can take, checked per question type.
+AnswerValue = str | bool | list[str] | None
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- quizzes ----------------------------------------------------------------------------
+
+
+class QuizSettings(BaseModel):
+    description: str | None = Field(default=None, max_length=10_000)
+    lesson_id: uuid.UUID | None = None
+    quiz_type: QuizType = QuizType.PRACTICE
+    passing_score: Decimal = Field(default=Decimal("70"), ge=0, le=100, decimal_places=2)
+    time_limit_minutes: int | None = Field(default=None, ge=1, le=1440)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    shuffle_questions: bool = False
+    shuffle_options: bool = False
+    show_correct_answers: bool = True
+    partial_credit: bool = False
+
+
+class QuizCreate(QuizSettings):
+    title: str = Field(min_length=1, max_length=200)
+
+
+class QuizUpdate(BaseModel):
+    """Every field optional; only the fields sent are changed."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    lesson_id: uuid.UUID | None = None
+    quiz_type: QuizType | None = None
+    passing_score: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    time_limit_minutes: int | None = Field(default=None, ge=1, le=1440)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    shuffle_questions: bool | None = None
+    shuffle_options: bool | None = None
+    show_correct_answers: bool | None = None
+    partial_credit: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> QuizUpdate:
+        # null clears lesson_id, time_limit_minutes, max_attempts and description only.
+        nullable = {"lesson_id", "time_limit_minutes", "max_attempts", "description"}
+        for name in self.model_fields_set - nullable:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class QuizRead(Schema):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID | None
+    title: str
+    description: str | None
+    quiz_type: str
+    passing_score: Decimal
+    time_limit_minutes: int | None
+    max_attempts: int | None
+    shuffle_questions: bool
+    shuffle_options: bool
+    show_correct_answers: bool
+    partial_credit: bool
+    is_published: bool
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- questions (management view) --------------------------------------------------------
+
+
+class OptionIn(BaseModel):
+    id: OptionId
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class OptionRead(Schema):
+    id: str
+    text: str
+
+
+def _unique_option_ids(options: list[OptionIn] | None) -> None:
+    if options is not None:
+        ids = [option.id for option in options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("option ids must be unique")
+
+
+class QuestionCreate(BaseModel):
+    question_text: str = Field(min_length=1, max_length=5000)
+    question_type: QuestionType
+    options: list[OptionIn] | None = Field(default=None, max_length=20)
+    # multiple_choice: an option id; multiple_select: option ids; true_false: a boolean;
+    # short_answer: accepted answers (a single string is accepted too). Null = draft.
+    correct_answer: AnswerValue = None
+    points: Decimal = Field(default=Decimal("1"), gt=0, le=1000, decimal_places=2)
+    explanation: str | None = Field(default=None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _check_options(self) -> QuestionCreate:
+        _unique_option_ids(self.options)
+        return self
+
+
+class QuestionUpdate(BaseModel):
+    """Every field optional; the merged question is validated as a whole."""
+
+    question_text: str | None = Field(default=None, min_length=1, max_length=5000)
+    question_type: QuestionType | None = None
+    options: list[OptionIn] | None = Field(default=None, max_length=20)
+    correct_answer: AnswerValue = None
+    points: Decimal | None = Field(default=None, gt=0, le=1000, decimal_places=2)
+    explanation: str | None = Field(default=None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _check(self) -> QuestionUpdate:
+        _unique_option_ids(self.options)
+        for name in {"question_text", "question_type", "points"} & self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class QuestionRead(Schema):
+    id: uuid.UUID
+    quiz_id: uuid.UUID
+    question_text: str
+    question_type: str
+    options: list[OptionRead] | None
+    correct_answer: Any
+    points: Decimal
+    explanation: str | None
+    order_index: int
+
+
+class QuestionOrder(BaseModel):
+    question_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+
+
+# --- attempts (student view) -------------------------------------------------------------
+
+
+class AnswerIn(BaseModel):
+    question_id: uuid.UUID
+    # null clears a saved answer.
+    answer: AnswerValue = None
+
+
+class AnswersIn(BaseModel):
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=500)
+
+
+class QuestionResult(BaseModel):
+    """Only present on a graded attempt when the quiz shows correct answers (or to the
+    course owner/admin)."""
+
+    points_awarded: Decimal
+    is_correct: bool
+    correct_answer: Any
+    explanation: str | None
+
+
+class AttemptQuestion(BaseModel):
+    id: uuid.UUID
+    question_text: str
+    question_type: str
+    points: Decimal
+    options: list[OptionRead] | None
+    answer: Any = None
+    result: QuestionResult | None = None
+
+
+class AttemptSummary(Schema):
+    id: uuid.UUID
+    quiz_id: uuid.UUID
+    enrollment_id: uuid.UUID | None
+    user_id: uuid.UUID
+    attempt_number: int
+    status: str
+    started_at: datetime
+    expires_at: datetime | None
+    submitted_at: datetime | None
+    graded_at: datetime | None
+    score: Decimal | None
+    max_score: Decimal | None
+    percentage: Decimal | None
+    is_passed: bool | None
+    time_taken_seconds: int | None
+
+
+class AttemptRead(AttemptSummary):
+    questions: list[AttemptQuestion]
+
+
+class AttemptStartInfo(BaseModel):
+    """What starting an attempt would do, without starting one."""
+
+    quiz_id: uuid.UUID
+    can_start: bool
+    reason: str | None
+    attempts_used: int
+    max_attempts: int | None
+    in_progress_attempt_id: uuid.UUID | None
+    time_limit_minutes: int | None
