@@ -1,0 +1,117 @@
+"""HTTP routes for `/enrollments/...`: enrolling, progress, completion, reviews, rosters."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi import status as http_status
+
+from app.core.dependencies import CurrentUser, DbSession, require_permissions
+from app.core.pagination import Page, Pagination
+from app.core.permissions import Permission
+from app.modules.enrollments import service
+from app.modules.enrollments.models import EnrollmentStatus
+from app.modules.enrollments.schemas import (
+    CourseEnrollmentStats,
+    EnrollmentCreate,
+    EnrollmentDetail,
+    EnrollmentRead,
+    LessonProgressRead,
+    MyCourse,
+    ProgressHeartbeat,
+    ReviewCreate,
+    RosterEntry,
+)
+from app.modules.users.models import User
+
+router = APIRouter(prefix="/enrollments", tags=["enrollments"])
+
+Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
+
+
+@router.post("", response_model=EnrollmentRead, status_code=http_status.HTTP_201_CREATED)
+def enroll(db: DbSession, user: Learner, data: EnrollmentCreate) -> Any:
+    """Enroll in a published course (free at once; paid courses answer 402 with the price)."""
+    return service.enroll(db, user=user, course_id=data.course_id)
+
+
+@router.get("/my-courses", response_model=Page[MyCourse])
+def my_courses(
+    db: DbSession,
+    user: CurrentUser,
+    params: Pagination,
+    status: EnrollmentStatus | None = None,
+) -> Any:
+    """Your enrollments with course summary and progress (dropped ones only on request)."""
+    return service.list_my_courses(db, user=user, status=status, params=params)
+
+
+@router.get("/courses/{course_id}", response_model=Page[RosterEntry])
+def course_roster(
+    db: DbSession,
+    user: CurrentUser,
+    course_id: uuid.UUID,
+    params: Pagination,
+    status: EnrollmentStatus | None = None,
+) -> Any:
+    """The students of a course you own."""
+    return service.course_roster(db, course_id=course_id, user=user, status=status, params=params)
+
+
+@router.get("/courses/{course_id}/stats", response_model=CourseEnrollmentStats)
+def course_stats(db: DbSession, user: CurrentUser, course_id: uuid.UUID) -> Any:
+    """Enrollment counts by status, average progress, completion rate and rating."""
+    return service.course_enrollment_stats(db, course_id=course_id, user=user)
+
+
+@router.get("/{enrollment_id}", response_model=EnrollmentDetail)
+def get_enrollment(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Any:
+    """An enrollment with per-lesson progress (the student, the instructor, admins)."""
+    return service.get_enrollment_detail(db, enrollment_id=enrollment_id, user=user)
+
+
+@router.delete("/{enrollment_id}", status_code=http_status.HTTP_204_NO_CONTENT)
+def unenroll(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Response:
+    """Unenroll (the enrollment is kept as dropped history)."""
+    service.drop_enrollment(db, enrollment_id=enrollment_id, user=user)
+    return Response(status_code=http_status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{enrollment_id}/drop", response_model=EnrollmentRead)
+def drop(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Any:
+    """Drop an enrollment, keeping its history."""
+    return service.drop_enrollment(db, enrollment_id=enrollment_id, user=user)
+
+
+@router.put("/{enrollment_id}/lessons/{lesson_id}/progress", response_model=LessonProgressRead)
+def progress_heartbeat(
+    db: DbSession,
+    user: CurrentUser,
+    enrollment_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    data: ProgressHeartbeat,
+) -> Any:
+    """Record watching progress; repeated or late heartbeats never lower it."""
+    return service.record_heartbeat(
+        db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user, data=data
+    )
+
+
+@router.post("/{enrollment_id}/lessons/{lesson_id}/complete", response_model=EnrollmentRead)
+def complete_lesson(
+    db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID, lesson_id: uuid.UUID
+) -> Any:
+    """Mark a lesson completed (quiz lessons complete by passing their quiz)."""
+    return service.complete_lesson_for_student(
+        db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user
+    )
+
+
+@router.post("/{enrollment_id}/review", response_model=EnrollmentRead)
+def review(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID, data: ReviewCreate) -> Any:
+    """Rate and review the course (one review per enrollment; posting again edits it)."""
+    return service.review_course(
+        db, enrollment_id=enrollment_id, user=user, rating=data.rating, review=data.review
+    )
