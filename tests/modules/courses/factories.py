@@ -59,7 +59,9 @@ def create_course(
                 course_id=course.id,
                 title=f"Lesson {index + 1}",
                 slug=f"lesson-{index + 1}",
-                lesson_type=(lesson_types or [])[index] if index < len(lesson_types or []) else "text",
+                lesson_type=(lesson_types or [])[index]
+                if index < len(lesson_types or [])
+                else "text",
                 content=f"Content of lesson {index + 1}",
                 duration_minutes=duration_minutes,
                 order_index=index,
