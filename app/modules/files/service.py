@@ -71,10 +71,14 @@ class _MeteredReader:
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = CHUNK_SIZE
-        if self._head:
-            chunk, self._head = self._head[:size], self._head[size:]
-        else:
-            chunk = self._source.read(size)
+        # Always return `size` bytes until the end: readers such as the S3 transfer manager
+        # take a short read for the end of the stream.
+        chunk, self._head = self._head[:size], self._head[size:]
+        while len(chunk) < size:
+            more = self._source.read(size - len(chunk))
+            if not more:
+                break
+            chunk += more
         self.size += len(chunk)
         if self.size > self._limit:
             self.too_large = True
