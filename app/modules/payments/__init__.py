@@ -1,0 +1,1 @@
+"""Payments and subscriptions through Stripe, MyFatoorah, Paymob or the sandbox gateway."""

@@ -1,0 +1,192 @@
+"""Paymob: the Intention API (Unified Checkout), refunds, and the transaction processed
+callback verified with its `hmac` query parameter.
+
+Per Paymob's "HMAC Transaction Callback" documentation: take these fields of the callback's
+`obj`, in this (lexicographic) order, concatenate their values with no separator (booleans
+as `true`/`false`), HMAC-SHA512 the string with the HMAC secret and hex-encode it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from app.core.config import get_settings
+from app.modules.payments.gateways.base import (
+    Checkout,
+    CheckoutRequest,
+    EventKind,
+    GatewayError,
+    GatewayEvent,
+    GatewayNotConfigured,
+    PaymentGateway,
+    from_minor_units,
+    text,
+    to_minor_units,
+)
+from app.modules.webhooks.signing import InvalidSignature
+
+HMAC_FIELDS = (
+    "amount_cents",
+    "created_at",
+    "currency",
+    "error_occured",
+    "has_parent_transaction",
+    "id",
+    "integration_id",
+    "is_3d_secure",
+    "is_auth",
+    "is_capture",
+    "is_refunded",
+    "is_standalone_payment",
+    "is_voided",
+    "order.id",
+    "owner",
+    "pending",
+    "source_data.pan",
+    "source_data.sub_type",
+    "source_data.type",
+    "success",
+)
+TIMEOUT_SECONDS = 20.0
+
+
+def _lookup(data: Mapping[str, Any], path: str) -> Any:
+    value: Any = data
+    for key in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def hmac_string(obj: Mapping[str, Any]) -> str:
+    return "".join(text(_lookup(obj, path)) for path in HMAC_FIELDS)
+
+
+def compute_hmac(secret: str, obj: Mapping[str, Any]) -> str:
+    return hmac.new(secret.encode(), hmac_string(obj).encode(), hashlib.sha512).hexdigest()
+
+
+class PaymobGateway(PaymentGateway):
+    name = "paymob"
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        settings = get_settings()
+        if not settings.PAYMOB_SECRET_KEY:
+            raise GatewayNotConfigured("PAYMOB_SECRET_KEY is not set")
+        try:
+            response = httpx.post(
+                settings.PAYMOB_BASE_URL.rstrip("/") + path,
+                json=payload,
+                headers={"Authorization": f"Token {settings.PAYMOB_SECRET_KEY}"},
+                timeout=TIMEOUT_SECONDS,
+            )
+            body: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise GatewayError("Paymob could not be reached") from exc
+        if response.status_code >= 400:
+            raise GatewayError(f"Paymob refused the request ({response.status_code})")
+        return body
+
+    def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        settings = get_settings()
+        if not settings.PAYMOB_INTEGRATION_ID or not settings.PAYMOB_PUBLIC_KEY:
+            raise GatewayNotConfigured("PAYMOB_INTEGRATION_ID and PAYMOB_PUBLIC_KEY are required")
+        cents = to_minor_units(request.amount, request.currency)
+        first, _, last = request.customer_name.partition(" ")
+        body = self._post(
+            "/v1/intention/",
+            {
+                "amount": cents,
+                "currency": request.currency,
+                "payment_methods": [settings.PAYMOB_INTEGRATION_ID],
+                "items": [{"name": request.description[:50], "amount": cents, "quantity": 1}],
+                "billing_data": {
+                    "first_name": first or "Student",
+                    "last_name": last or "-",
+                    "email": request.customer_email,
+                    "phone_number": "NA",
+                },
+                "special_reference": request.payment_id,
+                "notification_url": request.notification_url,
+                "redirection_url": request.success_url,
+                "extras": {"payment_id": request.payment_id},
+            },
+        )
+        client_secret = str(body["client_secret"])
+        url = (
+            f"{settings.PAYMOB_BASE_URL.rstrip('/')}/unifiedcheckout/"
+            f"?publicKey={settings.PAYMOB_PUBLIC_KEY}&clientSecret={client_secret}"
+        )
+        # Callbacks name the order, so the order id is the reference webhooks match on.
+        return Checkout(
+            reference=str(body["intention_order_id"]), url=url, client_secret=client_secret
+        )
+
+    def parse_webhook(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> GatewayEvent:
+        secret = get_settings().PAYMOB_HMAC_SECRET
+        if not secret:
+            raise InvalidSignature("PAYMOB_HMAC_SECRET is not set")
+        try:
+            event: dict[str, Any] = json.loads(body)
+            obj: dict[str, Any] = event["obj"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidSignature("malformed Paymob callback") from exc
+        if not isinstance(obj, dict):
+            raise InvalidSignature("malformed Paymob callback")
+        if not hmac.compare_digest(compute_hmac(secret, obj), query.get("hmac", "")):
+            raise InvalidSignature("Paymob HMAC does not match")
+        if event.get("type") != "TRANSACTION":
+            return GatewayEvent(
+                event_id=f"{event.get('type')}:{obj.get('id')}",
+                event_type=str(event.get("type")),
+                kind=EventKind.IGNORED,
+                payload=event,
+            )
+        if obj.get("is_refunded") or obj.get("is_voided"):
+            kind = EventKind.REFUNDED
+        elif obj.get("pending"):
+            kind = EventKind.IGNORED
+        elif obj.get("success"):
+            kind = EventKind.COMPLETED
+        else:
+            kind = EventKind.FAILED
+        currency = text(obj.get("currency")).upper() or None
+        cents = obj.get("amount_cents")
+        order = obj.get("order") or {}
+        return GatewayEvent(
+            # One transaction can be reported again in another state (e.g. refunded later).
+            event_id=f"{obj.get('id')}:{kind.value}",
+            event_type="TRANSACTION",
+            kind=kind,
+            payload=event,
+            reference=text(order.get("id")) or None,
+            payment_id=order.get("merchant_order_id"),
+            transaction_id=text(obj.get("id")) or None,
+            amount=from_minor_units(cents, currency) if cents is not None and currency else None,
+            currency=currency,
+            payment_method=text(_lookup(obj, "source_data.sub_type")) or None,
+        )
+
+    def refund(
+        self, *, payment_id: str, transaction_id: str | None, amount: Decimal, currency: str
+    ) -> str:
+        if not transaction_id:
+            raise GatewayError("The payment has no Paymob transaction to refund")
+        body = self._post(
+            "/api/acceptance/void_refund/refund",
+            {
+                "transaction_id": transaction_id,
+                "amount_cents": to_minor_units(amount, currency),
+            },
+        )
+        return text(body.get("id"))

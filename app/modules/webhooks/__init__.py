@@ -1,0 +1,1 @@
+"""Outgoing webhooks: admin-managed endpoints, signed deliveries, retries and a delivery log."""
