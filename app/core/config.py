@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     CELERY_RESULT_BACKEND: str | None = None
     TASKS_FORCE_INLINE: bool = False
     TASK_MAX_RETRIES: int = Field(default=5, ge=0)
+    CELERY_VISIBILITY_TIMEOUT_SECONDS: int = Field(default=3600, ge=1)
 
     # --- Rate limiting ---
     RATE_LIMIT_ENABLED: bool = True
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE: int = Field(default=60, ge=1)
     LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE: int = Field(default=20, ge=1)
     UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR: int = Field(default=100, ge=1)
+    CERTIFICATE_VERIFY_RATE_LIMIT_PER_MINUTE: int = Field(default=30, ge=1)
     RATE_LIMIT_REDIS_PREFIX: str = "ratelimit"
     RATE_LIMIT_EXCLUDED_PATHS: CsvList = [
         "/",
@@ -203,15 +205,20 @@ class Settings(BaseSettings):
     SENTRY_TRACES_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
     SENTRY_PROFILES_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
     SENTRY_RELEASE: str | None = None
+    WORKER_METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
 
     # --- Secrets providers and optional sign-in ---
     SECRETS_PROVIDER: Literal["env", "vault", "azure_keyvault"] = "env"
     VAULT_ADDR: str | None = None
     VAULT_TOKEN: str | None = None
     VAULT_SECRET_PATH: str = "lms"  # noqa: S105 - a KV path, not a secret
+    VAULT_MOUNT_POINT: str = "secret"  # noqa: S105 - a KV mount name, not a secret
     AZURE_KEYVAULT_URL: str | None = None
     FIREBASE_ENABLED: bool = False
     FIREBASE_PROJECT_ID: str | None = None
+    FIREBASE_CERTS_URL: str = (
+        "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    )
 
     @field_validator(
         "CORS_ORIGINS",
@@ -354,7 +361,10 @@ def _installation_secret(var_dir: Path) -> str:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    # The provider's own address and credentials are ordinary settings, so secrets come second.
+    from app.core.secrets import apply_secrets
+
+    return apply_secrets(Settings())
 
 
 def validate_for_startup(settings: Settings) -> None:

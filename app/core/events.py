@@ -12,6 +12,8 @@ from typing import Any
 from celery import Task
 from sqlalchemy.orm import Session
 
+from app.core.database import after_commit
+from app.core.metrics import BUSINESS_EVENTS
 from app.core.tasks import defer
 
 ALL_EVENTS = "*"
@@ -30,5 +32,7 @@ def subscribers(event_name: str) -> list[Task]:
 
 def emit(session: Session, event_name: str, payload: dict[str, Any]) -> None:
     """Publish `event_name` when `session` commits. Payload values must be JSON-safe."""
+    # Counted only once committed: a rolled-back enrollment is not an enrollment.
+    after_commit(session, BUSINESS_EVENTS.labels(event_name).inc)
     for task in subscribers(event_name):
         defer(session, task, event_name, payload)

@@ -44,7 +44,7 @@ def _make_celery() -> Celery:
         task_soft_time_limit=120,
         task_time_limit=180,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_SECONDS},
         redis_max_connections=20,
         broker_pool_limit=10,
         task_always_eager=False,
@@ -95,3 +95,7 @@ def send(task: Task, *args: Any, **kwargs: Any) -> None:
 def defer(session: Session, task: Task, *args: Any, **kwargs: Any) -> None:
     """Send `task` once `session` commits; forget it if the transaction rolls back."""
     after_commit(session, lambda: send(task, *args, **kwargs))
+
+
+# Task metrics, worker logging/Sentry and the ping task, in every process that runs tasks.
+from app.core import worker_runtime  # noqa: E402, F401
