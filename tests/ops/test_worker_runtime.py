@@ -105,4 +105,3 @@ def test_worker_metrics_endpoint_serves_task_metrics(env: Callable[..., None]) -
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         body = response.read().decode()
     assert 'lms_task_runs_total{outcome="success",task="default.ping"}' in body
-
