@@ -14,6 +14,7 @@ def register(subparsers: Any) -> None:
     worker.add_argument(
         "--queues", default=None, help="comma-separated queues (default: all of them)"
     )
+    worker.add_argument("--pool", default=None, help="prefork (default), solo or threads")
     worker.add_argument("--loglevel", default=None, help="log level (default: LOG_LEVEL)")
     worker.set_defaults(handler=worker_command)
 
@@ -44,6 +45,8 @@ def worker_command(args: argparse.Namespace) -> int:
     ]
     if args.concurrency:
         argv += ["--concurrency", str(args.concurrency)]
+    if args.pool:
+        argv += ["--pool", args.pool]
     app.worker_main(argv)
     return 0
 
