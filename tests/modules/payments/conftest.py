@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.modules.payments.factories import clear_outbox, create_course
+
+
+@pytest.fixture
+def paid_course(instructor: Any) -> Any:
+    return create_course(instructor, price="49.00", currency="USD")
+
+
+@pytest.fixture
+def other_student(make_user: Any) -> Any:
+    return make_user(role="student", email="other.student@example.com")
+
+
+@pytest.fixture
+def outbox() -> Iterator[None]:
+    clear_outbox()
+    yield
