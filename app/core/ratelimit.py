@@ -60,6 +60,11 @@ def build_rules(settings: Settings) -> list[Rule]:
             f"{api}/files/upload",
             RateLimitItemPerHour(settings.UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR),
         ),
+        Rule(
+            "certificate_verify",
+            f"{api}/certificates/verify",
+            RateLimitItemPerMinute(settings.CERTIFICATE_VERIFY_RATE_LIMIT_PER_MINUTE),
+        ),
     ]
     general = RateLimitItemPerSecond(
         settings.RATE_LIMIT_REQUESTS_PER_MINUTE, settings.RATE_LIMIT_WINDOW_SECONDS

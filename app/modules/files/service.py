@@ -198,8 +198,8 @@ def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
     from app.modules.courses.service import get_owned_course
     from app.modules.enrollments.service import get_student_enrollment
 
-    enrollment = get_student_enrollment(db, student_id=user.id, course_id=record.course_id)
-    if enrollment is not None and enrollment.status != "dropped":
+    # Active or completed enrollments only (a dropped student loses access).
+    if get_student_enrollment(db, student_id=user.id, course_id=record.course_id) is not None:
         return True
     try:
         get_owned_course(db, course_id=record.course_id, user=user)

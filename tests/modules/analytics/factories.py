@@ -110,3 +110,72 @@ def create_progress(
             time_spent_seconds=time_spent_seconds,
         )
     )
+
+
+def create_quiz(course: Course, *, graded: bool = True, **fields: Any) -> Any:
+    from app.modules.quizzes.models import Quiz
+
+    return _insert(
+        Quiz(
+            course_id=course.id,
+            title=fields.pop("title", f"Quiz {next(_counter)}"),
+            quiz_type="graded" if graded else "practice",
+            is_published=True,
+            **fields,
+        )
+    )
+
+
+def create_attempt(
+    quiz: Any,
+    enrollment: Enrollment,
+    *,
+    percentage: float,
+    passed: bool,
+    attempt_number: int = 1,
+    at: datetime | None = None,
+) -> Any:
+    from app.modules.quizzes.models import QuizAttempt
+
+    moment = at or utcnow()
+    return _insert(
+        QuizAttempt(
+            quiz_id=quiz.id,
+            enrollment_id=enrollment.id,
+            user_id=enrollment.student_id,
+            attempt_number=attempt_number,
+            status="graded",
+            started_at=moment - timedelta(minutes=5),
+            submitted_at=moment,
+            graded_at=moment,
+            score=Decimal(str(percentage)),
+            max_score=Decimal(100),
+            percentage=Decimal(str(percentage)),
+            is_passed=passed,
+        )
+    )
+
+
+def create_payment(
+    user: User,
+    course: Course,
+    *,
+    amount: str,
+    currency: str = "USD",
+    status: str = "completed",
+    at: datetime | None = None,
+) -> Any:
+    from app.modules.payments.models import Payment
+
+    moment = at or utcnow()
+    return _insert(
+        Payment(
+            user_id=user.id,
+            course_id=course.id,
+            amount=Decimal(amount),
+            currency=currency,
+            gateway="sandbox",
+            status=status,
+            completed_at=moment if status == "completed" else None,
+        )
+    )

@@ -1,0 +1,90 @@
+"""`/certificates`: issue, list, read, download, revoke, and public verification."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import StreamingResponse
+
+from app.core.dependencies import CurrentUser, DbSession
+from app.core.errors import NotFound
+from app.core.pagination import Page, Pagination, paginate
+from app.core.storage import ObjectNotFound
+from app.modules.certificates import repository, service
+from app.modules.certificates.schemas import CertificateRead, RevokeRequest, VerificationResult
+
+router = APIRouter(prefix="/certificates", tags=["certificates"])
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/generate",
+    response_model=CertificateRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The certificate already existed"}},
+)
+def generate(
+    enrollment_id: uuid.UUID, db: DbSession, user: CurrentUser, response: Response
+) -> CertificateRead:
+    """Issue the certificate of a completed enrollment (idempotent)."""
+    certificate, created = service.generate_for_enrollment(
+        db, enrollment_id=enrollment_id, user=user
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return CertificateRead.model_validate(certificate)
+
+
+@router.get("/my-certificates", response_model=Page[CertificateRead])
+def my_certificates(db: DbSession, user: CurrentUser, params: Pagination) -> Page[CertificateRead]:
+    """List my certificates, newest first."""
+    items, total = paginate(db, repository.list_for_student(user.id), params)
+    return Page.build([CertificateRead.model_validate(item) for item in items], total, params)
+
+
+@router.get("/verify/{certificate_number}", response_model=VerificationResult)
+def verify(certificate_number: str, db: DbSession) -> VerificationResult:
+    """Check a certificate number (public): valid, revoked or tampered."""
+    return service.verify(db, number=certificate_number)
+
+
+@router.get("/{certificate_id}", response_model=CertificateRead)
+def get_certificate(certificate_id: uuid.UUID, db: DbSession, user: CurrentUser) -> CertificateRead:
+    """A certificate (its student, the course's instructor, or an admin)."""
+    return CertificateRead.model_validate(
+        service.get_for_viewer(db, certificate_id=certificate_id, user=user)
+    )
+
+
+@router.get(
+    "/{certificate_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def download(certificate_id: uuid.UUID, db: DbSession, user: CurrentUser) -> StreamingResponse:
+    """Download the certificate PDF."""
+    certificate = service.get_for_viewer(db, certificate_id=certificate_id, user=user)
+    try:
+        chunks = service.open_pdf(certificate)
+    except ObjectNotFound as exc:
+        raise NotFound("The certificate file is missing", code="certificate_file_missing") from exc
+    return StreamingResponse(
+        chunks,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="certificate-{certificate.certificate_number}.pdf"'
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.post("/{certificate_id}/revoke", response_model=CertificateRead)
+def revoke(
+    certificate_id: uuid.UUID, body: RevokeRequest, db: DbSession, user: CurrentUser
+) -> CertificateRead:
+    """Revoke a certificate, with a reason (admin or the course's instructor)."""
+    return CertificateRead.model_validate(
+        service.revoke(db, certificate_id=certificate_id, user=user, reason=body.reason)
+    )
