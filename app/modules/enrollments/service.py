@@ -95,20 +95,29 @@ def _require_own(enrollment: Enrollment, user: User) -> None:
 # --- enrolling ---------------------------------------------------------------------------
 
 
-def _start(db: Session, *, student: User, course: Course) -> Enrollment:
-    """Create the enrollment, or reactivate the student's dropped one; caller has checked
-    there is no live enrollment. Emits `enrollment.created` and queues the confirmation."""
+def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, bool]:
+    """Create the enrollment, or reactivate the student's dropped one. Returns it and whether
+    it was started by this call (then `enrollment.created` is emitted and the confirmation
+    queued); a live enrollment found at this point, created concurrently, is returned as is."""
     now = utcnow()
     enrollment = repository.get_for_student(db, student.id, course.id, for_update=True)
+    if enrollment is not None and enrollment.status != EnrollmentStatus.DROPPED.value:
+        return enrollment, False
     if enrollment is None:
         enrollment = Enrollment(
             student_id=student.id, course_id=course.id, enrolled_at=now, status="active"
         )
         # The unique constraint is the real guard against double clicks: a concurrent insert
-        # fails here inside a savepoint and the caller reports the existing enrollment.
-        with db.begin_nested():
-            db.add(enrollment)
-            db.flush()
+        # fails here inside a savepoint, and the winner's enrollment is returned.
+        try:
+            with db.begin_nested():
+                db.add(enrollment)
+                db.flush()
+        except IntegrityError:
+            winner = repository.get_for_student(db, student.id, course.id)
+            if winner is None:
+                raise
+            return winner, False
     else:
         enrollment.status = EnrollmentStatus.ACTIVE.value
         enrollment.dropped_at = None
@@ -131,7 +140,7 @@ def _start(db: Session, *, student: User, course: Course) -> Enrollment:
         },
         opted_out=student.email_opt_out,
     )
-    return enrollment
+    return enrollment, True
 
 
 def require_payment(db: Session, *, student: User, course: Course) -> NoReturn:
@@ -163,10 +172,14 @@ def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment:
         )
     if not course.is_free:
         require_payment(db, student=user, course=course)
-    try:
-        return _start(db, student=user, course=course)
-    except IntegrityError as exc:
-        raise Conflict("You are already enrolled in this course", code="already_enrolled") from exc
+    enrollment, started = _start(db, student=user, course=course)
+    if not started:
+        raise Conflict(
+            "You are already enrolled in this course",
+            code="already_enrolled",
+            extra={"enrollment_id": str(enrollment.id)},
+        )
+    return enrollment
 
 
 def activate_paid_enrollment(
@@ -182,13 +195,8 @@ def activate_paid_enrollment(
     existing = get_student_enrollment(db, student_id=student_id, course_id=course_id)
     if existing is not None:
         return existing
-    try:
-        return _start(db, student=student, course=course)
-    except IntegrityError:
-        # A concurrent activation won the insert; it emitted the event.
-        enrollment = repository.get_for_student(db, student_id, course_id)
-        assert enrollment is not None
-        return enrollment
+    enrollment, _started = _start(db, student=student, course=course)
+    return enrollment
 
 
 def revoke_paid_access(db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID) -> None:

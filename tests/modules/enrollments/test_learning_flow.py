@@ -4,26 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from app.core import events
-from app.core.tasks import celery_app
-
 API = "/api/v1"
-received: list[tuple[str, dict[str, Any]]] = []
-
-
-@celery_app.task(name="default.test_learning_flow_record")
-def record_event(event_name: str, payload: dict[str, Any]) -> None:
-    received.append((event_name, payload))
-
-
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    received.clear()
-    for name in ("enrollment.created", "course.completed"):
-        monkeypatch.setitem(events._subscribers, name, [record_event])
-    return received
 
 
 def test_instructor_to_completed_student(

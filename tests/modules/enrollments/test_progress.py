@@ -1,0 +1,234 @@
+"""Progress heartbeats, lesson completion, course completion and recalculation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from app.core.database import get_engine, session_scope
+from app.core.errors import BusinessRuleViolation, NotFound
+from app.modules.enrollments import service
+from app.modules.enrollments.models import Enrollment, LessonProgress
+from tests.modules.courses.factories import create_course, create_enrollment
+
+API = "/api/v1"
+
+
+def _url(enrollment_id: Any, lesson_id: Any, action: str = "progress") -> str:
+    return f"{API}/enrollments/{enrollment_id}/lessons/{lesson_id}/{action}"
+
+
+@pytest.fixture
+def setup(instructor: Any, student: Any) -> tuple[Any, Any]:
+    course = create_course(instructor, lessons=3)
+    return course, create_enrollment(student, course)
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+
+
+# --- heartbeat ------------------------------------------------------------------------------
+
+
+def test_heartbeat_is_monotonic(client: Any, setup: Any, student: Any, auth_headers: Any) -> None:
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    url = _url(enrollment_id, course.lesson_ids[0])
+    beats = [
+        {"position_seconds": 120, "time_spent_delta_seconds": 20, "completion_percentage": 40},
+        # Late or rewound: must not lower the position or percentage.
+        {"position_seconds": 30, "time_spent_delta_seconds": 10, "completion_percentage": 10},
+        {"position_seconds": 120, "time_spent_delta_seconds": 0, "completion_percentage": 40},
+    ]
+    for beat in beats:
+        response = client.put(url, json=beat, headers=headers)
+        assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["last_position_seconds"] == 120
+    assert body["completion_percentage"] == 40.0
+    assert body["time_spent_seconds"] == 30
+    assert body["status"] == "in_progress"
+    detail = client.get(f"{API}/enrollments/{enrollment_id}", headers=headers).json()
+    assert detail["total_time_spent_seconds"] == 30
+    assert detail["last_accessed_at"] is not None and detail["started_at"] is not None
+    assert detail["lessons"][0]["last_position_seconds"] == 120
+
+
+def test_heartbeat_uses_two_statements(
+    client: Any, setup: Any, student: Any, auth_headers: Any
+) -> None:
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    url = _url(enrollment_id, course.lesson_ids[0])
+    client.put(url, json={"position_seconds": 5}, headers=headers)
+    with statements() as seen:
+        assert client.put(url, json={"position_seconds": 10}, headers=headers).status_code == 200
+    touching = [s for s in seen if "enrollments" in s or "lesson_progress" in s]
+    assert len(touching) == 2, touching
+    assert touching[0].lstrip().upper().startswith("UPDATE ENROLLMENTS")
+    assert touching[1].lstrip().upper().startswith("INSERT INTO LESSON_PROGRESS")
+    assert not any(s.lstrip().upper().startswith("SELECT") and "lessons" in s for s in seen)
+
+
+def test_heartbeat_does_not_undo_completion(
+    client: Any, setup: Any, student: Any, auth_headers: Any
+) -> None:
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    client.post(_url(enrollment_id, course.lesson_ids[0], "complete"), headers=headers)
+    beat = client.put(
+        _url(enrollment_id, course.lesson_ids[0]),
+        json={"completion_percentage": 5},
+        headers=headers,
+    ).json()
+    assert beat["status"] == "completed"
+    assert beat["completion_percentage"] == 100.0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"position_seconds": -1},
+        {"time_spent_delta_seconds": 601},
+        {"time_spent_delta_seconds": -5},
+        {"completion_percentage": 101},
+        {"completion_percentage": "lots"},
+    ],
+)
+def test_heartbeat_validation(
+    client: Any, setup: Any, student: Any, auth_headers: Any, body: dict[str, Any]
+) -> None:
+    course, enrollment_id = setup
+    response = client.put(
+        _url(enrollment_id, course.lesson_ids[0]), json=body, headers=auth_headers(student)
+    )
+    assert response.status_code == 422
+    with session_scope() as session:
+        assert session.scalar(select(LessonProgress.id)) is None
+
+
+def test_student_cannot_touch_another_students_progress(
+    client: Any, setup: Any, other_student: Any, instructor: Any, auth_headers: Any
+) -> None:
+    course, enrollment_id = setup
+    for intruder in (other_student, instructor):
+        headers = auth_headers(intruder)
+        beat = client.put(
+            _url(enrollment_id, course.lesson_ids[0]), json={"position_seconds": 9}, headers=headers
+        )
+        assert beat.status_code == 403
+        done = client.post(_url(enrollment_id, course.lesson_ids[0], "complete"), headers=headers)
+        assert done.status_code == 403
+    with session_scope() as session:
+        assert session.scalar(select(LessonProgress.id)) is None
+        row = session.get(Enrollment, enrollment_id)
+        assert row is not None and row.last_accessed_at is None
+
+
+def test_heartbeat_refusals(client: Any, instructor: Any, student: Any, auth_headers: Any) -> None:
+    headers = auth_headers(student)
+    course = create_course(instructor, lessons=1)
+    elsewhere = create_course(instructor, lessons=1)
+    enrollment_id = create_enrollment(student, course)
+    foreign = client.put(_url(enrollment_id, elsewhere.lesson_ids[0]), json={}, headers=headers)
+    assert foreign.status_code == 404 and foreign.json()["code"] == "lesson_not_found"
+    missing = client.put(
+        _url("00000000-0000-0000-0000-000000000000", course.lesson_ids[0]), json={}, headers=headers
+    )
+    assert missing.status_code == 404
+    dropped_course = create_course(instructor, lessons=1)
+    dropped_id = create_enrollment(student, dropped_course, status="dropped")
+    dropped = client.put(_url(dropped_id, dropped_course.lesson_ids[0]), json={}, headers=headers)
+    assert dropped.status_code == 422 and dropped.json()["code"] == "enrollment_dropped"
+    with session_scope() as session:
+        assert session.scalar(select(LessonProgress.id)) is None
+
+
+# --- completion ------------------------------------------------------------------------------
+
+
+def test_completing_all_lessons_completes_once(
+    client: Any, setup: Any, student: Any, auth_headers: Any, recorded: list[Any]
+) -> None:
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    percentages = []
+    for lesson_id in course.lesson_ids:
+        body = client.post(_url(enrollment_id, lesson_id, "complete"), headers=headers).json()
+        percentages.append(body["progress_percentage"])
+        assert body["completed_lessons_count"] == len(percentages)
+    assert percentages == [33.33, 66.67, 100.0]
+    completed_at = body["completed_at"]
+    # Completing again (any lesson) is idempotent: no second event, same completion time.
+    for lesson_id in course.lesson_ids:
+        again = client.post(_url(enrollment_id, lesson_id, "complete"), headers=headers).json()
+        assert again["status"] == "completed" and again["completed_at"] == completed_at
+        assert again["completed_lessons_count"] == 3
+    assert [name for name, _ in recorded] == ["course.completed"]
+
+
+def test_quiz_lessons_complete_only_through_the_quiz(
+    client: Any, instructor: Any, student: Any, auth_headers: Any, recorded: list[Any]
+) -> None:
+    course = create_course(instructor, lessons=2, lesson_types=["text", "quiz"])
+    enrollment_id = create_enrollment(student, course)
+    headers = auth_headers(student)
+    client.post(_url(enrollment_id, course.lesson_ids[0], "complete"), headers=headers)
+    refused = client.post(_url(enrollment_id, course.lesson_ids[1], "complete"), headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "quiz_lesson_requires_quiz"
+    with session_scope() as session:
+        enrollment = service.complete_lesson(
+            session, enrollment_id=enrollment_id, lesson_id=course.lesson_ids[1], via_quiz=True
+        )
+        assert enrollment.status == "completed"
+    assert [name for name, _ in recorded] == ["course.completed"]
+
+
+def test_complete_lesson_refuses_foreign_lessons_and_dropped_enrollments(
+    instructor: Any, student: Any
+) -> None:
+    course = create_course(instructor, lessons=1)
+    other = create_course(instructor, lessons=1)
+    enrollment_id = create_enrollment(student, course)
+    with session_scope() as session, pytest.raises(NotFound) as caught:
+        service.complete_lesson(session, enrollment_id=enrollment_id, lesson_id=other.lesson_ids[0])
+    assert caught.value.code == "lesson_not_found"
+    dropped_id = create_enrollment(student, other, status="dropped")
+    with session_scope() as session, pytest.raises(BusinessRuleViolation):
+        service.complete_lesson(session, enrollment_id=dropped_id, lesson_id=other.lesson_ids[0])
+
+
+def test_lesson_changes_recalculate_enrollments(
+    client: Any, setup: Any, student: Any, instructor: Any, auth_headers: Any
+) -> None:
+    course, enrollment_id = setup
+    learner, teacher = auth_headers(student), auth_headers(instructor)
+    client.post(_url(enrollment_id, course.lesson_ids[0], "complete"), headers=learner)
+    client.post(
+        f"{API}/courses/{course.id}/lessons",
+        json={"title": "Bonus", "is_published": True},
+        headers=teacher,
+    )
+    detail = client.get(f"{API}/enrollments/{enrollment_id}", headers=learner).json()
+    assert (detail["completed_lessons_count"], detail["total_lessons_count"]) == (1, 4)
+    assert detail["progress_percentage"] == 25.0
+    client.delete(f"{API}/lessons/{course.lesson_ids[2]}", headers=teacher)
+    detail = client.get(f"{API}/enrollments/{enrollment_id}", headers=learner).json()
+    assert (detail["total_lessons_count"], detail["progress_percentage"]) == (3, 33.33)
