@@ -113,7 +113,8 @@ def test_drafts_visible_only_to_owner_and_admin(
     auth_headers: Any,
 ) -> None:
     draft = create_course(instructor, published=False)
-    for headers in ({}, auth_headers(student), auth_headers(other_instructor)):
+    anonymous: dict[str, str] = {}
+    for headers in (anonymous, auth_headers(student), auth_headers(other_instructor)):
         assert client.get(f"{API}/courses/{draft.id}", headers=headers).status_code == 404
         assert client.get(f"{API}/courses/slug/{draft.slug}", headers=headers).status_code == 404
         assert client.get(f"{API}/courses/{draft.id}/lessons", headers=headers).status_code == 404

@@ -19,7 +19,8 @@ def course(instructor: Any) -> Any:
 def test_outline_hides_content_from_visitors(
     client: Any, course: Any, student: Any, auth_headers: Any
 ) -> None:
-    for headers in ({}, auth_headers(student)):
+    anonymous: dict[str, str] = {}
+    for headers in (anonymous, auth_headers(student)):
         outline = client.get(f"{API}/courses/{course.id}/lessons", headers=headers).json()
         assert [lesson["title"] for lesson in outline] == ["Lesson 1", "Lesson 2", "Lesson 3"]
         assert [lesson["content_available"] for lesson in outline] == [True, False, False]
