@@ -16,7 +16,12 @@ from sqlalchemy import func, select
 from app.core.database import session_scope
 from app.modules.payments.gateways import myfatoorah, paymob
 from app.modules.payments.models import Payment
-from tests.modules.payments.factories import FakeGateway, fake_gateway_server
+from tests.modules.payments.factories import (
+    FakeGateway,
+    create_course,
+    create_payment,
+    fake_gateway_server,
+)
 from tests.modules.payments.helpers import (
     count_enrollments,
     myfatoorah_signature,
@@ -91,7 +96,12 @@ def _stripe_event(event_type: str, obj: dict[str, Any], event_id: str | None = N
 
 
 def test_stripe_checkout_and_webhook(
-    client: Any, student: Any, admin: Any, paid_course: Any, auth_headers: Any, stripe_env: FakeGateway
+    client: Any,
+    student: Any,
+    admin: Any,
+    paid_course: Any,
+    auth_headers: Any,
+    stripe_env: FakeGateway,
 ) -> None:
     stripe_env.routes[("POST", "/v1/checkout/sessions")] = (
         200,
@@ -113,13 +123,17 @@ def test_stripe_checkout_and_webhook(
     hook = "/api/v1/payments/webhooks/stripe"
     tampered = payload.replace(b'"amount_total": 4900', b'"amount_total": 100')
     bad = client.post(
-        hook, content=tampered, headers={"Stripe-Signature": stripe_signature(payload, STRIPE_WHSEC)}
+        hook,
+        content=tampered,
+        headers={"Stripe-Signature": stripe_signature(payload, STRIPE_WHSEC)},
     )
     assert bad.status_code == 400
     old = client.post(
         hook,
         content=payload,
-        headers={"Stripe-Signature": stripe_signature(payload, STRIPE_WHSEC, int(time.time()) - 900)},
+        headers={
+            "Stripe-Signature": stripe_signature(payload, STRIPE_WHSEC, int(time.time()) - 900)
+        },
     )
     assert old.status_code == 400
     assert payment_row(checkout["payment_id"]).status == "pending"
@@ -136,7 +150,12 @@ def test_stripe_checkout_and_webhook(
     # Admin refund goes to Stripe's refunds API; the charge.refunded webhook then changes nothing.
     stripe_env.routes[("POST", "/v1/refunds")] = (
         200,
-        {"id": "re_123", "object": "refund", "status": "succeeded", "payment_intent": "pi_3TestIntent"},
+        {
+            "id": "re_123",
+            "object": "refund",
+            "status": "succeeded",
+            "payment_intent": "pi_3TestIntent",
+        },
     )
     refund = client.post(
         f"/api/v1/payments/{checkout['payment_id']}/refund",
@@ -148,9 +167,17 @@ def test_stripe_checkout_and_webhook(
     assert count_enrollments(student.id, paid_course.id) == 0
     charge = _stripe_event(
         "charge.refunded",
-        {"id": "ch_1", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": True, "amount_refunded": 4900},
+        {
+            "id": "ch_1",
+            "object": "charge",
+            "payment_intent": "pi_3TestIntent",
+            "refunded": True,
+            "amount_refunded": 4900,
+        },
     )
-    response = client.post(hook, content=charge, headers={"Stripe-Signature": stripe_signature(charge, STRIPE_WHSEC)})
+    response = client.post(
+        hook, content=charge, headers={"Stripe-Signature": stripe_signature(charge, STRIPE_WHSEC)}
+    )
     assert response.json()["status"] == "ignored"
 
 
@@ -160,13 +187,27 @@ def test_stripe_refund_webhook_revokes_access(
     stripe_env.routes[("POST", "/v1/checkout/sessions")] = (200, _stripe_session("cs_test_r", "x"))
     checkout = _open(client, auth_headers(student), paid_course)
     hook = "/api/v1/payments/webhooks/stripe"
-    paid = _stripe_event("checkout.session.completed", _stripe_session("cs_test_r", checkout["payment_id"], "paid"))
-    client.post(hook, content=paid, headers={"Stripe-Signature": stripe_signature(paid, STRIPE_WHSEC)})
-    partial = _stripe_event("charge.refunded", {"id": "ch_2", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": False})
-    client.post(hook, content=partial, headers={"Stripe-Signature": stripe_signature(partial, STRIPE_WHSEC)})
+    paid = _stripe_event(
+        "checkout.session.completed", _stripe_session("cs_test_r", checkout["payment_id"], "paid")
+    )
+    client.post(
+        hook, content=paid, headers={"Stripe-Signature": stripe_signature(paid, STRIPE_WHSEC)}
+    )
+    partial = _stripe_event(
+        "charge.refunded",
+        {"id": "ch_2", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": False},
+    )
+    client.post(
+        hook, content=partial, headers={"Stripe-Signature": stripe_signature(partial, STRIPE_WHSEC)}
+    )
     assert payment_row(checkout["payment_id"]).status == "completed"
-    full = _stripe_event("charge.refunded", {"id": "ch_2", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": True})
-    response = client.post(hook, content=full, headers={"Stripe-Signature": stripe_signature(full, STRIPE_WHSEC)})
+    full = _stripe_event(
+        "charge.refunded",
+        {"id": "ch_2", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": True},
+    )
+    response = client.post(
+        hook, content=full, headers={"Stripe-Signature": stripe_signature(full, STRIPE_WHSEC)}
+    )
     assert response.json()["status"] == "processed"
     assert payment_row(checkout["payment_id"]).status == "refunded"
     assert count_enrollments(student.id, paid_course.id) == 0
@@ -179,7 +220,9 @@ def test_gateway_outage_creates_no_payment(
         400,
         {"error": {"type": "invalid_request_error", "message": "No such price"}},
     )
-    response = client.post(INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(student))
+    response = client.post(
+        INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(student)
+    )
     assert response.status_code == 503
     assert response.json()["code"] == "gateway_unavailable"
     with session_scope() as session:
@@ -256,10 +299,14 @@ def test_myfatoorah_signed_string_follows_the_documented_format() -> None:
 
 
 def test_myfatoorah_checkout_webhook_and_refund(
-    client: Any, student: Any, admin: Any, instructor: Any, auth_headers: Any, env: Any, fake: FakeGateway
+    client: Any,
+    student: Any,
+    admin: Any,
+    instructor: Any,
+    auth_headers: Any,
+    env: Any,
+    fake: FakeGateway,
 ) -> None:
-    from tests.modules.payments.factories import create_course
-
     course = create_course(instructor, price="49.000", currency="USD")
     env(
         PAYMENT_GATEWAY="myfatoorah",
@@ -293,28 +340,58 @@ def test_myfatoorah_checkout_webhook_and_refund(
     event = _myfatoorah_payment_event("6409988", checkout["payment_id"])
     payload = json.dumps(event).encode()
     signature = _mf_sign(event)
-    tampered = dict(event, Data={**event["Data"], "Transaction": {**event["Data"]["Transaction"], "PaymentId": "0000"}})
-    bad = client.post(hook, content=json.dumps(tampered).encode(), headers={"MyFatoorah-Signature": signature})
+    tampered = dict(
+        event,
+        Data={
+            **event["Data"],
+            "Transaction": {**event["Data"]["Transaction"], "PaymentId": "0000"},
+        },
+    )
+    bad = client.post(
+        hook, content=json.dumps(tampered).encode(), headers={"MyFatoorah-Signature": signature}
+    )
     assert bad.status_code == 400
-    forged = client.post(hook, content=payload, headers={"MyFatoorah-Signature": _mf_sign(event, "wrong")})
+    forged = client.post(
+        hook, content=payload, headers={"MyFatoorah-Signature": _mf_sign(event, "wrong")}
+    )
     assert forged.status_code == 400
     mismatch = _myfatoorah_payment_event("6409988", checkout["payment_id"], value="4.900")
-    response = client.post(hook, content=json.dumps(mismatch).encode(), headers={"MyFatoorah-Signature": _mf_sign(mismatch)})
+    response = client.post(
+        hook,
+        content=json.dumps(mismatch).encode(),
+        headers={"MyFatoorah-Signature": _mf_sign(mismatch)},
+    )
     assert response.status_code == 422
 
     ok = client.post(hook, content=payload, headers={"MyFatoorah-Signature": signature})
     assert ok.status_code == 200 and ok.json()["status"] == "processed", ok.text
     payment = payment_row(checkout["payment_id"])
     assert payment.status == "completed" and payment.transaction_id == "07076409988323998875"
-    assert client.post(hook, content=payload, headers={"MyFatoorah-Signature": signature}).json()["status"] == "duplicate"
+    assert (
+        client.post(hook, content=payload, headers={"MyFatoorah-Signature": signature}).json()[
+            "status"
+        ]
+        == "duplicate"
+    )
     assert count_enrollments(student.id, course.id) == 1
 
     fake.routes[("POST", "/v2/MakeRefund")] = (
         200,
-        {"IsSuccess": True, "Message": "Refund request submitted", "Data": {"Key": "07076409988323998875", "RefundId": 41, "RefundReference": "2026000001", "Amount": 49.0}},
+        {
+            "IsSuccess": True,
+            "Message": "Refund request submitted",
+            "Data": {
+                "Key": "07076409988323998875",
+                "RefundId": 41,
+                "RefundReference": "2026000001",
+                "Amount": 49.0,
+            },
+        },
     )
     refund = client.post(
-        f"/api/v1/payments/{checkout['payment_id']}/refund", json={"reason": "r"}, headers=auth_headers(admin)
+        f"/api/v1/payments/{checkout['payment_id']}/refund",
+        json={"reason": "r"},
+        headers=auth_headers(admin),
     )
     assert refund.status_code == 200, refund.text
     assert json.loads(fake.requests[-1]["body"])["KeyType"] == "PaymentId"
@@ -324,13 +401,17 @@ def test_myfatoorah_checkout_webhook_and_refund(
 def test_myfatoorah_refund_event_is_verified_with_its_own_fields(
     client: Any, student: Any, instructor: Any, env: Any
 ) -> None:
-    from tests.modules.payments.factories import create_course, create_payment
-
     env(PAYMENT_GATEWAY="myfatoorah", MYFATOORAH_WEBHOOK_SECRET=MYFATOORAH_SECRET)
     course = create_course(instructor)
     payment = create_payment(student, course=course, gateway="myfatoorah", gateway_reference="777")
     event = {
-        "Event": {"Code": 2, "Name": "REFUND_STATUS_CHANGED", "CountryIsoCode": "KWT", "CreationDate": "2026-11-22T10:00:00Z", "Reference": "WH-refund-1"},
+        "Event": {
+            "Code": 2,
+            "Name": "REFUND_STATUS_CHANGED",
+            "CountryIsoCode": "KWT",
+            "CreationDate": "2026-11-22T10:00:00Z",
+            "Reference": "WH-refund-1",
+        },
         "Data": {
             "Refund": {"Id": "R-55", "Status": "REFUNDED", "Reference": "2026000001"},
             "Amount": {"ValueInBaseCurrency": "15.000", "BaseCurrency": "KWD"},
@@ -339,10 +420,17 @@ def test_myfatoorah_refund_event_is_verified_with_its_own_fields(
     }
     signature = myfatoorah_signature(
         MYFATOORAH_SECRET,
-        [("Refund.Id", "R-55"), ("Refund.Status", "REFUNDED"), ("Amount.ValueInBaseCurrency", "15.000"), ("ReferencedInvoice.Id", "777")],
+        [
+            ("Refund.Id", "R-55"),
+            ("Refund.Status", "REFUNDED"),
+            ("Amount.ValueInBaseCurrency", "15.000"),
+            ("ReferencedInvoice.Id", "777"),
+        ],
     )
     response = client.post(
-        "/api/v1/payments/webhooks/myfatoorah", content=json.dumps(event).encode(), headers={"MyFatoorah-Signature": signature}
+        "/api/v1/payments/webhooks/myfatoorah",
+        content=json.dumps(event).encode(),
+        headers={"MyFatoorah-Signature": signature},
     )
     assert response.status_code == 200, response.text
     assert payment_row(str(payment.id)).status == "refunded"
@@ -366,7 +454,12 @@ def _paymob_obj(order_id: int, **overrides: Any) -> dict[str, Any]:
         "integration_id": 4097558,
         "profile_id": 1,
         "has_parent_transaction": False,
-        "order": {"id": order_id, "merchant_order_id": None, "amount_cents": 4900, "currency": "EGP"},
+        "order": {
+            "id": order_id,
+            "merchant_order_id": None,
+            "amount_cents": 4900,
+            "currency": "EGP",
+        },
         "created_at": "2026-11-22T11:33:44.592345",
         "currency": "EGP",
         "source_data": {"pan": "2346", "type": "card", "sub_type": "MasterCard"},
@@ -379,7 +472,9 @@ def _paymob_obj(order_id: int, **overrides: Any) -> dict[str, Any]:
 
 
 def test_paymob_hmac_string_matches_the_documented_example() -> None:
-    obj = _paymob_obj(217503754, id=192036465, amount_cents=100000, created_at="2024-06-13T11:33:44.592345")
+    obj = _paymob_obj(
+        217503754, id=192036465, amount_cents=100000, created_at="2024-06-13T11:33:44.592345"
+    )
     obj["integration_id"] = 4097558
     assert paymob.hmac_string(obj) == (
         "1000002024-06-13T11:33:44.592345EGPfalsefalse1920364654097558truefalsefalsefalse"
@@ -390,8 +485,6 @@ def test_paymob_hmac_string_matches_the_documented_example() -> None:
 def test_paymob_checkout_and_callback(
     client: Any, student: Any, instructor: Any, auth_headers: Any, env: Any, fake: FakeGateway
 ) -> None:
-    from tests.modules.payments.factories import create_course
-
     course = create_course(instructor, price="49.00", currency="EGP")
     env(
         PAYMENT_GATEWAY="paymob",
@@ -414,7 +507,9 @@ def test_paymob_checkout_and_callback(
         },
     )
     checkout = _open(client, auth_headers(student), course)
-    assert checkout["checkout_url"].endswith("/unifiedcheckout/?publicKey=egy_pk_test&clientSecret=egy_csk_test_abc")
+    assert checkout["checkout_url"].endswith(
+        "/unifiedcheckout/?publicKey=egy_pk_test&clientSecret=egy_csk_test_abc"
+    )
     assert checkout["client_secret"] == "egy_csk_test_abc"
     sent = json.loads(fake.requests[0]["body"])
     assert sent["amount"] == 4900 and sent["payment_methods"] == [4097558]
@@ -424,7 +519,9 @@ def test_paymob_checkout_and_callback(
     callback = {"type": "TRANSACTION", "obj": _paymob_obj(217503754)}
     body = json.dumps(callback).encode()
     good = paymob_hmac(callback["obj"], PAYMOB_SECRET)
-    tampered = json.dumps({"type": "TRANSACTION", "obj": _paymob_obj(217503754, amount_cents=100)}).encode()
+    tampered = json.dumps(
+        {"type": "TRANSACTION", "obj": _paymob_obj(217503754, amount_cents=100)}
+    ).encode()
     assert client.post(hook, params={"hmac": good}, content=tampered).status_code == 400
     assert client.post(hook, content=body).status_code == 400
     assert payment_row(checkout["payment_id"]).status == "pending"
@@ -437,7 +534,9 @@ def test_paymob_checkout_and_callback(
 
     refund_obj = _paymob_obj(217503754, id=192036999, is_refunded=True, has_parent_transaction=True)
     refund_body = json.dumps({"type": "TRANSACTION", "obj": refund_obj}).encode()
-    response = client.post(hook, params={"hmac": paymob_hmac(refund_obj, PAYMOB_SECRET)}, content=refund_body)
+    response = client.post(
+        hook, params={"hmac": paymob_hmac(refund_obj, PAYMOB_SECRET)}, content=refund_body
+    )
     assert response.json()["status"] == "processed"
     assert payment_row(checkout["payment_id"]).status == "refunded"
     assert count_enrollments(student.id, course.id) == 0

@@ -77,7 +77,9 @@ def test_sandbox_checkout_completes_through_the_signed_webhook(
     listed = client.get("/api/v1/payments/my-payments", headers=auth_headers(student)).json()
     assert listed["total"] == 1 and listed["items"][0]["status"] == "completed"
     # Paid again later: nothing to buy.
-    again = client.post(INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(student))
+    again = client.post(
+        INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(student)
+    )
     assert again.status_code == 409
 
 
@@ -129,7 +131,9 @@ def test_amount_or_currency_mismatch_is_refused(
     assert count_enrollments(student.id, paid_course.id) == 0
 
 
-def test_out_of_order_events(client: Any, student: Any, paid_course: Any, auth_headers: Any) -> None:
+def test_out_of_order_events(
+    client: Any, student: Any, paid_course: Any, auth_headers: Any
+) -> None:
     checkout = _checkout(client, auth_headers(student), paid_course)
     # A failed attempt, then a late success: the payment completes.
     for event_type in ("payment.failed", "payment.succeeded"):
@@ -162,8 +166,18 @@ def test_a_client_cannot_complete_its_own_payment(
     payment_id = checkout["payment_id"]
     headers = auth_headers(student)
     # No route changes a payment's status.
-    assert client.patch(f"/api/v1/payments/{payment_id}", json={"status": "completed"}, headers=headers).status_code == 405
-    assert client.put(f"/api/v1/payments/{payment_id}", json={"status": "completed"}, headers=headers).status_code == 405
+    assert (
+        client.patch(
+            f"/api/v1/payments/{payment_id}", json={"status": "completed"}, headers=headers
+        ).status_code
+        == 405
+    )
+    assert (
+        client.put(
+            f"/api/v1/payments/{payment_id}", json={"status": "completed"}, headers=headers
+        ).status_code
+        == 405
+    )
     # The sandbox checkout needs the capability token from the checkout URL.
     path = urlsplit(checkout["checkout_url"]).path
     assert client.post(f"{path}/succeed", params={"token": "0" * 64}).status_code == 403
@@ -190,13 +204,19 @@ def test_checkout_refusals(
         (draft.id, 404, "course_not_found"),
         (uuid.uuid4(), 404, "course_not_found"),
     ):
-        response = client.post(INTENT, json={"course_id": str(course_id)}, headers=auth_headers(student))
+        response = client.post(
+            INTENT, json={"course_id": str(course_id)}, headers=auth_headers(student)
+        )
         assert response.status_code == status and response.json()["code"] == code
-    response = client.post(INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(instructor))
+    response = client.post(
+        INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(instructor)
+    )
     assert response.status_code == 403
     assert client.post(INTENT, json={"course_id": str(paid_course.id)}).status_code == 401
     create_enrollment(student, paid_course)
-    response = client.post(INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(student))
+    response = client.post(
+        INTENT, json={"course_id": str(paid_course.id)}, headers=auth_headers(student)
+    )
     assert response.status_code == 409
 
 
@@ -229,13 +249,17 @@ def test_admin_refund_revokes_access(
     checkout = _paid(client, student, paid_course, auth_headers)
     url = f"/api/v1/payments/{checkout['payment_id']}/refund"
     assert client.post(url, json={"reason": "x"}, headers=auth_headers(student)).status_code == 403
-    response = client.post(url, json={"reason": "requested by student"}, headers=auth_headers(admin))
+    response = client.post(
+        url, json={"reason": "requested by student"}, headers=auth_headers(admin)
+    )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "refunded"
     assert count_enrollments(student.id, paid_course.id) == 0
     assert ("payment.refunded", "admin", "refunded") in event_types(checkout["payment_id"])
     # Refunding twice is refused; the gateway's own refund webhook afterwards changes nothing.
-    assert client.post(url, json={"reason": "again"}, headers=auth_headers(admin)).status_code == 409
+    assert (
+        client.post(url, json={"reason": "again"}, headers=auth_headers(admin)).status_code == 409
+    )
     body, headers = sandbox_webhook(checkout, event_type="payment.refunded")
     assert client.post(SANDBOX_HOOK, content=body, headers=headers).json()["status"] == "ignored"
     # Buying again restores access.
@@ -250,5 +274,7 @@ def test_pending_payment_cannot_be_refunded(
     url = f"/api/v1/payments/{checkout['payment_id']}/refund"
     response = client.post(url, json={"reason": "x"}, headers=auth_headers(admin))
     assert response.status_code == 409
-    missing = client.post(f"/api/v1/payments/{uuid.uuid4()}/refund", json={"reason": "x"}, headers=auth_headers(admin))
+    missing = client.post(
+        f"/api/v1/payments/{uuid.uuid4()}/refund", json={"reason": "x"}, headers=auth_headers(admin)
+    )
     assert missing.status_code == 404
