@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     CACHE_ENABLED: bool = True
     CACHE_DEFAULT_TTL_SECONDS: int = Field(default=60, ge=1)
     COURSE_CACHE_TTL_SECONDS: int = Field(default=30, ge=1)
+    ANALYTICS_CACHE_TTL_SECONDS: int = Field(default=60, ge=1)
     CELERY_BROKER_URL: str | None = None
     CELERY_RESULT_BACKEND: str | None = None
     TASKS_FORCE_INLINE: bool = False
