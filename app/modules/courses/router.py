@@ -29,6 +29,9 @@ from app.modules.users.models import User
 courses = APIRouter(prefix="/courses", tags=["courses"])
 lessons = APIRouter(prefix="/lessons", tags=["lessons"])
 
+# Catalogue and detail answers arrive as cached JSON text and are sent as they are.
+JSON = "application/json"
+
 CourseAuthor = Annotated[User, Depends(require_permissions(Permission.CREATE_COURSE))]
 
 
@@ -67,7 +70,8 @@ def list_courses(
         if user is None:
             raise Unauthorized("Sign in to list your own courses", code="not_authenticated")
         return service.list_own_courses(db, user=user, filters=filters, sort=sort, params=params)
-    return service.list_catalogue(db, filters=filters, sort=sort, params=params, viewer=user)
+    body = service.list_catalogue(db, filters=filters, sort=sort, params=params, viewer=user)
+    return Response(body, media_type=JSON)
 
 
 @courses.post("", response_model=CourseRead, status_code=status.HTTP_201_CREATED)
@@ -91,13 +95,13 @@ def my_courses(
 @courses.get("/slug/{slug}", response_model=CourseRead)
 def get_course_by_slug(db: DbSession, user: OptionalUser, slug: str) -> Any:
     """Get a course by its slug."""
-    return service.get_course_detail_by_slug(db, slug=slug, user=user)
+    return Response(service.get_course_detail_by_slug(db, slug=slug, user=user), media_type=JSON)
 
 
 @courses.get("/{course_id}", response_model=CourseRead)
 def get_course(db: DbSession, user: OptionalUser, course_id: uuid.UUID) -> Any:
     """Get a course with its lesson count, duration, enrollments and rating."""
-    return service.get_course_detail(db, course_id=course_id, user=user)
+    return Response(service.get_course_detail(db, course_id=course_id, user=user), media_type=JSON)
 
 
 @courses.patch("/{course_id}", response_model=CourseRead)

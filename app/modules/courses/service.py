@@ -11,7 +11,6 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -91,13 +90,15 @@ def _invalidate_cache(db: Session) -> None:
     after_commit(db, lambda: cache_delete_prefix(CACHE_NAMESPACE))
 
 
-def _cached(key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _cached_json(key: str, build: Callable[[], str]) -> str:
+    """The cached JSON text under `key`, built and stored on a miss. Text, not objects, so a
+    hit is returned to the client without validating or serializing anything again."""
     hit = cache_get(key)
-    if hit is not None:
-        return dict(hit)
-    value = build()
-    cache_set(key, value, get_settings().COURSE_CACHE_TTL_SECONDS)
-    return value
+    if isinstance(hit, str):
+        return hit
+    body = build()
+    cache_set(key, body, get_settings().COURSE_CACHE_TTL_SECONDS)
+    return body
 
 
 # --- slugs -------------------------------------------------------------------------------
@@ -174,8 +175,8 @@ def list_catalogue(
     sort: CourseSort,
     params: PageParams,
     viewer: User | None,
-) -> dict[str, Any]:
-    """Published courses, cached briefly under a key built from every input."""
+) -> str:
+    """Published courses as a JSON page, cached briefly under a key built from every input."""
     key = cache_key(
         CACHE_NAMESPACE + "list",
         filters=filters.__dict__,
@@ -185,14 +186,17 @@ def list_catalogue(
         role=viewer.role if viewer else "anonymous",
     )
 
-    def build() -> dict[str, Any]:
+    def build() -> str:
         rows, total = repository.list_courses(
             db, filters=filters, sort=sort, params=params, published_only=True
         )
-        page = Page[CourseRead].build([course_read(row) for row in rows], total, params)
-        return page.model_dump(mode="json")
+        return (
+            Page[CourseRead]
+            .build([course_read(row) for row in rows], total, params)
+            .model_dump_json()
+        )
 
-    return _cached(key, build)
+    return _cached_json(key, build)
 
 
 def list_own_courses(
@@ -207,20 +211,21 @@ def list_own_courses(
     return Page[CourseRead].build([course_read(row) for row in rows], total, params)
 
 
-def get_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> dict[str, Any]:
+def get_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> str:
+    """The course with its aggregates as JSON; public courses are served from the cache."""
     key = cache_key(CACHE_NAMESPACE + "detail", course_id=str(course_id))
     hit = cache_get(key)
-    if hit is not None:
+    if isinstance(hit, str):
         # Only public courses are ever cached, and every change invalidates the entry.
-        return dict(hit)
+        return hit
     course = get_visible_course(db, course_id=course_id, user=user)
-    value = _read(db, course.id).model_dump(mode="json")
+    body = _read(db, course.id).model_dump_json()
     if _is_public(course):
-        cache_set(key, value, get_settings().COURSE_CACHE_TTL_SECONDS)
-    return value
+        cache_set(key, body, get_settings().COURSE_CACHE_TTL_SECONDS)
+    return body
 
 
-def get_course_detail_by_slug(db: Session, *, slug: str, user: User | None) -> dict[str, Any]:
+def get_course_detail_by_slug(db: Session, *, slug: str, user: User | None) -> str:
     course_id = repository.get_course_id_by_slug(db, slug)
     if course_id is None:
         raise NotFound("Course not found", code="course_not_found")

@@ -1,0 +1,336 @@
+"""Load benchmark of the learning core: catalogue, course detail, my-courses, heartbeat.
+
+    .venv/bin/python -m bench.learning_load                      # SQLite in a temp dir
+    LMS_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/lms_bench \\
+    LMS_BENCH_REDIS_URL=redis://127.0.0.1:6379/4 .venv/bin/python -m bench.learning_load
+
+The PostgreSQL database named in the URL is dropped and recreated. The script migrates it,
+seeds ~1,000 courses / ~10,000 enrollments, starts `lms serve --workers 2` and a bare FastAPI
+hello-world with the same uvicorn settings on 127.0.0.1, drives each endpoint with an
+asyncio + httpx client at a fixed concurrency for a bounded time, and prints req/s, p50 and
+p99 with the ratio to the hello-world ceiling. Everything (servers and driver) shares this
+machine's CPUs, so figures are for comparison on one machine, not absolute capacity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _prepare_database(url: str | None, scratch: Path) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return f"sqlite:///{scratch / 'bench.db'}"
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    return url
+
+
+def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "VAR_DIR": str(scratch / "var"),
+        "UPLOAD_DIR": str(scratch / "var" / "uploads"),
+        "CERTIFICATES_DIR": str(scratch / "var" / "certificates"),
+        "LOG_LEVEL": "WARNING",
+        "TASKS_FORCE_INLINE": "true",
+        "EMAIL_BACKEND": "console",
+        # The limiter still runs on every request; its limits are just out of reach.
+        "RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
+        "AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
+        "LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        env.pop("REDIS_URL", None)
+    return env
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"server at {url} did not become ready")
+
+
+def _start(command: list[str], env: dict[str, str], ready_url: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    _wait_ready(ready_url, process)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+RequestFactory = Callable[[random.Random], tuple[str, str, dict[str, Any]]]
+
+
+async def _drive(
+    base_url: str, name: str, make: RequestFactory, concurrency: int, seconds: float, warmup: float
+) -> Result:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    counters = {"requests": 0, "errors": 0}
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+
+        async def worker(number: int, until: float, record: bool) -> None:
+            rng = random.Random(number)
+            while time.perf_counter() < until:
+                method, path, kwargs = make(rng)
+                started = time.perf_counter()
+                response = await client.request(method, path, **kwargs)
+                elapsed = (time.perf_counter() - started) * 1000
+                if record:
+                    counters["requests"] += 1
+                    latencies.append(elapsed)
+                    if response.status_code >= 400:
+                        counters["errors"] += 1
+
+        warm_until = time.perf_counter() + warmup
+        await asyncio.gather(*(worker(n, warm_until, False) for n in range(concurrency)))
+        started = time.perf_counter()
+        until = started + seconds
+        await asyncio.gather(*(worker(n + 1000, until, True) for n in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return Result(name, counters["requests"], counters["errors"], elapsed, latencies)
+
+
+def _scenarios(dataset: Any, tokens: dict[Any, str]) -> dict[str, RequestFactory]:
+    from app.core.config import get_settings
+
+    prefix = get_settings().API_V1_PREFIX
+    course_ids = [str(course_id) for course_id in dataset.course_ids]
+    pages = max(1, min(10, len(course_ids) // 20))
+
+    def catalogue(rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+        return "GET", f"{prefix}/courses", {"params": {"page": rng.randint(1, pages)}}
+
+    def detail(rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+        return "GET", f"{prefix}/courses/{rng.choice(course_ids)}", {}
+
+    def my_courses(rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+        student = rng.choice(dataset.student_ids)
+        headers = {"Authorization": f"Bearer {tokens[student]}"}
+        return "GET", f"{prefix}/enrollments/my-courses", {"headers": headers}
+
+    def heartbeat(rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+        enrollment_id, student_id, lesson_ids = rng.choice(dataset.enrollments)
+        headers = {"Authorization": f"Bearer {tokens[student_id]}"}
+        body = {
+            "position_seconds": rng.randint(0, 1800),
+            "time_spent_delta_seconds": 5,
+            "completion_percentage": rng.randint(0, 100),
+        }
+        path = f"{prefix}/enrollments/{enrollment_id}/lessons/{rng.choice(lesson_ids)}/progress"
+        return "PUT", path, {"headers": headers, "json": body}
+
+    return {
+        "catalogue page": catalogue,
+        "course detail": detail,
+        "my-courses": my_courses,
+        "progress heartbeat": heartbeat,
+    }
+
+
+def _table(ceiling: Result, results: list[Result], targets: dict[str, str]) -> str:
+    lines = [
+        f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
+        f"{'vs ceiling':>12}  target",
+        "-" * 90,
+    ]
+    for result in [ceiling, *results]:
+        ratio = result.rps / ceiling.rps if ceiling.rps else 0.0
+        lines.append(
+            f"{result.name:<22}{result.rps:>10.0f}{result.percentile(0.50):>10.1f}"
+            f"{result.percentile(0.99):>10.1f}{result.errors:>8}{ratio:>11.0%}  "
+            f"{targets.get(result.name, '')}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured time per endpoint")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured time first")
+    parser.add_argument("--concurrency", type=int, default=32, help="open connections")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--courses", type=int, default=1000)
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--enrollments-per-student", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    scratch = Path(tempfile.mkdtemp(prefix="lms-bench-"))
+    database_url = _prepare_database(os.environ.get("LMS_BENCH_DATABASE_URL"), scratch)
+    redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
+    env = _server_env(database_url, redis_url, scratch)
+    # This process mints tokens and seeds rows with the server's settings.
+    os.environ.update(
+        {k: v for k, v in env.items() if k in ("DATABASE_URL", "SECRET_KEY", "VAR_DIR")}
+    )
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+
+    from app.core.database import build_engine
+    from app.core.security import create_access_token
+    from bench.learning_dataset import seed
+
+    subprocess.run([str(VENV_BIN / "lms"), "migrate"], cwd=ROOT, env=env, check=True)
+    engine = build_engine(database_url)
+    started = time.perf_counter()
+    dataset = seed(
+        engine,
+        courses=args.courses,
+        students=args.students,
+        enrollments_per_student=args.enrollments_per_student,
+    )
+    engine.dispose()
+    print(
+        f"seeded {len(dataset.course_ids)} courses, {len(dataset.enrollments)} enrollments "
+        f"in {time.perf_counter() - started:.1f}s on {database_url.split(':', 1)[0]}"
+    )
+    tokens = {
+        student_id: create_access_token(user_id=student_id, role="student", token_version=0)[0]
+        for student_id in dataset.student_ids
+    }
+
+    app_port, hello_port = _free_port(), _free_port()
+    flags = ["--host", "127.0.0.1", "--workers", str(args.workers)]
+    lms = _start(
+        [str(VENV_BIN / "lms"), "serve", *flags, "--port", str(app_port)],
+        env,
+        f"http://127.0.0.1:{app_port}/api/v1/health",
+    )
+    # The same settings `lms serve` passes to uvicorn.run (see app/cli/server.py).
+    hello = _start(
+        [
+            str(VENV_BIN / "uvicorn"),
+            "bench.hello_app:app",
+            *flags,
+            "--port",
+            str(hello_port),
+            "--no-proxy-headers",
+            "--no-access-log",
+            "--no-server-header",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        f"http://127.0.0.1:{hello_port}/hello",
+    )
+    try:
+        ceiling = asyncio.run(
+            _drive(
+                f"http://127.0.0.1:{hello_port}",
+                "hello world (ceiling)",
+                lambda _rng: ("GET", "/hello", {}),
+                args.concurrency,
+                args.seconds,
+                args.warmup,
+            )
+        )
+        results = [
+            asyncio.run(
+                _drive(
+                    f"http://127.0.0.1:{app_port}",
+                    name,
+                    make,
+                    args.concurrency,
+                    args.seconds,
+                    args.warmup,
+                )
+            )
+            for name, make in _scenarios(dataset, tokens).items()
+        ]
+    finally:
+        _stop(lms)
+        _stop(hello)
+
+    targets = {
+        "catalogue page": ">= 40% of ceiling, p99 < 100 ms",
+        "course detail": ">= 40% of ceiling, p99 < 100 ms",
+        "my-courses": "p99 < 100 ms",
+        "progress heartbeat": ">= 1000 req/s, p99 < 100 ms",
+    }
+    print(
+        f"\n{args.workers} workers, {args.concurrency} connections, {args.seconds:.0f}s per "
+        f"endpoint, database {database_url.split(':', 1)[0]}, "
+        f"{'redis' if redis_url else 'in-process'} cache/limits"
+    )
+    print(_table(ceiling, results, targets))
+    slowest = max(statistics.mean(r.latencies_ms) for r in results if r.latencies_ms)
+    print(f"\nslowest mean latency: {slowest:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
