@@ -13,6 +13,9 @@ COMMAND_MODULES = (
     "app.cli.config",
     "app.cli.users",
     "app.cli.worker",
+    "app.cli.apidocs",
+    "app.cli.checks",
+    "app.cli.backup",
 )
 
 

@@ -1,0 +1,133 @@
+"""`lms postman` and `lms docs` cover every route of the application's OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.cli import main
+from app.cli.apidocs import (
+    COLLECTION_FILE,
+    DEMO_ENVIRONMENT_FILE,
+    ENVIRONMENT_FILE,
+    SNAPSHOT_FILE,
+    build_collection,
+    build_environment,
+    build_markdown,
+    load_openapi,
+    operations,
+)
+
+VARIABLE = re.compile(r"\{\{([^}]+)\}\}")
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    return load_openapi()
+
+
+def requests_of(collection: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for folder in collection["item"] for item in folder["item"]]
+
+
+def find(collection: dict[str, Any], method: str, path_end: str) -> dict[str, Any]:
+    for item in requests_of(collection):
+        raw = item["request"]["url"]["raw"].split("?")[0]
+        if item["request"]["method"] == method and raw.endswith(path_end):
+            return item
+    raise AssertionError(f"{method} {path_end} is not in the collection")
+
+
+def test_every_operation_is_one_request_in_its_tag_folder(openapi: dict[str, Any]) -> None:
+    collection = build_collection(openapi)
+    expected = {(method.upper(), path) for path, method, _ in operations(openapi)}
+    seen = set()
+    for folder in collection["item"]:
+        for item in folder["item"]:
+            url = item["request"]["url"]
+            path = "/" + "/".join(re.sub(r"^:(.+)$", r"{\1}", s) for s in url["path"])
+            seen.add((item["request"]["method"], path))
+            operation = openapi["paths"][path][item["request"]["method"].lower()]
+            assert folder["name"] == operation["tags"][0]
+    assert seen == expected
+    assert len(requests_of(collection)) == len(expected)
+
+
+def test_bearer_auth_is_set_once_for_the_collection(openapi: dict[str, Any]) -> None:
+    collection = build_collection(openapi)
+    assert collection["auth"]["bearer"][0]["value"] == "{{access_token}}"
+    health = find(collection, "GET", "/api/v1/health")
+    assert health["request"]["auth"] == {"type": "noauth"}
+    me = find(collection, "GET", "/api/v1/users/me")
+    assert "auth" not in me["request"]  # inherits the collection's bearer token
+
+
+def test_login_request_stores_the_tokens(openapi: dict[str, Any]) -> None:
+    login = find(build_collection(openapi), "POST", "/api/v1/auth/login")
+    body = json.loads(login["request"]["body"]["raw"])
+    assert body == {"email": "{{email}}", "password": "{{password}}"}
+    script = "\n".join(login["event"][0]["script"]["exec"])
+    assert "pm.collectionVariables.set('access_token', body.access_token)" in script
+    assert "refresh_token" in script
+
+
+def test_path_variables_and_examples(openapi: dict[str, Any]) -> None:
+    collection = build_collection(openapi)
+    course = find(collection, "GET", "/api/v1/courses/:course_id")
+    assert course["request"]["url"]["variable"] == [{"key": "course_id", "value": "{{course_id}}"}]
+    created = find(collection, "POST", "/api/v1/courses")
+    assert created["response"][0]["code"] == 201
+    token = find(collection, "POST", "/api/v1/auth/token")
+    assert token["request"]["body"]["mode"] == "urlencoded"
+
+
+def test_every_variable_is_defined_by_the_environment(openapi: dict[str, Any]) -> None:
+    collection = build_collection(openapi)
+    environment = build_environment(openapi, name="x", base_url="http://127.0.0.1:8000")
+    defined = {value["key"] for value in environment["values"]}
+    defined |= {variable["key"] for variable in collection["variable"]}
+    used = set(VARIABLE.findall(json.dumps(collection)))
+    assert used - defined == set()
+    base = next(v for v in environment["values"] if v["key"] == "base_url")
+    assert base["value"] == "http://127.0.0.1:8000"
+
+
+def test_postman_command_is_deterministic_and_uses_the_snapshot(tmp_path: Path) -> None:
+    assert main(["postman", "--output-dir", str(tmp_path)]) == 0
+    first = (tmp_path / COLLECTION_FILE).read_bytes()
+    assert not (tmp_path / DEMO_ENVIRONMENT_FILE).exists()
+    snapshot = {
+        "credentials": {"student": {"email": "s@example.com", "password": "pw-12345678"}},
+        "ids": {"course_id": "11111111-1111-1111-1111-111111111111"},
+    }
+    (tmp_path / SNAPSHOT_FILE).write_text(json.dumps(snapshot))
+    assert main(["postman", "--output-dir", str(tmp_path)]) == 0
+    assert (tmp_path / COLLECTION_FILE).read_bytes() == first
+    demo = json.loads((tmp_path / DEMO_ENVIRONMENT_FILE).read_text())
+    values = {v["key"]: v["value"] for v in demo["values"]}
+    assert values["course_id"] == snapshot["ids"]["course_id"]
+    assert values["email"] == "s@example.com"
+    assert json.loads((tmp_path / ENVIRONMENT_FILE).read_text())["name"]
+
+
+def test_committed_collection_is_current(openapi: dict[str, Any]) -> None:
+    committed = Path(__file__).resolve().parents[2] / "postman" / COLLECTION_FILE
+    if not committed.exists():
+        pytest.fail("postman/ has no collection: run `lms postman`")
+    assert json.loads(committed.read_text()) == build_collection(openapi), (
+        "postman/ is stale: run `lms postman`"
+    )
+
+
+def test_markdown_reference_lists_every_route(openapi: dict[str, Any], tmp_path: Path) -> None:
+    text = build_markdown(openapi)
+    for path, method, _ in operations(openapi):
+        assert f"### `{method.upper()} {path}`" in text
+    assert "bearer token required" in text and "Authentication: none." in text
+    output = tmp_path / "API.md"
+    assert main(["docs", "--output", str(output)]) == 0
+    assert output.read_text() == text
