@@ -136,6 +136,7 @@ def reset_engine() -> None:
 # --- after-commit hooks -------------------------------------------------------------------
 
 _HOOKS_KEY = "lms_after_commit"
+_SAVEPOINTS_KEY = "lms_after_commit_savepoints"
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -143,8 +144,23 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_HOOKS_KEY, []).append(callback)
 
 
+# SQLAlchemy fires after_commit/after_rollback for savepoints (begin_nested) too. Releasing a
+# savepoint is not the commit, and rolling one back must drop only the callbacks registered
+# inside it, so each savepoint remembers how many callbacks existed when it began.
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINTS_KEY, {})
+        marks[transaction] = len(session.info.get(_HOOKS_KEY, []))
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None:
+        session.info.get(_SAVEPOINTS_KEY, {}).pop(savepoint, None)
+        return
+    session.info.pop(_SAVEPOINTS_KEY, None)
     callbacks = session.info.pop(_HOOKS_KEY, [])
     for callback in callbacks:
         callback()
@@ -152,6 +168,13 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None:
+        mark = session.info.get(_SAVEPOINTS_KEY, {}).pop(savepoint, None)
+        if mark is not None:
+            del session.info.get(_HOOKS_KEY, [])[mark:]
+        return
+    session.info.pop(_SAVEPOINTS_KEY, None)
     session.info.pop(_HOOKS_KEY, None)
 
 

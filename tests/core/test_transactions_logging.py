@@ -90,3 +90,22 @@ def test_request_log_is_one_json_line_without_secrets(
     raw = json.dumps(lines)
     assert "eyJhbGciOiJIUzI1NiJ9" not in raw
     assert "query-secret" not in raw
+
+
+def test_savepoints_neither_run_nor_drop_the_outer_callbacks() -> None:
+    """Releasing a savepoint is not the commit; rolling one back drops only its callbacks."""
+    from sqlalchemy import text
+
+    from app.core.database import after_commit, session_scope
+
+    calls: list[str] = []
+    with session_scope() as session:
+        session.execute(text("SELECT 1"))
+        after_commit(session, lambda: calls.append("outer"))
+        with session.begin_nested():
+            after_commit(session, lambda: calls.append("released"))
+        with pytest.raises(ValueError), session.begin_nested():
+            after_commit(session, lambda: calls.append("rolled back"))
+            raise ValueError
+        assert calls == []
+    assert calls == ["outer", "released"]
