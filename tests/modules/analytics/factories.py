@@ -29,14 +29,13 @@ def create_course(
     instructor: User, *, title: str | None = None, lessons: int = 0, **fields: Any
 ) -> Course:
     number = next(_counter)
+    values: dict[str, Any] = {"is_published": True, "published_at": utcnow(), **fields}
     course = _insert(
         Course(
             title=title or f"Course {number}",
             slug=f"course-{number}-{uuid.uuid4().hex[:6]}",
             instructor_id=instructor.id,
-            is_published=True,
-            published_at=utcnow(),
-            **fields,
+            **values,
         )
     )
     for index in range(lessons):
