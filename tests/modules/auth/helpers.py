@@ -6,9 +6,9 @@ import email
 import json
 import re
 import time
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pyotp

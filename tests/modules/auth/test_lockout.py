@@ -82,17 +82,24 @@ def test_guessing_spread_over_many_addresses_locks_the_account(env: Any, student
     with _client_behind_proxy(env, MAX_FAILED_LOGIN_ATTEMPTS="2") as client:
         # Account-wide threshold: 4 x 2 = 8 failures, one per address.
         for n in range(8):
-            assert login(client, "student@example.com", WRONG, **_from(f"192.0.2.{n}")).status_code == 401
+            assert (
+                login(client, "student@example.com", WRONG, **_from(f"192.0.2.{n}")).status_code
+                == 401
+            )
         assert login(client, "student@example.com", **_from("192.0.2.200")).status_code == 423
 
 
 def test_mfa_code_guessing_counts_towards_the_lock(client: Any, student: Any) -> None:
-    headers = {"Authorization": "Bearer " + tokens_for(client, "student@example.com")["access_token"]}
+    headers = {
+        "Authorization": "Bearer " + tokens_for(client, "student@example.com")["access_token"]
+    }
     secret = client.post(f"{API}/auth/mfa/enable/request", headers=headers).json()["secret"]
     client.post(f"{API}/auth/mfa/enable/confirm", json={"code": next_totp(secret)}, headers=headers)
     challenge = login(client, "student@example.com").json()["mfa_token"]
     for _ in range(5):
-        wrong = client.post(f"{API}/auth/login/mfa", json={"mfa_token": challenge, "code": "000000"})
+        wrong = client.post(
+            f"{API}/auth/login/mfa", json={"mfa_token": challenge, "code": "000000"}
+        )
         assert wrong.status_code == 401
     right = client.post(
         f"{API}/auth/login/mfa", json={"mfa_token": challenge, "code": next_totp(secret, 1)}

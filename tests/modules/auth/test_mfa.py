@@ -74,15 +74,16 @@ def test_confirm_without_a_request_is_a_conflict(client: Any, student: Any) -> N
     assert response.json()["code"] == "mfa_not_requested"
 
 
-def test_enable_then_login_challenge_then_totp_gives_tokens(
-    client: Any, student: Any
-) -> None:
+def test_enable_then_login_challenge_then_totp_gives_tokens(client: Any, student: Any) -> None:
     headers, secret, codes = _enable_mfa(client, "student@example.com")
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = fetch(lambda s: s.scalars(select(MFARecoveryCode.code_hash)).all())
     assert len(stored) == 10
     assert set(stored).isdisjoint(codes)  # hashed, never in clear
-    assert any("turned on" in m["Subject"] or "is on" in m["Subject"] for m in sent_mails("student@example.com"))
+    assert any(
+        "turned on" in m["Subject"] or "is on" in m["Subject"]
+        for m in sent_mails("student@example.com")
+    )
 
     again = client.post(f"{API}/auth/mfa/enable/request", headers=headers)
     assert again.status_code == 409
@@ -99,9 +100,13 @@ def test_enable_then_login_challenge_then_totp_gives_tokens(
 def test_replayed_totp_code_is_refused(client: Any, student: Any) -> None:
     _headers, secret, _codes = _enable_mfa(client, "student@example.com")
     code = next_totp(secret, 1)
-    first = client.post(f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": code})
+    first = client.post(
+        f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": code}
+    )
     assert first.status_code == 200
-    replay = client.post(f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": code})
+    replay = client.post(
+        f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": code}
+    )
     assert replay.status_code == 401
     assert replay.json()["code"] == "invalid_mfa_code"
     # The code used to confirm setup cannot sign in either.
@@ -129,7 +134,9 @@ def test_wrong_code_and_forged_challenge_are_refused(client: Any, student: Any) 
 def test_recovery_code_works_once(client: Any, student: Any) -> None:
     _headers, _secret, codes = _enable_mfa(client, "student@example.com")
     code = codes[0].upper().replace("-", " ")  # typed loosely from paper
-    first = client.post(f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": code})
+    first = client.post(
+        f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": code}
+    )
     assert first.status_code == 200, first.text
     second = client.post(
         f"{API}/auth/login/mfa", json={"mfa_token": _challenge(client), "code": codes[0]}

@@ -16,6 +16,7 @@ from app.core.security import TokenType, create_token, decode_token
 from app.modules.auth.models import RefreshToken
 from tests.modules.auth.helpers import API, bearer, login, tokens_for
 
+
 def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -59,8 +60,12 @@ def test_oauth2_token_form_endpoint(client: Any, student: Any) -> None:
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client: Any, student: Any) -> None:
-    wrong = _problem(login(client, "student@example.com", "Wrong-password-1"), 401, "invalid_credentials")
-    unknown = _problem(login(client, "ghost@example.com", "Wrong-password-1"), 401, "invalid_credentials")
+    wrong = _problem(
+        login(client, "student@example.com", "Wrong-password-1"), 401, "invalid_credentials"
+    )
+    unknown = _problem(
+        login(client, "ghost@example.com", "Wrong-password-1"), 401, "invalid_credentials"
+    )
     for key in ("title", "detail", "status", "code", "type"):
         assert wrong[key] == unknown[key]
 
@@ -144,7 +149,9 @@ def test_tampered_role_claim_is_refused(client: Any, student: Any) -> None:
 
 def test_refresh_token_is_not_an_access_token(client: Any, student: Any) -> None:
     body = tokens_for(client, "student@example.com")
-    _problem(client.get(f"{API}/auth/me", headers=bearer(body["refresh_token"])), 401, "token_invalid")
+    _problem(
+        client.get(f"{API}/auth/me", headers=bearer(body["refresh_token"])), 401, "token_invalid"
+    )
 
 
 def test_access_token_is_not_a_refresh_token(client: Any, student: Any) -> None:
@@ -165,12 +172,16 @@ def test_deactivated_user_tokens_stop_working(
         f"{API}/users/{student.id}", json={"is_active": False}, headers=auth_headers(admin)
     )
     assert response.status_code == 200, response.text
-    _problem(client.get(f"{API}/auth/me", headers=bearer(body["access_token"])), 401, "user_inactive")
+    _problem(
+        client.get(f"{API}/auth/me", headers=bearer(body["access_token"])), 401, "user_inactive"
+    )
     refreshed = client.post(f"{API}/auth/refresh", json={"refresh_token": body["refresh_token"]})
     assert refreshed.status_code == 401
     # Reactivation does not resurrect the old tokens: token_version moved on.
     client.patch(f"{API}/users/{student.id}", json={"is_active": True}, headers=auth_headers(admin))
-    _problem(client.get(f"{API}/auth/me", headers=bearer(body["access_token"])), 401, "token_revoked")
+    _problem(
+        client.get(f"{API}/auth/me", headers=bearer(body["access_token"])), 401, "token_revoked"
+    )
 
 
 # --- refresh rotation --------------------------------------------------------------------------
@@ -182,7 +193,9 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: Any, student: Any,
     assert second.status_code == 200, second.text
     second_body = second.json()
     assert second_body["refresh_token"] != first["refresh_token"]
-    assert client.get(f"{API}/auth/me", headers=bearer(second_body["access_token"])).status_code == 200
+    assert (
+        client.get(f"{API}/auth/me", headers=bearer(second_body["access_token"])).status_code == 200
+    )
 
     # The consumed token comes back (stolen copy): 401, and the whole family dies.
     reuse = client.post(f"{API}/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -195,7 +208,9 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: Any, student: Any,
     assert len({row.family_id for row in rows}) == 1
     assert all(row.revoked_at is not None for row in rows)
     # Stored hashed, never in clear.
-    assert all(row.token_hash not in (first["refresh_token"], second_body["refresh_token"]) for row in rows)
+    assert all(
+        row.token_hash not in (first["refresh_token"], second_body["refresh_token"]) for row in rows
+    )
 
 
 def test_reuse_only_revokes_that_family(client: Any, student: Any) -> None:
@@ -203,7 +218,12 @@ def test_reuse_only_revokes_that_family(client: Any, student: Any) -> None:
     phone = tokens_for(client, "student@example.com")
     client.post(f"{API}/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
     client.post(f"{API}/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
-    assert client.post(f"{API}/auth/refresh", json={"refresh_token": phone["refresh_token"]}).status_code == 200
+    assert (
+        client.post(
+            f"{API}/auth/refresh", json={"refresh_token": phone["refresh_token"]}
+        ).status_code
+        == 200
+    )
 
 
 def test_unknown_or_forged_refresh_token_is_refused(client: Any, student: Any) -> None:
@@ -213,7 +233,9 @@ def test_unknown_or_forged_refresh_token_is_refused(client: Any, student: Any) -
         expires_in=timedelta(days=1),
         claims={"fam": uuid.uuid4().hex, "ver": 0},
     )
-    _problem(client.post(f"{API}/auth/refresh", json={"refresh_token": token}), 401, "token_invalid")
+    _problem(
+        client.post(f"{API}/auth/refresh", json={"refresh_token": token}), 401, "token_invalid"
+    )
     _problem(client.post(f"{API}/auth/refresh", json={}), 400, "refresh_token_missing")
 
 
@@ -228,7 +250,9 @@ def test_logout_blacklists_access_token_and_revokes_refresh(client: Any, student
         headers=bearer(body["access_token"]),
     )
     assert response.status_code == 204, response.text
-    _problem(client.get(f"{API}/auth/me", headers=bearer(body["access_token"])), 401, "token_revoked")
+    _problem(
+        client.get(f"{API}/auth/me", headers=bearer(body["access_token"])), 401, "token_revoked"
+    )
     refreshed = client.post(f"{API}/auth/refresh", json={"refresh_token": body["refresh_token"]})
     _problem(refreshed, 401, "token_revoked")
 
@@ -241,10 +265,17 @@ def test_logout_everywhere_ends_every_session(client: Any, student: Any) -> None
     )
     assert response.status_code == 204
     assert client.get(f"{API}/auth/me", headers=bearer(phone["access_token"])).status_code == 401
-    assert client.post(f"{API}/auth/refresh", json={"refresh_token": phone["refresh_token"]}).status_code == 401
+    assert (
+        client.post(
+            f"{API}/auth/refresh", json={"refresh_token": phone["refresh_token"]}
+        ).status_code
+        == 401
+    )
 
 
-def test_logout_cannot_revoke_someone_elses_session(client: Any, student: Any, make_user: Any) -> None:
+def test_logout_cannot_revoke_someone_elses_session(
+    client: Any, student: Any, make_user: Any
+) -> None:
     make_user(email="other@example.com")
     mine = tokens_for(client, "student@example.com")
     theirs = tokens_for(client, "other@example.com")
@@ -253,7 +284,12 @@ def test_logout_cannot_revoke_someone_elses_session(client: Any, student: Any, m
         json={"refresh_token": theirs["refresh_token"]},
         headers=bearer(mine["access_token"]),
     )
-    assert client.post(f"{API}/auth/refresh", json={"refresh_token": theirs["refresh_token"]}).status_code == 200
+    assert (
+        client.post(
+            f"{API}/auth/refresh", json={"refresh_token": theirs["refresh_token"]}
+        ).status_code
+        == 200
+    )
 
 
 def test_logout_requires_authentication(client: Any) -> None:
