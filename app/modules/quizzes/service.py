@@ -65,7 +65,7 @@ def manages_course(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
     return True
 
 
-def _viewer_is_manager(db: Session, course_id: uuid.UUID, user: User) -> bool:
+def course_viewer_is_manager(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
     """Whether the viewer manages the course; NotFound unless they manage it, are enrolled,
     or the course is in the catalogue."""
     if manages_course(db, course_id=course_id, user=user):
@@ -95,14 +95,14 @@ def owned_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: U
 def list_quizzes(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[QuizRead]:
-    manager = _viewer_is_manager(db, course_id, user)
+    manager = course_viewer_is_manager(db, course_id=course_id, user=user)
     statement = repository.quizzes_of_course(db, course_id, published_only=not manager)
     rows, total = paginate(db, statement, params)
     return Page[QuizRead].build([QuizRead.model_validate(row) for row in rows], total, params)
 
 
 def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> QuizRead:
-    manager = _viewer_is_manager(db, course_id, user)
+    manager = course_viewer_is_manager(db, course_id=course_id, user=user)
     quiz = _quiz_in_course(db, course_id, quiz_id)
     if not quiz.is_published and not manager:
         raise QuizNotFound("Quiz not found")

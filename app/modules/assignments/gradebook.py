@@ -1,0 +1,282 @@
+"""The gradebook: one row per enrolled student, one column per published graded quiz and
+published assignment, and the course grade.
+
+- A quiz cell is the student's best graded attempt (highest percentage); an assignment cell is
+  the graded submission's final grade (after any late penalty). Ungraded items are empty.
+- The course grade is the points earned over the points possible across the graded cells
+  only (a "current grade": nothing counts until it is graded), as a percentage.
+- Everything is computed in SQL over one UNION of graded items; the CSV export streams the
+  same rows in batches from its own session, so a large course never sits in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import CTE, ColumnElement, Select, func, select, union_all
+from sqlalchemy.orm import Session
+
+from app.core.database import session_scope
+from app.core.errors import NotFound
+from app.core.pagination import PageParams
+from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
+from app.modules.assignments.schemas import (
+    EnrollmentGradeItem,
+    EnrollmentGrades,
+    Gradebook,
+    GradebookColumn,
+    GradebookRow,
+    GradeCell,
+)
+from app.modules.courses import service as courses_service
+from app.modules.enrollments.models import Enrollment
+from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizType
+from app.modules.quizzes.service import manages_course
+from app.modules.users.models import User
+
+CSV_BATCH = 500
+TWO_PLACES = Decimal("0.01")
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _percentage(earned: Any, possible: Any) -> Decimal | None:
+    if earned is None or possible is None or _decimal(possible) == 0:
+        return None
+    return (_decimal(earned) * 100 / _decimal(possible)).quantize(TWO_PLACES, ROUND_HALF_UP)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
+    quizzes = db.execute(
+        select(Quiz.id, Quiz.title)
+        .where(
+            Quiz.course_id == course_id,
+            Quiz.quiz_type == QuizType.GRADED.value,
+            Quiz.is_published.is_(True),
+        )
+        .order_by(Quiz.created_at, Quiz.id)
+    ).all()
+    assignments = db.execute(
+        select(Assignment.id, Assignment.title, Assignment.due_at, Assignment.max_points)
+        .where(Assignment.course_id == course_id, Assignment.is_published.is_(True))
+        .order_by(
+            Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at, Assignment.id
+        )
+    ).all()
+    return [GradebookColumn(id=row.id, kind="quiz", title=row.title) for row in quizzes] + [
+        GradebookColumn(
+            id=row.id,
+            kind="assignment",
+            title=row.title,
+            due_at=row.due_at,
+            max_points=row.max_points,
+        )
+        for row in assignments
+    ]
+
+
+def _graded_items(course_id: uuid.UUID) -> CTE:
+    """(enrollment_id, item_id, earned, possible) for every graded cell of the course."""
+    ranked = (
+        select(
+            QuizAttempt.enrollment_id.label("enrollment_id"),
+            QuizAttempt.quiz_id.label("item_id"),
+            QuizAttempt.score.label("earned"),
+            QuizAttempt.max_score.label("possible"),
+            func.row_number()
+            .over(
+                partition_by=(QuizAttempt.enrollment_id, QuizAttempt.quiz_id),
+                order_by=(QuizAttempt.percentage.desc(), QuizAttempt.score.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+        .where(
+            Quiz.course_id == course_id,
+            Quiz.quiz_type == QuizType.GRADED.value,
+            Quiz.is_published.is_(True),
+            QuizAttempt.status == AttemptStatus.GRADED.value,
+            QuizAttempt.enrollment_id.is_not(None),
+        )
+        .subquery("ranked_attempts")
+    )
+    best_attempts = select(
+        ranked.c.enrollment_id, ranked.c.item_id, ranked.c.earned, ranked.c.possible
+    ).where(ranked.c.rank == 1)
+    graded_submissions = (
+        select(
+            Submission.enrollment_id,
+            Submission.assignment_id,
+            Submission.final_grade,
+            Assignment.max_points,
+        )
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(
+            Assignment.course_id == course_id,
+            Assignment.is_published.is_(True),
+            Submission.status == SubmissionStatus.GRADED.value,
+        )
+    )
+    return union_all(best_attempts, graded_submissions).cte("graded_items")
+
+
+def _students(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, str, str, str]:
+    return (
+        select(
+            Enrollment.id.label("enrollment_id"),
+            Enrollment.student_id,
+            Enrollment.status,
+            User.full_name,
+            User.email,
+        )
+        .join(User, User.id == Enrollment.student_id)
+        .where(Enrollment.course_id == course_id)
+        .order_by(User.full_name, User.email, Enrollment.id)
+    )
+
+
+@dataclass(frozen=True)
+class _Grades:
+    cells: dict[tuple[uuid.UUID, uuid.UUID], GradeCell]
+    course_grades: dict[uuid.UUID, Decimal | None]
+
+
+def _grades_for(db: Session, course_id: uuid.UUID, enrollment_ids: Sequence[uuid.UUID]) -> _Grades:
+    if not enrollment_ids:
+        return _Grades({}, {})
+    items = _graded_items(course_id)
+    in_page: ColumnElement[bool] = items.c.enrollment_id.in_(enrollment_ids)
+    cells: dict[tuple[uuid.UUID, uuid.UUID], GradeCell] = {}
+    for row in db.execute(select(items).where(in_page)):
+        percentage = _percentage(row.earned, row.possible)
+        if percentage is not None:
+            cells[(row.enrollment_id, row.item_id)] = GradeCell(
+                score=_decimal(row.earned), max_score=_decimal(row.possible), percentage=percentage
+            )
+    totals = db.execute(
+        select(
+            items.c.enrollment_id,
+            func.sum(items.c.earned).label("earned"),
+            func.sum(items.c.possible).label("possible"),
+        )
+        .where(in_page)
+        .group_by(items.c.enrollment_id)
+    )
+    course_grades = {row.enrollment_id: _percentage(row.earned, row.possible) for row in totals}
+    return _Grades(cells, course_grades)
+
+
+def _rows(
+    db: Session, course_id: uuid.UUID, columns: list[GradebookColumn], students: Sequence[Any]
+) -> list[GradebookRow]:
+    grades = _grades_for(db, course_id, [student.enrollment_id for student in students])
+    return [
+        GradebookRow(
+            enrollment_id=student.enrollment_id,
+            student_id=student.student_id,
+            student_name=student.full_name,
+            student_email=student.email,
+            enrollment_status=student.status,
+            grades=[grades.cells.get((student.enrollment_id, column.id)) for column in columns],
+            course_grade=grades.course_grades.get(student.enrollment_id),
+        )
+        for student in students
+    ]
+
+
+# --- service -------------------------------------------------------------------------------
+
+
+def gradebook(db: Session, *, course_id: uuid.UUID, user: User, params: PageParams) -> Gradebook:
+    courses_service.get_owned_course(db, course_id=course_id, user=user)
+    columns = _columns(db, course_id)
+    statement = _students(course_id)
+    total = int(
+        db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    )
+    students = db.execute(statement.limit(params.page_size).offset(params.offset)).all()
+    return Gradebook(
+        course_id=course_id,
+        columns=columns,
+        items=_rows(db, course_id, columns, students),
+        total=total,
+        page=params.page,
+        page_size=params.page_size,
+        pages=-(-total // params.page_size) if total else 0,
+    )
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A leading =, +, - or @ makes spreadsheets evaluate the cell as a formula.
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([_csv_cell(value) for value in values])
+    return buffer.getvalue()
+
+
+def gradebook_csv(db: Session, *, course_id: uuid.UUID, user: User) -> Iterator[str]:
+    """Check access now; the returned iterator streams the CSV from its own session."""
+    courses_service.get_owned_course(db, course_id=course_id, user=user)
+
+    def stream() -> Iterator[str]:
+        with session_scope() as session:
+            columns = _columns(session, course_id)
+            yield _csv_line(
+                ["student_name", "student_email", "enrollment_status"]
+                + [f"{column.title} ({column.kind}, %)" for column in columns]
+                + ["course_grade (%)"]
+            )
+            offset = 0
+            while True:
+                students = session.execute(
+                    _students(course_id).limit(CSV_BATCH).offset(offset)
+                ).all()
+                if not students:
+                    return
+                for row in _rows(session, course_id, columns, students):
+                    yield _csv_line(
+                        [row.student_name, row.student_email, row.enrollment_status]
+                        + [cell.percentage if cell else None for cell in row.grades]
+                        + [row.course_grade]
+                    )
+                offset += CSV_BATCH
+
+    return stream()
+
+
+def enrollment_grades(db: Session, *, enrollment_id: uuid.UUID, user: User) -> EnrollmentGrades:
+    """A student's own grades in a course (also for the course's instructor and admins)."""
+    enrollment = db.get(Enrollment, enrollment_id)
+    if enrollment is None or not (
+        enrollment.student_id == user.id
+        or manages_course(db, course_id=enrollment.course_id, user=user)
+    ):
+        raise NotFound("Enrollment not found", code="enrollment_not_found")
+    columns = _columns(db, enrollment.course_id)
+    grades = _grades_for(db, enrollment.course_id, [enrollment.id])
+    return EnrollmentGrades(
+        enrollment_id=enrollment.id,
+        course_id=enrollment.course_id,
+        items=[
+            EnrollmentGradeItem(
+                **column.model_dump(), grade=grades.cells.get((enrollment.id, column.id))
+            )
+            for column in columns
+        ],
+        course_grade=grades.course_grades.get(enrollment.id),
+    )

@@ -1,0 +1,177 @@
+"""Assignment, submission and gradebook schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
+FileType = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9]{1,10}$")
+]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AssignmentFields(BaseModel):
+    lesson_id: uuid.UUID | None = None
+    instructions: str | None = Field(default=None, max_length=50_000)
+    due_at: AwareDatetime | None = None
+    max_points: Decimal = Field(default=Decimal("100"), gt=0, le=10_000, decimal_places=2)
+    allow_late: bool = False
+    late_penalty_percent: Decimal = Field(default=Decimal("0"), ge=0, le=100, decimal_places=2)
+    # Extensions without the dot, e.g. ["pdf", "docx"]; empty means text only.
+    allowed_file_types: list[FileType] = Field(default_factory=list, max_length=20)
+    is_published: bool = False
+
+
+class AssignmentCreate(AssignmentFields):
+    course_id: uuid.UUID
+    title: str = Field(min_length=1, max_length=200)
+
+
+class AssignmentUpdate(BaseModel):
+    """Every field optional; only the fields sent are changed."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    lesson_id: uuid.UUID | None = None
+    instructions: str | None = Field(default=None, max_length=50_000)
+    due_at: AwareDatetime | None = None
+    max_points: Decimal | None = Field(default=None, gt=0, le=10_000, decimal_places=2)
+    allow_late: bool | None = None
+    late_penalty_percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    allowed_file_types: list[FileType] | None = Field(default=None, max_length=20)
+    is_published: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> AssignmentUpdate:
+        nullable = {"lesson_id", "instructions", "due_at"}
+        for name in self.model_fields_set - nullable:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class AssignmentRead(Schema):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID | None
+    title: str
+    instructions: str | None
+    due_at: datetime | None
+    max_points: Points
+    allow_late: bool
+    late_penalty_percent: Points
+    allowed_file_types: list[str]
+    is_published: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmissionCreate(BaseModel):
+    content: str | None = Field(default=None, max_length=100_000)
+    file_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SubmissionCreate:
+        if not (self.content and self.content.strip()) and not self.file_ids:
+            raise ValueError("a submission needs text content or at least one file")
+        if len(set(self.file_ids)) != len(self.file_ids):
+            raise ValueError("file_ids must be unique")
+        return self
+
+
+class SubmissionRead(Schema):
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    enrollment_id: uuid.UUID
+    student_id: uuid.UUID
+    content: str | None
+    file_ids: list[uuid.UUID]
+    status: str
+    submitted_at: datetime
+    submission_count: int
+    is_late: bool
+    # The penalty applied to this submission's grade (0 unless it was late).
+    late_penalty_percent: Points
+    # Points given by the grader, then the grade after the late penalty (what counts).
+    grade: Points | None
+    final_grade: Points | None
+    feedback: str | None
+    graded_at: datetime | None
+    graded_by_id: uuid.UUID | None
+
+
+class GradeIn(BaseModel):
+    grade: Decimal = Field(ge=0, le=10_000, decimal_places=2)
+    feedback: str | None = Field(default=None, max_length=20_000)
+
+
+class ReturnIn(BaseModel):
+    feedback: str | None = Field(default=None, max_length=20_000)
+
+
+# --- gradebook ---------------------------------------------------------------------------
+
+
+class GradebookColumn(BaseModel):
+    id: uuid.UUID
+    kind: str  # "quiz" or "assignment"
+    title: str
+    due_at: datetime | None = None
+    max_points: Points | None = None
+
+
+class GradeCell(BaseModel):
+    """Best graded attempt of a quiz, or the graded submission of an assignment."""
+
+    score: Points
+    max_score: Points
+    percentage: Points
+
+
+class GradebookRow(BaseModel):
+    enrollment_id: uuid.UUID
+    student_id: uuid.UUID
+    student_name: str
+    student_email: str
+    enrollment_status: str
+    # Aligned with `columns`; null where nothing is graded yet.
+    grades: list[GradeCell | None]
+    # Points earned over points possible across graded items, as a percentage.
+    course_grade: Points | None
+
+
+class Gradebook(BaseModel):
+    course_id: uuid.UUID
+    columns: list[GradebookColumn]
+    items: list[GradebookRow]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class EnrollmentGradeItem(GradebookColumn):
+    grade: GradeCell | None
+
+
+class EnrollmentGrades(BaseModel):
+    enrollment_id: uuid.UUID
+    course_id: uuid.UUID
+    items: list[EnrollmentGradeItem]
+    course_grade: Points | None
