@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi import status as http_status
 
 from app.core.dependencies import CurrentUser, DbSession, require_permissions
@@ -24,6 +24,8 @@ from app.modules.enrollments.schemas import (
     ReviewCreate,
     RosterEntry,
 )
+from app.modules.payments.models import Payment
+from app.modules.payments.responses import payment_required_response
 from app.modules.users.models import User
 
 router = APIRouter(prefix="/enrollments", tags=["enrollments"])
@@ -31,10 +33,18 @@ router = APIRouter(prefix="/enrollments", tags=["enrollments"])
 Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
 
 
-@router.post("", response_model=EnrollmentRead, status_code=http_status.HTTP_201_CREATED)
-def enroll(db: DbSession, user: Learner, data: EnrollmentCreate) -> Any:
-    """Enroll in a published course (free at once; paid courses answer 402 with the price)."""
-    return service.enroll(db, user=user, course_id=data.course_id)
+@router.post(
+    "",
+    response_model=EnrollmentRead,
+    status_code=http_status.HTTP_201_CREATED,
+    responses={402: {"description": "Paid course: the body carries the checkout to pay at"}},
+)
+def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreate) -> Any:
+    """Enroll in a published course (free at once; paid: 402 with a checkout to pay at)."""
+    result = service.enroll(db, user=user, course_id=data.course_id)
+    if isinstance(result, Payment):
+        return payment_required_response(request, result)
+    return result
 
 
 @router.get("/my-courses", response_model=Page[MyCourse])

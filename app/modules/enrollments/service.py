@@ -20,7 +20,6 @@ from app.core.errors import (
     BusinessRuleViolation,
     Conflict,
     NotFound,
-    PaymentRequired,
     PermissionDenied,
 )
 from app.core.events import emit
@@ -41,6 +40,7 @@ from app.modules.enrollments.schemas import (
     StudentSummary,
 )
 from app.modules.notifications.service import queue_email
+from app.modules.payments.models import Payment
 from app.modules.users.models import User
 
 ENROLLMENT_CREATED = "enrollment.created"
@@ -143,20 +143,16 @@ def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, b
     return enrollment, True
 
 
-def require_payment(db: Session, *, student: User, course: Course) -> NoReturn:
-    """What enrolling in a paid course answers: 402 with the amount to pay."""
-    raise PaymentRequired(
-        "This course must be paid for before enrolling",
-        code="payment_required",
-        extra={
-            "course_id": str(course.id),
-            "price": str(course.price),
-            "currency": course.currency,
-        },
-    )
+def require_payment(db: Session, *, student: User, course: Course) -> Enrollment | Payment:
+    """Enrolling in a paid course: granted at once under an all-courses subscription,
+    otherwise a pending payment with a checkout at the configured gateway (answered 402)."""
+    # Imported here: the payments service itself calls into this module.
+    from app.modules.payments.service import enroll_or_checkout
+
+    return enroll_or_checkout(db, student=student, course=course)
 
 
-def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment:
+def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment | Payment:
     """Enroll the user in a published course: free courses at once, paid ones via payment."""
     course = course_service.get_visible_course(db, course_id=course_id, user=user)
     if not course.is_published or course.archived_at is not None:
@@ -171,7 +167,7 @@ def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment:
             extra={"enrollment_id": str(existing.id)},
         )
     if not course.is_free:
-        require_payment(db, student=user, course=course)
+        return require_payment(db, student=user, course=course)
     enrollment, started = _start(db, student=user, course=course)
     if not started:
         raise Conflict(

@@ -116,6 +116,14 @@ def test_paid_course_answers_payment_required(
     body = response.json()
     assert body["code"] == "payment_required"
     assert (body["course_id"], body["price"], body["currency"]) == (str(course.id), "49.99", "EUR")
+    # The body carries a checkout at the configured gateway (sandbox in tests), and the
+    # pending payment behind it is kept.
+    checkout = body["checkout"]
+    assert checkout["gateway"] == "sandbox" and checkout["status"] == "pending"
+    assert (checkout["amount"], checkout["currency"]) == ("49.99", "EUR")
+    assert checkout["checkout_url"]
+    mine = client.get(f"{API}/payments/my-payments", headers=auth_headers(student)).json()
+    assert [p["id"] for p in mine["items"]] == [checkout["payment_id"]]
     assert _enrollment_count() == 0
     assert recorded == []
 

@@ -198,3 +198,24 @@ def test_refunded_subscription_ends_at_once(
     mine = client.get("/api/v1/payments/my-subscriptions", headers=auth_headers(student)).json()
     assert mine["items"][0]["status"] == "expired"
     assert count_enrollments(student.id, course.id) == 0
+
+
+def test_enrollment_route_uses_the_subscription_or_answers_with_a_checkout(
+    client: Any, student: Any, other_student: Any, instructor: Any, auth_headers: Any
+) -> None:
+    course = create_course(instructor, price="25.00")
+    create_subscription(student, create_plan())
+    covered = client.post(
+        "/api/v1/enrollments", json={"course_id": str(course.id)}, headers=auth_headers(student)
+    )
+    assert covered.status_code == 201, covered.text
+    assert count_enrollments(student.id, course.id) == 1
+
+    unpaid = client.post(
+        "/api/v1/enrollments",
+        json={"course_id": str(course.id)},
+        headers=auth_headers(other_student),
+    )
+    assert unpaid.status_code == 402
+    assert unpaid.json()["checkout"]["amount"] == "25.00"
+    assert count_enrollments(other_student.id, course.id) == 0
