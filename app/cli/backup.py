@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
+import subprocess  # nosec B404 - runs pg_dump/pg_restore
 import sys
 import tempfile
 import uuid
@@ -129,7 +129,7 @@ def _tool(name: str) -> str:
 
 def _run(command: list[str], env: dict[str, str]) -> None:
     # The command is pg_dump/pg_restore from PATH with arguments built here, never user text.
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(  # noqa: S603  # nosec B603
         command, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:

@@ -34,7 +34,7 @@ _html_env = Environment(
 _text_env = Environment(
     # Plain-text bodies are not HTML: escaping would corrupt them.
     loader=FileSystemLoader(TEMPLATES_DIR),
-    autoescape=False,  # noqa: S701
+    autoescape=False,  # noqa: S701  # nosec B701
     undefined=StrictUndefined,
 )
 
