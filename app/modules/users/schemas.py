@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.permissions import Role
+
+
+def _web_url(value: str | None) -> str | None:
+    # Only web links: a "javascript:" or "data:" avatar would run in whoever renders it.
+    if value is not None and not value.lower().startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+WebUrl = Annotated[str | None, AfterValidator(_web_url)]
 
 
 class UserBase(BaseModel):
@@ -36,7 +47,7 @@ class ProfileUpdate(UserBase):
     model_config = ConfigDict(extra="forbid")
 
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    avatar_url: str | None = Field(default=None, max_length=1000)
+    avatar_url: WebUrl = Field(default=None, max_length=1000)
     bio: str | None = Field(default=None, max_length=5000)
     email_opt_out: bool | None = None
 

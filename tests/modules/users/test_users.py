@@ -35,6 +35,18 @@ def test_me_cannot_change_privileged_fields(
     assert me["role"] == "student" and me["is_active"] is True
 
 
+def test_avatar_must_be_a_web_url(client: Any, student: Any, auth_headers: Any) -> None:
+    headers = auth_headers(student)
+    bad = client.patch(
+        f"{API}/users/me", json={"avatar_url": "javascript:alert(1)"}, headers=headers
+    )
+    assert bad.status_code == 422
+    good = client.patch(
+        f"{API}/users/me", json={"avatar_url": "https://cdn.example.com/a.png"}, headers=headers
+    )
+    assert good.json()["avatar_url"] == "https://cdn.example.com/a.png"
+
+
 def test_me_rejects_null_full_name(client: Any, student: Any, auth_headers: Any) -> None:
     response = client.patch(
         f"{API}/users/me", json={"full_name": None}, headers=auth_headers(student)
