@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install install-dev lint format typecheck test-embedded test-services migrate openapi bench clean
+.PHONY: run test install install-dev lint format typecheck test-embedded test-services migrate openapi bench azurite clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ test-services: install-dev
 	else \
 		echo "LMS_TEST_DATABASE_URL / LMS_TEST_REDIS_URL not set: services pass skipped"; \
 	fi
+
+# Azurite (the Azure Blob emulator, Node 20) into the gitignored node_modules/: the Azure
+# storage tests use it when present and are skipped otherwise.
+azurite:
+	npm install --no-save --no-package-lock --no-audit --no-fund azurite@3.35.0
 
 bench: install-dev
 	$(UV) sync --frozen --inexact --extra dev --extra bench --python $(BIN)/python
