@@ -25,7 +25,7 @@ from tests.modules.analytics.factories import (
 
 def certificate_count() -> int:
     with session_scope() as db:
-        return int(db.scalar(select(func.count()).select_from(Certificate)))
+        return db.scalar(select(func.count()).select_from(Certificate)) or 0
 
 
 def stored_pdfs() -> list[Any]:

@@ -41,9 +41,12 @@ def s3_storage(moto_endpoint: str, env: Callable[..., None]) -> Iterator[str]:
     import boto3
 
     bucket = f"lms-test-{uuid.uuid4().hex[:12]}"
-    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     boto3.client(
-        "s3", endpoint_url=moto_endpoint, region_name="us-east-1", **credentials
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     ).create_bucket(Bucket=bucket)
     env(
         FILE_STORAGE_PROVIDER="s3",
