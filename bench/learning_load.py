@@ -43,6 +43,12 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    # CPU seconds the server processes used during the measured window (Linux /proc).
+    server_cpu_seconds: float = 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_seconds * 1000 / self.requests if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -53,6 +59,23 @@ class Result:
             return float("nan")
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its descendants (the uvicorn workers)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, IndexError):
+            continue
+        pending.extend(int(child) for child in children)
+    return total
 
 
 def _free_port() -> int:
@@ -134,7 +157,13 @@ RequestFactory = Callable[[random.Random], tuple[str, str, dict[str, Any]]]
 
 
 async def _drive(
-    base_url: str, name: str, make: RequestFactory, concurrency: int, seconds: float, warmup: float
+    base_url: str,
+    name: str,
+    make: RequestFactory,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    server_pid: int,
 ) -> Result:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
@@ -156,11 +185,13 @@ async def _drive(
 
         warm_until = time.perf_counter() + warmup
         await asyncio.gather(*(worker(n, warm_until, False) for n in range(concurrency)))
+        cpu_before = _tree_cpu_seconds(server_pid)
         started = time.perf_counter()
         until = started + seconds
         await asyncio.gather(*(worker(n + 1000, until, True) for n in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return Result(name, counters["requests"], counters["errors"], elapsed, latencies)
+        cpu = _tree_cpu_seconds(server_pid) - cpu_before
+    return Result(name, counters["requests"], counters["errors"], elapsed, latencies, cpu)
 
 
 def _scenarios(dataset: Any, tokens: dict[Any, str]) -> dict[str, RequestFactory]:
@@ -202,15 +233,21 @@ def _scenarios(dataset: Any, tokens: dict[Any, str]) -> dict[str, RequestFactory
 
 def _table(ceiling: Result, results: list[Result], targets: dict[str, str]) -> str:
     lines = [
-        f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
-        f"{'vs ceiling':>12}  target",
-        "-" * 90,
+        f"{'endpoint':<22}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}"
+        f"{'vs ceiling':>11}{'CPU ms/req':>11}{'CPU vs ceiling':>15}  target",
+        "-" * 110,
     ]
     for result in [ceiling, *results]:
         ratio = result.rps / ceiling.rps if ceiling.rps else 0.0
+        # Throughput if CPU were the only limit, relative to the ceiling's: immune to how
+        # busy the machine was, unlike req/s.
+        cpu_ratio = (
+            ceiling.cpu_ms_per_request / result.cpu_ms_per_request if result.requests else 0.0
+        )
         lines.append(
-            f"{result.name:<22}{result.rps:>10.0f}{result.percentile(0.50):>10.1f}"
-            f"{result.percentile(0.99):>10.1f}{result.errors:>8}{ratio:>11.0%}  "
+            f"{result.name:<22}{result.rps:>8.0f}{result.percentile(0.50):>9.1f}"
+            f"{result.percentile(0.99):>9.1f}{result.errors:>7}{ratio:>11.0%}"
+            f"{result.cpu_ms_per_request:>11.2f}{cpu_ratio:>15.0%}  "
             f"{targets.get(result.name, '')}"
         )
     return "\n".join(lines)
@@ -287,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         env,
         f"http://127.0.0.1:{hello_port}/hello",
     )
+    # Other work on the machine skews every figure; the load average says how much.
+    load_before = os.getloadavg()[0]
     try:
         ceiling = asyncio.run(
             _drive(
@@ -296,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.concurrency,
                 args.seconds,
                 args.warmup,
+                hello.pid,
             )
         )
         results = [
@@ -307,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.concurrency,
                     args.seconds,
                     args.warmup,
+                    lms.pid,
                 )
             )
             for name, make in _scenarios(dataset, tokens).items()
@@ -324,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{args.workers} workers, {args.concurrency} connections, {args.seconds:.0f}s per "
         f"endpoint, database {database_url.split(':', 1)[0]}, "
-        f"{'redis' if redis_url else 'in-process'} cache/limits"
+        f"{'redis' if redis_url else 'in-process'} cache/limits, {os.cpu_count()} CPUs, "
+        f"load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after"
     )
     print(_table(ceiling, results, targets))
     slowest = max(statistics.mean(r.latencies_ms) for r in results if r.latencies_ms)

@@ -35,7 +35,8 @@ JSON = "application/json"
 CourseAuthor = Annotated[User, Depends(require_permissions(Permission.CREATE_COURSE))]
 
 
-def _filters(
+# async: pure parsing, so FastAPI need not hop to a worker thread for it.
+async def _filters(
     category: Annotated[str | None, Query(max_length=100)] = None,
     difficulty_level: DifficultyLevel | None = None,
     instructor_id: uuid.UUID | None = None,

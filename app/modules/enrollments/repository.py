@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Numeric,
+    Table,
+    Uuid,
+    bindparam,
     case,
     cast,
     exists,
@@ -20,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
+from app.core.database import UTCDateTime
 from app.core.pagination import PageParams, paginate
 from app.modules.courses.models import Lesson
 from app.modules.enrollments.models import (
@@ -30,7 +37,8 @@ from app.modules.enrollments.models import (
 )
 from app.modules.users.models import User
 
-_PROGRESS = LessonProgress.__table__
+_PROGRESS = typing.cast(Table, LessonProgress.__table__)
+_ENROLLMENTS = typing.cast(Table, Enrollment.__table__)
 _LIVE_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.COMPLETED.value)
 
 
@@ -197,13 +205,37 @@ def recalculate_course(db: Session, course_id: uuid.UUID) -> None:
     db.expire_all()
 
 
-def _insert(db: Session) -> Any:
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(LessonProgress)
-    if dialect == "sqlite":
-        return sqlite.insert(LessonProgress)
-    raise RuntimeError(f"no upsert for dialect {dialect}")
+# The heartbeat runs every few seconds per watching student, so its two statements are built
+# once per dialect with bound parameters: building and cache-keying them on every call cost
+# more CPU than executing them.
+
+
+@lru_cache(maxsize=4)
+def _touch_statement() -> Any:
+    enrollments = _ENROLLMENTS.c
+    lessons = Lesson.__table__.c
+    now = bindparam("b_now", type_=UTCDateTime())
+    lesson_in_course = exists().where(
+        lessons.id == bindparam("b_lesson_id", type_=Uuid()),
+        lessons.course_id == enrollments.course_id,
+        lessons.is_published.is_(True),
+    )
+    return (
+        update(_ENROLLMENTS)
+        .where(
+            enrollments.id == bindparam("b_enrollment_id", type_=Uuid()),
+            enrollments.student_id == bindparam("b_student_id", type_=Uuid()),
+            enrollments.status.in_(_LIVE_STATUSES),
+            lesson_in_course,
+        )
+        .values(
+            total_time_spent_seconds=enrollments.total_time_spent_seconds
+            + bindparam("b_delta", type_=Integer()),
+            last_accessed_at=now,
+            started_at=func.coalesce(enrollments.started_at, now),
+            updated_at=now,
+        )
+    )
 
 
 def touch_for_heartbeat(
@@ -218,62 +250,31 @@ def touch_for_heartbeat(
     """Statement 1 of the heartbeat: record access and time on the enrollment, only if it is
     the student's live enrollment and the lesson is a published lesson of its course.
     Returns whether a row matched."""
-    lesson_in_course = exists().where(
-        Lesson.id == lesson_id,
-        Lesson.course_id == Enrollment.course_id,
-        Lesson.is_published.is_(True),
-    )
     result = db.execute(
-        update(Enrollment)
-        .where(
-            Enrollment.id == enrollment_id,
-            Enrollment.student_id == student_id,
-            Enrollment.status.in_(_LIVE_STATUSES),
-            lesson_in_course,
-        )
-        .values(
-            total_time_spent_seconds=Enrollment.total_time_spent_seconds + delta_seconds,
-            last_accessed_at=now,
-            started_at=func.coalesce(Enrollment.started_at, now),
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        _touch_statement(),
+        {
+            "b_enrollment_id": enrollment_id,
+            "b_student_id": student_id,
+            "b_lesson_id": lesson_id,
+            "b_delta": delta_seconds,
+            "b_now": now,
+        },
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def upsert_progress(
-    db: Session,
-    *,
-    enrollment_id: uuid.UUID,
-    lesson_id: uuid.UUID,
-    position_seconds: int,
-    delta_seconds: int,
-    completion_percentage: Decimal,
-    now: datetime,
-    complete: bool = False,
-) -> Any:
-    """Statement 2: insert or update the lesson's progress monotonically (a late or repeated
-    heartbeat never lowers position, percentage or status). Returns the resulting row."""
-    status = ProgressStatus.COMPLETED.value if complete else ProgressStatus.IN_PROGRESS.value
-    statement = _insert(db).values(
-        id=uuid.uuid4(),
-        enrollment_id=enrollment_id,
-        lesson_id=lesson_id,
-        status=status,
-        started_at=now,
-        completed_at=now if complete else None,
-        time_spent_seconds=delta_seconds,
-        last_position_seconds=position_seconds,
-        completion_percentage=completion_percentage,
-        attempts_count=1 if complete else 0,
-        created_at=now,
-        updated_at=now,
-    )
+@lru_cache(maxsize=4)
+def _upsert_statement(dialect: str) -> Any:
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(_PROGRESS)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(_PROGRESS)
+    else:
+        raise RuntimeError(f"no upsert for dialect {dialect}")
     new = statement.excluded
     current = _PROGRESS.c
     already_completed = current.status == ProgressStatus.COMPLETED.value
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[current.enrollment_id, current.lesson_id],
         set_={
             "status": case((already_completed, current.status), else_=new.status),
@@ -290,4 +291,33 @@ def upsert_progress(
             "updated_at": new.updated_at,
         },
     ).returning(*_PROGRESS.c)
-    return db.execute(statement).one()
+
+
+def upsert_progress(
+    db: Session,
+    *,
+    enrollment_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    position_seconds: int,
+    delta_seconds: int,
+    completion_percentage: Decimal,
+    now: datetime,
+    complete: bool = False,
+) -> Any:
+    """Statement 2: insert or update the lesson's progress monotonically (a late or repeated
+    heartbeat never lowers position, percentage or status). Returns the resulting row."""
+    values = {
+        "id": uuid.uuid4(),
+        "enrollment_id": enrollment_id,
+        "lesson_id": lesson_id,
+        "status": ProgressStatus.COMPLETED.value if complete else ProgressStatus.IN_PROGRESS.value,
+        "started_at": now,
+        "completed_at": now if complete else None,
+        "time_spent_seconds": delta_seconds,
+        "last_position_seconds": position_seconds,
+        "completion_percentage": completion_percentage,
+        "attempts_count": 1 if complete else 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return db.execute(_upsert_statement(db.get_bind().dialect.name), values).one()
