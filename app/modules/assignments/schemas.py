@@ -19,7 +19,7 @@ from pydantic import (
 
 Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
 FileType = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9]{1,10}$")
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9]{1,10}$")
 ]
 
 
