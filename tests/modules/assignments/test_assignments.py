@@ -379,3 +379,41 @@ def test_max_points_cannot_drop_below_given_grades_and_delete_keeps_submissions(
         == 200
     )
     assert client.delete(f"{API}/{assignment_id}", headers=owner).status_code == 409
+
+
+def test_grade_and_quiz_result_emails_render() -> None:
+    from app.modules.notifications.service import render_email
+
+    graded = render_email(
+        "assignment_graded",
+        "s@example.com",
+        {
+            "full_name": "Sam",
+            "assignment_title": "Essay",
+            "course_title": "Writing",
+            "grade": "45.00",
+            "final_grade": "40.50",
+            "max_points": "50.00",
+            "is_late": True,
+            "late_penalty_percent": "10.00",
+            "feedback": "<b>Good</b>",
+        },
+    )
+    assert graded.subject == "Graded: Essay (40.50/50.00)"
+    assert "reduced by 10.00%" in graded.text and "<b>Good</b>" in graded.text
+    assert "&lt;b&gt;Good&lt;/b&gt;" in graded.html
+    result = render_email(
+        "quiz_result",
+        "s@example.com",
+        {
+            "full_name": "Sam",
+            "quiz_title": "Midterm",
+            "attempt_number": 2,
+            "score": "4.00",
+            "max_score": "5.00",
+            "percentage": "80.00",
+            "is_passed": True,
+        },
+    )
+    assert result.subject == "Midterm: 80.00% (passed)"
+    assert "4.00 of 5.00 points" in result.text and "You passed." in result.html
