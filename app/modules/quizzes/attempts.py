@@ -473,7 +473,7 @@ def my_attempts(
 ) -> Page[AttemptSummary]:
     quiz = _load_quiz(db, quiz_id)
     _close_expired_of_user(db, quiz, user)
-    rows, total = paginate(db, repository.attempts_of_user(db, quiz.id, user.id), params)
+    rows, total = paginate(db, repository.attempts_of_user(quiz.id, user.id), params)
     return Page[AttemptSummary].build(
         [AttemptSummary.model_validate(row) for row in rows], total, params
     )
@@ -485,7 +485,7 @@ def quiz_attempts(
     """Every attempt at a quiz, for the course's instructor and admins."""
     quiz = _load_quiz(db, quiz_id)
     courses_service.get_owned_course(db, course_id=quiz.course_id, user=user)
-    rows, total = paginate(db, repository.attempts_of_quiz(db, quiz.id), params)
+    rows, total = paginate(db, repository.attempts_of_quiz(quiz.id), params)
     return Page[AttemptSummary].build(
         [AttemptSummary.model_validate(row) for row in rows], total, params
     )

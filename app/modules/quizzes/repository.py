@@ -23,7 +23,7 @@ def quiz_for_lesson(db: Session, lesson_id: uuid.UUID) -> Quiz | None:
     return db.scalars(select(Quiz).where(Quiz.lesson_id == lesson_id)).first()
 
 
-def quizzes_of_course(db: Session, course_id: uuid.UUID, *, published_only: bool) -> Select[Any]:
+def quizzes_of_course(course_id: uuid.UUID, *, published_only: bool) -> Select[Any]:
     statement = select(Quiz).where(Quiz.course_id == course_id)
     if published_only:
         statement = statement.where(Quiz.is_published.is_(True))
@@ -116,7 +116,7 @@ def attempt_stats(db: Session, quiz_id: uuid.UUID, user_id: uuid.UUID) -> tuple[
     return int(count), int(highest)
 
 
-def attempts_of_user(db: Session, quiz_id: uuid.UUID, user_id: uuid.UUID) -> Select[Any]:
+def attempts_of_user(quiz_id: uuid.UUID, user_id: uuid.UUID) -> Select[Any]:
     return (
         select(QuizAttempt)
         .where(QuizAttempt.quiz_id == quiz_id, QuizAttempt.user_id == user_id)
@@ -124,7 +124,7 @@ def attempts_of_user(db: Session, quiz_id: uuid.UUID, user_id: uuid.UUID) -> Sel
     )
 
 
-def attempts_of_quiz(db: Session, quiz_id: uuid.UUID) -> Select[Any]:
+def attempts_of_quiz(quiz_id: uuid.UUID) -> Select[Any]:
     return (
         select(QuizAttempt)
         .where(QuizAttempt.quiz_id == quiz_id)

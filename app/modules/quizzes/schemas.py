@@ -9,13 +9,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from app.modules.quizzes.models import QuestionType, QuizType
 
 OptionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")]
 # The JSON kinds a correct answer or an answer can take, checked per question type.
 AnswerValue = str | bool | list[str] | None
+# Scores and points are shown with two decimals whatever the backend returns.
+Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
 
 
 class Schema(BaseModel):
@@ -74,7 +83,7 @@ class QuizRead(Schema):
     title: str
     description: str | None
     quiz_type: str
-    passing_score: Decimal
+    passing_score: Points
     time_limit_minutes: int | None
     max_attempts: int | None
     shuffle_questions: bool
@@ -149,7 +158,7 @@ class QuestionRead(Schema):
     question_type: str
     options: list[OptionRead] | None
     correct_answer: Any
-    points: Decimal
+    points: Points
     explanation: str | None
     order_index: int
 
@@ -175,7 +184,7 @@ class QuestionResult(BaseModel):
     """Only present on a graded attempt when the quiz shows correct answers (or to the
     course owner/admin)."""
 
-    points_awarded: Decimal
+    points_awarded: Points
     is_correct: bool
     correct_answer: Any
     explanation: str | None
@@ -185,7 +194,7 @@ class AttemptQuestion(BaseModel):
     id: uuid.UUID
     question_text: str
     question_type: str
-    points: Decimal
+    points: Points
     options: list[OptionRead] | None
     answer: Any = None
     result: QuestionResult | None = None
@@ -202,9 +211,9 @@ class AttemptSummary(Schema):
     expires_at: datetime | None
     submitted_at: datetime | None
     graded_at: datetime | None
-    score: Decimal | None
-    max_score: Decimal | None
-    percentage: Decimal | None
+    score: Points | None
+    max_score: Points | None
+    percentage: Points | None
     is_passed: bool | None
     time_taken_seconds: int | None
 

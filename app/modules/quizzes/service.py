@@ -96,7 +96,7 @@ def list_quizzes(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[QuizRead]:
     manager = course_viewer_is_manager(db, course_id=course_id, user=user)
-    statement = repository.quizzes_of_course(db, course_id, published_only=not manager)
+    statement = repository.quizzes_of_course(course_id, published_only=not manager)
     rows, total = paginate(db, statement, params)
     return Page[QuizRead].build([QuizRead.model_validate(row) for row in rows], total, params)
 
