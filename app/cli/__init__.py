@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "app.cli.apidocs",
     "app.cli.checks",
     "app.cli.backup",
+    "app.cli.demo",
     "app.cli.bench",
 )
 

@@ -21,6 +21,7 @@ POSTMAN_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collectio
 COLLECTION_FILE = "lms.postman_collection.json"
 ENVIRONMENT_FILE = "lms.postman_environment.json"
 DEMO_ENVIRONMENT_FILE = "lms-demo.postman_environment.json"
+DEMO_COLLECTION_FILE = "lms-demo.postman_collection.json"
 SNAPSHOT_FILE = "demo_seed_snapshot.json"
 # Stable ids: regenerating an unchanged API gives byte-identical files.
 _NAMESPACE = uuid.UUID("0f8c3c2e-5d1a-4a59-9b7e-3f2d6c1a9e40")
@@ -167,21 +168,22 @@ def is_authenticated(operation: dict[str, Any]) -> bool:
 # --- Postman ------------------------------------------------------------------------------
 
 
-def _token_script(path: str) -> list[dict[str, Any]]:
+def _token_script(path: str, prefix: str = "") -> list[dict[str, Any]]:
     if not path.endswith(TOKEN_PATHS):
         return []
+    access, refresh = f"{prefix}access_token", f"{prefix}refresh_token"
     lines = [
         "pm.test('answered with tokens', function () {",
         "    pm.expect(pm.response.code).to.equal(200);",
         "});",
         "const body = pm.response.json();",
         "if (body.access_token) {",
-        "    pm.collectionVariables.set('access_token', body.access_token);",
-        "    pm.environment.set('access_token', body.access_token);",
+        f"    pm.collectionVariables.set('{access}', body.access_token);",
+        f"    pm.environment.set('{access}', body.access_token);",
         "}",
         "if (body.refresh_token) {",
-        "    pm.collectionVariables.set('refresh_token', body.refresh_token);",
-        "    pm.environment.set('refresh_token', body.refresh_token);",
+        f"    pm.collectionVariables.set('{refresh}', body.refresh_token);",
+        f"    pm.environment.set('{refresh}', body.refresh_token);",
         "}",
     ]
     return [{"listen": "test", "script": {"type": "text/javascript", "exec": lines}}]
@@ -348,14 +350,134 @@ def build_environment(
 
 
 def demo_values(snapshot: dict[str, Any]) -> dict[str, str]:
-    """Environment values from `lms seed-demo`'s snapshot: the student signs in; every id
-    the snapshot names fills the path variable of the same name."""
+    """Environment values from `lms seed-demo`'s snapshot: every id fills the path variable of
+    the same name; each role's credentials become `<role>_email`/`<role>_password` (the
+    student's also `email`/`password`, for the full collection's Login)."""
     values = {key: str(value) for key, value in snapshot.get("ids", {}).items()}
-    student = snapshot.get("credentials", {}).get("student", {})
-    if student:
-        values["email"] = student["email"]
-        values["password"] = student["password"]
+    for role in DEMO_ROLES:
+        credential = snapshot.get("credentials", {}).get(role)
+        if credential:
+            values[f"{role}_email"] = credential["email"]
+            values[f"{role}_password"] = credential["password"]
+    if "student_email" in values:
+        values["email"] = values["student_email"]
+        values["password"] = values["student_password"]
     return values
+
+
+# --- the demo journey ---------------------------------------------------------------------
+
+DEMO_ROLES = ("student", "instructor", "admin")
+# (who, method, OpenAPI path, expected status). "who" is a role whose token the request
+# sends, or None for an anonymous request. The statuses are what the API answers on the data
+# `lms seed-demo` creates, refusals included: they are the collection's assertions.
+DEMO_STEPS: tuple[tuple[str | None, str, str, int], ...] = (
+    (None, "get", "/api/v1/health", 200),
+    (None, "get", "/api/v1/certificates/verify/{certificate_number}", 200),
+    (None, "get", "/api/v1/users/me", 401),
+    ("student", "post", "/api/v1/auth/login", 200),
+    ("student", "get", "/api/v1/auth/me", 200),
+    ("student", "get", "/api/v1/courses", 200),
+    ("student", "get", "/api/v1/courses/{course_id}", 200),
+    ("student", "get", "/api/v1/courses/slug/{slug}", 200),
+    ("student", "get", "/api/v1/courses/{course_id}/lessons", 200),
+    ("student", "get", "/api/v1/lessons/{lesson_id}", 200),
+    ("student", "get", "/api/v1/enrollments/my-courses", 200),
+    ("student", "get", "/api/v1/enrollments/{enrollment_id}", 200),
+    ("student", "put", "/api/v1/enrollments/{enrollment_id}/lessons/{lesson_id}/progress", 200),
+    ("student", "get", "/api/v1/courses/{course_id}/quizzes", 200),
+    ("student", "get", "/api/v1/quizzes/{quiz_id}/attempts/my-attempts", 200),
+    ("student", "get", "/api/v1/quizzes/{quiz_id}/attempts/{attempt_id}", 200),
+    ("student", "get", "/api/v1/assignments/submissions/mine", 200),
+    ("student", "get", "/api/v1/certificates/my-certificates", 200),
+    ("student", "get", "/api/v1/certificates/{certificate_id}", 200),
+    ("student", "get", "/api/v1/analytics/my-dashboard", 200),
+    ("student", "get", "/api/v1/analytics/my-progress", 200),
+    ("student", "get", "/api/v1/analytics/system/overview", 403),
+    ("student", "get", "/api/v1/users", 403),
+    ("instructor", "post", "/api/v1/auth/login", 200),
+    ("instructor", "get", "/api/v1/courses/me", 200),
+    ("instructor", "get", "/api/v1/enrollments/courses/{course_id}", 200),
+    ("instructor", "get", "/api/v1/enrollments/courses/{course_id}/stats", 200),
+    ("instructor", "get", "/api/v1/analytics/courses/{course_id}", 200),
+    ("instructor", "get", "/api/v1/analytics/instructors/{instructor_id}/overview", 200),
+    ("instructor", "get", "/api/v1/courses/{course_id}/quizzes/{quiz_id}/questions", 200),
+    ("instructor", "get", "/api/v1/quizzes/{quiz_id}/attempts", 200),
+    ("instructor", "get", "/api/v1/assignments/{assignment_id}/submissions", 200),
+    ("instructor", "get", "/api/v1/users/{user_id}", 404),
+    ("admin", "post", "/api/v1/auth/login", 200),
+    ("admin", "get", "/api/v1/users", 200),
+    ("admin", "get", "/api/v1/users/{user_id}", 200),
+    ("admin", "get", "/api/v1/analytics/system/overview", 200),
+    ("student", "post", "/api/v1/auth/logout", 204),
+    ("student", "get", "/api/v1/auth/me", 401),
+)
+
+
+def _demo_item(
+    walker: SchemaWalker,
+    openapi: dict[str, Any],
+    who: str | None,
+    method: str,
+    path: str,
+    status: int,
+) -> dict[str, Any]:
+    operation = openapi["paths"].get(path, {}).get(method)
+    if operation is None:
+        raise KeyError(f"the demo journey names {method.upper()} {path}, which the API lacks")
+    item = postman_request(walker, path, method, operation)
+    request = item["request"]
+    item["id"] = str(uuid.uuid5(_NAMESPACE, f"demo {who} {method} {path} {status}"))
+    item["name"] = f"{who or 'anonymous'}: {item['name']} ({status})"
+    if who is None:
+        request["auth"] = {"type": "noauth"}
+    elif path.endswith("/auth/login"):
+        body = {"email": "{{" + who + "_email}}", "password": "{{" + who + "_password}}"}
+        request["body"]["raw"] = json.dumps(body, indent=2)
+        item["event"] = _token_script(path, prefix=f"{who}_")
+    else:
+        request["auth"] = {
+            "type": "bearer",
+            "bearer": [{"key": "token", "value": "{{" + who + "_access_token}}", "type": "string"}],
+        }
+    if path.endswith("/auth/logout"):
+        body = {"refresh_token": "{{" + f"{who}_refresh_token" + "}}"}
+        request["body"]["raw"] = json.dumps(body, indent=2)
+    item["response"] = [
+        {
+            **item["response"][0],
+            "name": f"{status} {HTTPStatus(status).phrase}",
+            "status": HTTPStatus(status).phrase,
+            "code": status,
+        }
+    ]
+    return item
+
+
+def build_demo_collection(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The demo journey on `lms seed-demo` data: each role signs in and reads what it may,
+    and is refused what it may not. Each request's example status is its assertion."""
+    walker = SchemaWalker(openapi)
+    items = [_demo_item(walker, openapi, *step) for step in DEMO_STEPS]
+    variables = [
+        {"key": f"{role}_{kind}", "value": ""}
+        for role in DEMO_ROLES
+        for kind in ("access_token", "refresh_token")
+    ]
+    return {
+        "info": {
+            "_postman_id": str(uuid.uuid5(_NAMESPACE, "demo collection")),
+            "name": f"{openapi.get('info', {}).get('title', 'LMS Backend')} demo journey",
+            "description": (
+                "Run in order with the demo environment (from `lms seed-demo`'s snapshot). "
+                "Every request expects the status of its example."
+            ),
+            "version": openapi.get("info", {}).get("version", ""),
+            "schema": POSTMAN_SCHEMA,
+        },
+        "variable": variables,
+        "item": items,
+    }
 
 
 def write_json(path: Path, document: Any) -> None:
@@ -384,7 +506,8 @@ def postman_command(args: argparse.Namespace) -> int:
                 values=demo_values(snapshot),
             ),
         )
-        written.append(DEMO_ENVIRONMENT_FILE)
+        write_json(folder / DEMO_COLLECTION_FILE, build_demo_collection(openapi))
+        written += [DEMO_ENVIRONMENT_FILE, DEMO_COLLECTION_FILE]
     count = len(operations(openapi))
     print(f"{count} requests; wrote {', '.join(str(folder / name) for name in written)}")
     return 0

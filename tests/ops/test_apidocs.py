@@ -131,3 +131,29 @@ def test_markdown_reference_lists_every_route(openapi: dict[str, Any], tmp_path:
     output = tmp_path / "API.md"
     assert main(["docs", "--output", str(output)]) == 0
     assert output.read_text() == text
+
+
+def test_committed_demo_collection_is_current(openapi: dict[str, Any]) -> None:
+    from app.cli.apidocs import DEMO_COLLECTION_FILE, build_demo_collection
+
+    committed = Path(__file__).resolve().parents[2] / "postman" / DEMO_COLLECTION_FILE
+    assert json.loads(committed.read_text()) == build_demo_collection(openapi), (
+        "postman/ is stale: run `lms seed-demo` then `lms postman`"
+    )
+
+
+def test_demo_journey_uses_one_token_per_role(openapi: dict[str, Any]) -> None:
+    from app.cli.apidocs import build_demo_collection
+
+    collection = build_demo_collection(openapi)
+    logins = [i for i in collection["item"] if i["request"]["url"]["raw"].endswith("auth/login")]
+    assert len(logins) == 3
+    scripts = "\n".join("\n".join(i["event"][0]["script"]["exec"]) for i in logins)
+    for role in ("student", "instructor", "admin"):
+        assert f"pm.collectionVariables.set('{role}_access_token'" in scripts
+    anonymous = [i for i in collection["item"] if i["name"].startswith("anonymous")]
+    assert anonymous and all(i["request"]["auth"] == {"type": "noauth"} for i in anonymous)
+    signed_in = [i for i in collection["item"] if i not in anonymous and i not in logins]
+    for item in signed_in:
+        (token,) = item["request"]["auth"]["bearer"]
+        assert token["value"] == "{{" + item["name"].split(":")[0] + "_access_token}}"
