@@ -50,6 +50,19 @@ def snapshot() -> dict[str, Any]:
     return json.loads(SNAPSHOT.read_text()) if SNAPSHOT.exists() else {}
 
 
+def guess(question: dict[str, Any]) -> Any:
+    """A plausible answer of the right shape for each question type."""
+    options = [option["id"] for option in question.get("options") or []]
+    kind = question.get("question_type")
+    if kind == "true_false":
+        return random.choice([True, False])
+    if kind == "multiple_select":
+        return random.sample(options, k=min(2, len(options)))
+    if kind == "multiple_choice" and options:
+        return random.choice(options)
+    return "an answer"
+
+
 class Student(HttpUser):
     weight = 8
     wait_time = between(1, 4)
@@ -144,9 +157,7 @@ class Student(HttpUser):
         attempt = started.json()
         answers = []
         for question in attempt.get("questions", []):
-            options = question.get("options") or []
-            choice = options[0].get("id", options[0].get("text")) if options else "answer"
-            answers.append({"question_id": question["id"], "answer": choice})
+            answers.append({"question_id": question["id"], "answer": guess(question)})
         self.client.post(
             f"{API}/quizzes/{quiz}/attempts/{attempt['id']}/submit",
             json={"answers": answers},
