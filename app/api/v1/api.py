@@ -26,4 +26,8 @@ def build_api_router() -> APIRouter:
             continue
         module = importlib.import_module(dotted)
         api_router.include_router(module.router)
+    # Firebase sign-in lives beside the auth module's router (answers 404 when disabled).
+    from app.modules.auth.firebase_router import router as firebase_router
+
+    api_router.include_router(firebase_router)
     return api_router
