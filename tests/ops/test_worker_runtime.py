@@ -105,3 +105,50 @@ def test_worker_metrics_endpoint_serves_task_metrics(env: Callable[..., None]) -
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         body = response.read().decode()
     assert 'lms_task_runs_total{outcome="success",task="default.ping"}' in body
+
+
+def test_worker_processes_start_sentry_with_scrubbing(env: Callable[..., None]) -> None:
+    import sentry_sdk
+
+    from app.core.observability import scrub_event
+    from app.core.worker_runtime import _init_worker_observability
+
+    env(SENTRY_DSN="http://public@127.0.0.1:1/1")
+    try:
+        _init_worker_observability()
+        options = sentry_sdk.get_client().options
+        assert options["server_name"] == "worker"
+        assert options["before_send"] is scrub_event
+        assert options["send_default_pii"] is False
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init(dsn=None)
+
+
+@celery_app.task(name="default.ops_test_logs")
+def logs_a_line() -> None:
+    import logging
+
+    logging.getLogger("app.test").warning("inside the task")
+
+
+def test_worker_logs_are_json_with_the_task_id(capsys: pytest.CaptureFixture) -> None:
+    import json
+    import logging
+
+    from app.core.worker_runtime import _setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        _setup_logging()
+        run_now(logs_a_line)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    (line,) = [entry for entry in lines if entry["message"] == "inside the task"]
+    assert line["task_name"] == "default.ops_test_logs"
+    assert line["task_id"]
