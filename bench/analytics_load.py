@@ -228,17 +228,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="API processes")
     parser.add_argument("--cache", action="store_true", help="keep the analytics cache on")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the already seeded PostgreSQL database instead of recreating it",
+    )
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="lms-analytics-bench-"))
-    database_url = _prepare_database(os.environ.get("LMS_BENCH_DATABASE_URL"), scratch)
+    configured = os.environ.get("LMS_BENCH_DATABASE_URL")
+    if args.reuse and not configured:
+        parser.error("--reuse needs LMS_BENCH_DATABASE_URL")
+    database_url = (
+        configured if args.reuse and configured else _prepare_database(configured, scratch)
+    )
     env = _env(database_url, scratch, cache=args.cache)
     lms = str(VENV_BIN / "lms")
     print(f"database: {database_url.split('@')[-1]}")
-    _run([lms, "migrate"], env)
-    seeded = time.perf_counter()
-    _run([lms, "seed-bench", "--students", str(args.students), "--courses", str(args.courses)], env)
-    print(f"seeded in {time.perf_counter() - seeded:.0f} s")
+    if not args.reuse:
+        _run([lms, "migrate"], env)
+        seeded = time.perf_counter()
+        command = [
+            lms,
+            "seed-bench",
+            "--students",
+            str(args.students),
+            "--courses",
+            str(args.courses),
+        ]
+        _run(command, env)
+        print(f"seeded in {time.perf_counter() - seeded:.0f} s")
     subjects = _subjects(database_url, sample=200)
 
     port = _free_port()

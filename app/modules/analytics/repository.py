@@ -304,7 +304,6 @@ def revenue(
     *,
     course_id: uuid.UUID | None = None,
     instructor_id: uuid.UUID | None = None,
-    since: datetime | None = None,
 ) -> dict[str, Decimal]:
     from app.modules.payments.models import Payment
 
@@ -317,31 +316,49 @@ def revenue(
         statement = statement.join(Course, Course.id == Payment.course_id).where(
             Course.instructor_id == instructor_id
         )
-    if since is not None:
-        statement = statement.where(Payment.completed_at >= since)
     rows = db.execute(statement.group_by(Payment.currency).order_by(Payment.currency)).all()
     return {str(currency): Decimal(total) for currency, total in rows}
+
+
+def revenue_with_recent(
+    db: Session, *, since: datetime
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """All-time and since-`since` revenue per currency, in one scan of `payments`."""
+    from app.modules.payments.models import Payment
+
+    recent = func.coalesce(
+        func.sum(case((Payment.completed_at >= since, Payment.amount))), Decimal("0.00")
+    )
+    rows = db.execute(
+        select(Payment.currency, func.sum(Payment.amount), recent)
+        .where(Payment.status == COMPLETED)
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
+    ).all()
+    return (
+        {str(currency): Decimal(total) for currency, total, _ in rows},
+        {str(currency): Decimal(part) for currency, _, part in rows if part},
+    )
 
 
 # --- the whole system --------------------------------------------------------------------
 
 
-def users_by_role(db: Session) -> dict[str, int]:
-    rows = db.execute(select(User.role, func.count()).group_by(User.role)).all()
-    return {str(role): int(count) for role, count in rows}
-
-
-def user_activity(db: Session, *, week_ago: datetime, month_ago: datetime) -> dict[str, Any]:
-    row = db.execute(
+def user_activity_by_role(
+    db: Session, *, week_ago: datetime, month_ago: datetime
+) -> list[dict[str, Any]]:
+    """One row per role (one scan of `users`); the caller adds the roles up."""
+    rows = db.execute(
         select(
+            User.role,
             func.count(User.id).label("total"),
             _count_if(User.is_active.is_(True)).label("enabled"),
             _count_if(User.last_login_at >= week_ago).label("active_7_days"),
             _count_if(User.last_login_at >= month_ago).label("active_30_days"),
             _count_if(User.created_at >= month_ago).label("new_30_days"),
-        )
-    ).one()
-    return dict(row._mapping)
+        ).group_by(User.role)
+    ).all()
+    return [dict(row._mapping) for row in rows]
 
 
 def course_totals(db: Session) -> dict[str, Any]:

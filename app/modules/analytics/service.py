@@ -287,19 +287,25 @@ def system_overview(db: Session) -> SystemOverview:
     def build() -> SystemOverview:
         now = utcnow()
         week_ago, month_ago = now - timedelta(days=7), now - timedelta(days=30)
-        users = repository.user_activity(db, week_ago=week_ago, month_ago=month_ago)
+        roles = repository.user_activity_by_role(db, week_ago=week_ago, month_ago=month_ago)
+        users = {
+            field: sum(int(row[field]) for row in roles)
+            for field in ("total", "enabled", "active_7_days", "active_30_days", "new_30_days")
+        }
         courses = repository.course_totals(db)
         enrollments = repository.enrollment_totals(db, month_ago=month_ago)
         certificates = repository.certificate_totals(db)
+        revenue, revenue_30_days = repository.revenue_with_recent(db, since=month_ago)
         return SystemOverview(
             generated_at=now,
             users=UserTotals(
-                total=int(users["total"]),
-                enabled=int(users["enabled"]),
-                by_role={role.value: 0 for role in Role} | repository.users_by_role(db),
-                active_7_days=int(users["active_7_days"]),
-                active_30_days=int(users["active_30_days"]),
-                new_30_days=int(users["new_30_days"]),
+                total=users["total"],
+                enabled=users["enabled"],
+                by_role={role.value: 0 for role in Role}
+                | {str(row["role"]): int(row["total"]) for row in roles},
+                active_7_days=users["active_7_days"],
+                active_30_days=users["active_30_days"],
+                new_30_days=users["new_30_days"],
             ),
             courses=int(courses["total"]),
             published_courses=int(courses["published"]),
@@ -311,8 +317,8 @@ def system_overview(db: Session) -> SystemOverview:
             completion_rate=_rate(int(enrollments["completed"]), int(enrollments["total"])),
             certificates_issued=int(certificates["issued"]),
             certificates_revoked=int(certificates["revoked"]),
-            revenue=repository.revenue(db),
-            revenue_30_days=repository.revenue(db, since=month_ago),
+            revenue=revenue,
+            revenue_30_days=revenue_30_days,
         )
 
     return _cached(SystemOverview, cache_key(f"{NAMESPACE}:system"), build)
