@@ -114,7 +114,9 @@ class Student(HttpUser):
             lessons = self.client.get(
                 f"{API}/courses/{course['id']}/lessons", name="courses/{id}/lessons"
             )
-            self.lessons[course["id"]] = [item["id"] for item in lessons.json()] if lessons.ok else []
+            self.lessons[course["id"]] = (
+                [item["id"] for item in lessons.json()] if lessons.ok else []
+            )
 
     @tag("learn")
     @task(8)

@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     VAULT_ADDR: str | None = None
     VAULT_TOKEN: str | None = None
     VAULT_SECRET_PATH: str = "lms"  # noqa: S105 - a KV path, not a secret
-    VAULT_MOUNT_POINT: str = "secret"  # noqa: S105 - a KV mount name, not a secret
+    VAULT_MOUNT_POINT: str = "secret"
     AZURE_KEYVAULT_URL: str | None = None
     FIREBASE_ENABLED: bool = False
     FIREBASE_PROJECT_ID: str | None = None
