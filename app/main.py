@@ -31,6 +31,31 @@ def _runtime_dirs(settings: Settings) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
+def _summaries_from_docstrings(app: FastAPI) -> None:
+    """Use each endpoint's one-line docstring as its OpenAPI summary (FastAPI would otherwise
+    title-case the function name)."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build_schema()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                description = operation.get("description") if isinstance(operation, dict) else None
+                if not description:
+                    continue
+                first, _, rest = description.strip().partition("\n")
+                operation["summary"] = first.strip()
+                if rest.strip():
+                    operation["description"] = rest.strip()
+                else:
+                    operation.pop("description")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     validate_for_startup(settings)
@@ -58,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **common)
 
     install_error_handlers(app)
+    _summaries_from_docstrings(app)
     app.include_router(build_api_router(), prefix=settings.API_V1_PREFIX)
 
     @app.get("/", tags=["health"])
@@ -87,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ResponseEnvelopeMiddleware)
     if settings.RATE_LIMIT_ENABLED:
         app.add_middleware(RateLimitMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 5 compresses JSON nearly as well as 9 at a fraction of the CPU per response.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
     app.add_middleware(
         CORSMiddleware,

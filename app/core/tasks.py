@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from kombu import Queue
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,15 @@ def _route_by_prefix(
 
 
 celery_app = _make_celery()
+
+
+@signals.import_modules.connect
+def _load_application_tasks(**_kwargs: Any) -> None:
+    """Register every module's tasks in any Celery program (`celery -A ... worker` too)."""
+    from app.core.registry import load_all
+
+    load_all()
+
 
 # Every task retries on any exception with exponential backoff and jitter, unless the task
 # declares its own policy.

@@ -156,3 +156,9 @@ def test_root_names_the_service(client: TestClient) -> None:
     body = client.get("/").json()
     assert body["name"] == "LMS Backend"
     assert body["docs"] == "/docs"
+
+
+def test_openapi_summaries_come_from_docstrings(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/v1/health"]["get"]
+    assert operation["summary"] == "Liveness probe: the process is up."
+    assert "description" not in operation

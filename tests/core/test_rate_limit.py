@@ -96,3 +96,18 @@ def test_redis_failure_falls_back_to_memory(env: Any) -> None:
     client = _client(env, REDIS_URL="redis://127.0.0.1:1/0", RATE_LIMIT_REQUESTS_PER_MINUTE="2")
     codes = [client.get("/api/v1/nothing-here").status_code for _ in range(3)]
     assert codes == [404, 404, 429]
+
+
+def test_cookie_authenticated_clients_are_keyed_by_user(
+    env: Any, make_user: Any, auth_headers: Any
+) -> None:
+    from app.core.dependencies import ACCESS_COOKIE
+
+    client = _client(env, RATE_LIMIT_REQUESTS_PER_MINUTE="1")
+    alice, bob = make_user(), make_user()
+    token_of = {user.id: auth_headers(user)["Authorization"][7:] for user in (alice, bob)}
+    client.cookies.set(ACCESS_COOKIE, token_of[alice.id])
+    assert client.get("/api/v1/nothing-here").status_code == 404
+    assert client.get("/api/v1/nothing-here").status_code == 429
+    client.cookies.set(ACCESS_COOKIE, token_of[bob.id])
+    assert client.get("/api/v1/nothing-here").status_code == 404

@@ -9,18 +9,20 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import get_settings
+from app.core.dependencies import ACCESS_COOKIE
 from app.core.errors import problem_response
 from app.core.ratelimit import client_ip, get_rate_limiter
 
 
 def _client_key(connection: HTTPConnection) -> str:
+    """`user:<id>` for a validly signed access token (header or cookie), else `ip:<addr>`."""
     authorization = connection.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
+    token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    token = token or connection.cookies.get(ACCESS_COOKIE)
+    if token:
         settings = get_settings()
         try:
-            claims = jwt.decode(
-                authorization[7:].strip(), settings.signing_key, algorithms=[settings.ALGORITHM]
-            )
+            claims = jwt.decode(token, settings.signing_key, algorithms=[settings.ALGORITHM])
             if claims.get("typ") == "access" and claims.get("sub"):
                 return f"user:{claims['sub']}"
         except jwt.PyJWTError:
