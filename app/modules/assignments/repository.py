@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from app.core.permissions import Role
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
+from app.modules.courses.models import Course
+from app.modules.users.models import User
 
 
 def get_assignment(db: Session, assignment_id: uuid.UUID) -> Assignment | None:
@@ -87,3 +90,20 @@ def submissions_of_student(student_id: uuid.UUID, course_id: uuid.UUID | None) -
             Assignment.course_id == course_id
         )
     return statement.order_by(Submission.submitted_at.desc(), Submission.id)
+
+
+def attachment_lists_for_grader(
+    db: Session, *, student_id: uuid.UUID, grader: User
+) -> list[list[str]]:
+    """The attachment id lists of `student_id`'s submissions that `grader` may grade (the
+    courses they teach; every course for an admin)."""
+    statement = (
+        select(Submission.file_ids)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(Submission.student_id == student_id)
+    )
+    if grader.role != Role.ADMIN:
+        statement = statement.join(Course, Course.id == Assignment.course_id).where(
+            Course.instructor_id == grader.id
+        )
+    return [list(ids or []) for ids in db.scalars(statement)]

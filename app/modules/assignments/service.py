@@ -337,3 +337,14 @@ def return_submission(
     submission.graded_by_id = None
     db.flush()
     return SubmissionRead.model_validate(submission)
+
+
+def grader_may_read_attachment(
+    db: Session, *, file_id: uuid.UUID, uploader_id: uuid.UUID, user: User
+) -> bool:
+    """Whether `user` grades a submission of the uploader that carries this file."""
+    wanted = str(file_id)
+    return any(
+        wanted in ids
+        for ids in repository.attachment_lists_for_grader(db, student_id=uploader_id, grader=user)
+    )

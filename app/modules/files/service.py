@@ -194,7 +194,12 @@ def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
     if record.uploader_id == user.id or _is_admin(user):
         return True
     if record.course_id is None:
-        return False
+        # A private file may still be a submission attachment its grader must read.
+        from app.modules.assignments.service import grader_may_read_attachment
+
+        return grader_may_read_attachment(
+            db, file_id=record.id, uploader_id=record.uploader_id, user=user
+        )
     from app.modules.courses.service import get_owned_course
     from app.modules.enrollments.service import get_student_enrollment
 
@@ -209,8 +214,9 @@ def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
 
 
 def get_downloadable_file(db: Session, *, file_id: uuid.UUID, user: User | None) -> UploadedFile:
-    """The file if `user` may read it: public files, the uploader, an admin, and for course
-    materials the course's owner and its enrolled students."""
+    """The file if `user` may read it: public files, the uploader, an admin, the grader of a
+    submission it is attached to, and for course materials the course's owner and its
+    enrolled students."""
     record = repository.get(db, file_id)
     if record is None:
         raise FileNotFound("File not found")

@@ -45,6 +45,7 @@ EVENT_TYPES = (
     "enrollment.created",
     "course.completed",
     "certificate.issued",
+    "certificate.revoked",
     "payment.completed",
     "payment.refunded",
     "quiz.attempt.graded",

@@ -417,3 +417,38 @@ def test_grade_and_quiz_result_emails_render() -> None:
     )
     assert result.subject == "Midterm: 80.00% (passed)"
     assert "4.00 of 5.00 points" in result.text and "You passed." in result.html
+
+
+def test_the_grader_downloads_attachments_others_cannot(
+    client: TestClient, instructor: Any, student: Any, make_user: Any, auth_headers: H
+) -> None:
+    course = make_course(instructor)
+    classmate = make_user(role="student")
+    enroll(student, course)
+    enroll(classmate, course)
+    assignment_id = make_assignment(course, allowed_file_types=["pdf"])
+    upload = client.post(
+        "/api/v1/files/upload",
+        files={
+            "file": (
+                "essay.pdf",
+                b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+                "application/pdf",
+            )
+        },
+        headers=auth_headers(student),
+    )
+    assert upload.status_code == 201, upload.text
+    file_id = upload.json()["id"]
+    submitted = client.post(
+        f"{API}/{assignment_id}/submissions",
+        json={"file_ids": [file_id]},
+        headers=auth_headers(student),
+    )
+    assert submitted.status_code == 201, submitted.text
+
+    download = f"/api/v1/files/download/{file_id}"
+    assert client.get(download, headers=auth_headers(instructor)).status_code == 200
+    other_instructor = make_user(role="instructor")
+    assert client.get(download, headers=auth_headers(other_instructor)).status_code == 404
+    assert client.get(download, headers=auth_headers(classmate)).status_code == 404
