@@ -64,7 +64,8 @@ azurite:
 
 bench: install-dev
 	$(UV) sync --frozen --inexact --extra dev --extra bench --python $(BIN)/python
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.learning_load
+	$(BIN)/python -m bench.analytics_load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
