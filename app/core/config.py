@@ -198,7 +198,7 @@ class Settings(BaseSettings):
     COURSE_REMINDER_CRON: str = "0 10 * * *"
     REMINDER_INACTIVE_DAYS: int = Field(default=7, ge=1)
     SUBSCRIPTION_EXPIRY_CRON: str = "5 * * * *"
-    TOKEN_CLEANUP_CRON: str = "30 3 * * *"
+    TOKEN_CLEANUP_CRON: str = "30 3 * * *"  # noqa: S105 - a schedule, not a secret
     SCHEDULE_TIMEZONE: str = "UTC"
 
     # --- Observability ---
