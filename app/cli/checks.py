@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import smtplib
-import ssl
 import sys
 import time
 import uuid
 from typing import Any
 
 from app.core.config import get_settings
+from app.modules.notifications.service import connect_smtp
 
 
 def register(subparsers: Any) -> None:
@@ -46,21 +46,9 @@ def check_smtp_command(args: argparse.Namespace) -> int:
         else ("STARTTLS" if settings.SMTP_USE_TLS else "no TLS")
     )
     print(f"SMTP {settings.SMTP_HOST}:{settings.SMTP_PORT} ({security})")
-    context = ssl.create_default_context()
     try:
         _step("connect")
-        smtp: smtplib.SMTP
-        if settings.SMTP_USE_SSL:
-            smtp = smtplib.SMTP_SSL(
-                settings.SMTP_HOST,
-                settings.SMTP_PORT,
-                timeout=settings.SMTP_TIMEOUT_SECONDS,
-                context=context,
-            )
-        else:
-            smtp = smtplib.SMTP(
-                settings.SMTP_HOST, settings.SMTP_PORT, timeout=settings.SMTP_TIMEOUT_SECONDS
-            )
+        smtp, context = connect_smtp()
         print("ok")
         with smtp:
             _step("EHLO")

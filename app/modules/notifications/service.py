@@ -77,6 +77,28 @@ def _build_message(email: RenderedEmail) -> EmailMessage:
     return message
 
 
+def connect_smtp() -> tuple[smtplib.SMTP, ssl.SSLContext]:
+    """An open connection to SMTP_HOST (implicit TLS when SMTP_USE_SSL) and the TLS context
+    to use for STARTTLS."""
+    settings = get_settings()
+    assert settings.SMTP_HOST
+    context = ssl.create_default_context()
+    if settings.SMTP_USE_SSL:
+        return (
+            smtplib.SMTP_SSL(
+                settings.SMTP_HOST,
+                settings.SMTP_PORT,
+                timeout=settings.SMTP_TIMEOUT_SECONDS,
+                context=context,
+            ),
+            context,
+        )
+    smtp = smtplib.SMTP(
+        settings.SMTP_HOST, settings.SMTP_PORT, timeout=settings.SMTP_TIMEOUT_SECONDS
+    )
+    return smtp, context
+
+
 def deliver(email: RenderedEmail) -> None:
     """Send now with the configured backend; raises on failure so the task can retry."""
     settings = get_settings()
@@ -93,19 +115,7 @@ def deliver(email: RenderedEmail) -> None:
         return
     if not settings.SMTP_HOST:
         raise RuntimeError("EMAIL_BACKEND=smtp needs SMTP_HOST")
-    context = ssl.create_default_context()
-    smtp: smtplib.SMTP
-    if settings.SMTP_USE_SSL:
-        smtp = smtplib.SMTP_SSL(
-            settings.SMTP_HOST,
-            settings.SMTP_PORT,
-            timeout=settings.SMTP_TIMEOUT_SECONDS,
-            context=context,
-        )
-    else:
-        smtp = smtplib.SMTP(
-            settings.SMTP_HOST, settings.SMTP_PORT, timeout=settings.SMTP_TIMEOUT_SECONDS
-        )
+    smtp, context = connect_smtp()
     with smtp:
         if settings.SMTP_USE_TLS and not settings.SMTP_USE_SSL:
             smtp.starttls(context=context)

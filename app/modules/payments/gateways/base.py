@@ -42,6 +42,16 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def lookup(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path ("obj.order.id") of a webhook payload; None when absent."""
+    value: Any = data
+    for key in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
 class GatewayError(Exception):
     """The gateway's API refused the call or could not be reached."""
 

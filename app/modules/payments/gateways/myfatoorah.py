@@ -28,6 +28,7 @@ from app.modules.payments.gateways.base import (
     GatewayEvent,
     GatewayNotConfigured,
     PaymentGateway,
+    lookup,
     text,
 )
 from app.modules.webhooks.signing import InvalidSignature
@@ -52,18 +53,9 @@ SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
 TIMEOUT_SECONDS = 20.0
 
 
-def _lookup(data: Mapping[str, Any], path: str) -> Any:
-    value: Any = data
-    for key in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
 def signed_string(event_name: str, data: Mapping[str, Any]) -> str:
     fields = SIGNED_FIELDS[event_name]
-    return ",".join(f"{path}={text(_lookup(data, path))}" for path in fields)
+    return ",".join(f"{path}={text(lookup(data, path))}" for path in fields)
 
 
 def signature(secret: str, event_name: str, data: Mapping[str, Any]) -> str:
@@ -144,28 +136,28 @@ class MyFatoorahGateway(PaymentGateway):
         payload = json.loads(body)
         common: dict[str, Any] = {"event_id": reference_id, "event_type": name, "payload": payload}
         if name == "REFUND_STATUS_CHANGED":
-            status = text(_lookup(data, "Refund.Status")).upper()
+            status = text(lookup(data, "Refund.Status")).upper()
             return GatewayEvent(
                 **common,
                 kind=EventKind.REFUNDED if status == "REFUNDED" else EventKind.IGNORED,
-                reference=text(_lookup(data, "ReferencedInvoice.Id")) or None,
+                reference=text(lookup(data, "ReferencedInvoice.Id")) or None,
             )
-        status = text(_lookup(data, "Transaction.Status")).upper()
+        status = text(lookup(data, "Transaction.Status")).upper()
         kind = {
             "SUCCESS": EventKind.COMPLETED,
             "FAILED": EventKind.FAILED,
             "CANCELED": EventKind.FAILED,
         }.get(status, EventKind.IGNORED)
-        amount = _lookup(data, "Amount.ValueInDisplayCurrency")
-        currency = text(_lookup(data, "Amount.DisplayCurrency")).upper() or None
+        amount = lookup(data, "Amount.ValueInDisplayCurrency")
+        currency = text(lookup(data, "Amount.DisplayCurrency")).upper() or None
         return GatewayEvent(
             **common,
             kind=kind,
-            reference=text(_lookup(data, "Invoice.Id")) or None,
-            transaction_id=text(_lookup(data, "Transaction.PaymentId")) or None,
+            reference=text(lookup(data, "Invoice.Id")) or None,
+            transaction_id=text(lookup(data, "Transaction.PaymentId")) or None,
             amount=Decimal(str(amount)) if amount is not None else None,
             currency=currency,
-            payment_method=text(_lookup(data, "Transaction.PaymentMethod")) or None,
+            payment_method=text(lookup(data, "Transaction.PaymentMethod")) or None,
         )
 
     def refund(

@@ -27,6 +27,7 @@ from app.modules.payments.gateways.base import (
     GatewayNotConfigured,
     PaymentGateway,
     from_minor_units,
+    lookup,
     text,
     to_minor_units,
 )
@@ -57,17 +58,8 @@ HMAC_FIELDS = (
 TIMEOUT_SECONDS = 20.0
 
 
-def _lookup(data: Mapping[str, Any], path: str) -> Any:
-    value: Any = data
-    for key in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
 def hmac_string(obj: Mapping[str, Any]) -> str:
-    return "".join(text(_lookup(obj, path)) for path in HMAC_FIELDS)
+    return "".join(text(lookup(obj, path)) for path in HMAC_FIELDS)
 
 
 def compute_hmac(secret: str, obj: Mapping[str, Any]) -> str:
@@ -174,7 +166,7 @@ class PaymobGateway(PaymentGateway):
             transaction_id=text(obj.get("id")) or None,
             amount=from_minor_units(cents, currency) if cents is not None and currency else None,
             currency=currency,
-            payment_method=text(_lookup(obj, "source_data.sub_type")) or None,
+            payment_method=text(lookup(obj, "source_data.sub_type")) or None,
         )
 
     def refund(
