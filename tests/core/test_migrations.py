@@ -79,3 +79,27 @@ def test_lms_migrate_check_reports_agreement(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stderr
     assert "agree" in check.stdout
+
+
+def test_wait_for_db_succeeds_or_gives_up(tmp_path: Path) -> None:
+    reachable = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'wait.db'}"}
+    ok = subprocess.run(
+        [sys.executable, "-m", "app.cli", "wait-for-db", "--timeout", "5"],
+        env=reachable,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ok.returncode == 0 and "ready" in ok.stdout
+    nowhere = {**os.environ, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    failed = subprocess.run(
+        [sys.executable, "-m", "app.cli", "wait-for-db", "--timeout", "1"],
+        env=nowhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert "not reachable" in failed.stderr
