@@ -10,7 +10,10 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -123,20 +126,31 @@ def create_refresh_token(
     )
 
 
+@lru_cache(maxsize=8192)
+def _verified_claims(token: str, key: str, algorithm: str) -> Mapping[str, Any]:
+    """Signature and claim checks for one token string. Only successes are cached (an
+    exception is never memoized), so a hit is a token this key already verified; expiry is
+    re-checked on every use by `decode_token`."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=[algorithm],
+        options={"require": ["exp", "iat", "sub", "typ", "jti"]},
+    )
+    return MappingProxyType(claims)
+
+
 def decode_token(token: str, *, expected_type: str) -> dict[str, Any]:
     """Verify signature (with the one configured algorithm), expiry and token type."""
     settings = get_settings()
     try:
-        payload: dict[str, Any] = jwt.decode(
-            token,
-            settings.signing_key,
-            algorithms=[settings.ALGORITHM],
-            options={"require": ["exp", "iat", "sub", "typ", "jti"]},
-        )
+        payload = dict(_verified_claims(token, settings.signing_key, settings.ALGORITHM))
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("Token has expired", code="token_expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("Token is invalid", code="token_invalid") from exc
+    if payload["exp"] <= time.time():
+        raise Unauthorized("Token has expired", code="token_expired")
     if payload.get("typ") != expected_type:
         raise Unauthorized("Token is of the wrong type", code="token_invalid")
     return payload

@@ -3,15 +3,14 @@ client IP) and path rule; adds X-RateLimit-* headers and answers 429 with Retry-
 
 from __future__ import annotations
 
-import jwt
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.config import get_settings
 from app.core.dependencies import ACCESS_COOKIE
-from app.core.errors import problem_response
+from app.core.errors import Unauthorized, problem_response
 from app.core.ratelimit import client_ip, get_rate_limiter
+from app.core.security import TokenType, decode_token
 
 
 def _client_key(connection: HTTPConnection) -> str:
@@ -20,12 +19,9 @@ def _client_key(connection: HTTPConnection) -> str:
     token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
     token = token or connection.cookies.get(ACCESS_COOKIE)
     if token:
-        settings = get_settings()
         try:
-            claims = jwt.decode(token, settings.signing_key, algorithms=[settings.ALGORITHM])
-            if claims.get("typ") == "access" and claims.get("sub"):
-                return f"user:{claims['sub']}"
-        except jwt.PyJWTError:
+            return f"user:{decode_token(token, expected_type=TokenType.ACCESS)['sub']}"
+        except Unauthorized:
             pass
     return f"ip:{client_ip(connection)}"
 
