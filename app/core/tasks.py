@@ -44,7 +44,16 @@ def _make_celery() -> Celery:
         task_soft_time_limit=120,
         task_time_limit=180,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_SECONDS},
+        broker_transport_options={
+            "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_SECONDS,
+            # Look for messages of dead workers every few seconds (kombu's default sweep is
+            # every 10th 10-second tick, which can leave a task waiting ~100 s past its
+            # visibility timeout); one ZRANGE per sweep is cheap.
+            "unacked_restore_interval": max(
+                1, min(10, settings.CELERY_VISIBILITY_TIMEOUT_SECONDS // 4)
+            ),
+            "unacked_restore_throttle": 1,
+        },
         redis_max_connections=20,
         broker_pool_limit=10,
         task_always_eager=False,
