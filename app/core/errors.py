@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +18,41 @@ logger = logging.getLogger("app.errors")
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://lms.local/problems/"
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, served as `application/problem+json`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": f"{description} (application/problem+json)"}
+
+
+# Declared on every API route so the OpenAPI document shows the error format clients get.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("Not authenticated, or the token is invalid, expired or revoked"),
+    403: _problem("Authenticated but not allowed"),
+    404: _problem("Not found, or not visible to this user"),
+    409: _problem("Conflicts with the current state"),
+    422: _problem("Invalid input (field errors in `errors`) or a broken business rule"),
+    429: _problem("Rate limit exceeded; see Retry-After"),
+}
 
 
 class DomainError(Exception):

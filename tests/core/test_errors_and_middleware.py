@@ -162,3 +162,13 @@ def test_openapi_summaries_come_from_docstrings(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"]["/api/v1/health"]["get"]
     assert operation["summary"] == "Liveness probe: the process is up."
     assert "description" not in operation
+
+
+def test_openapi_declares_the_problem_format_for_errors(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    responses = schema["paths"]["/api/v1/courses"]["post"]["responses"]
+    for status in ("401", "403", "404", "409", "422", "429"):
+        ref = responses[status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/Problem")
+    problem = schema["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])

@@ -11,8 +11,10 @@ import importlib.util
 
 from fastapi import APIRouter
 
+from app.core.errors import PROBLEM_RESPONSES
 from app.core.health import router as health_router
 from app.core.registry import MODULES
+from app.modules.auth.firebase_router import router as firebase_router
 
 
 def build_api_router() -> APIRouter:
@@ -25,9 +27,7 @@ def build_api_router() -> APIRouter:
         if importlib.util.find_spec(dotted) is None:
             continue
         module = importlib.import_module(dotted)
-        api_router.include_router(module.router)
+        api_router.include_router(module.router, responses=PROBLEM_RESPONSES)
     # Firebase sign-in lives beside the auth module's router (answers 404 when disabled).
-    from app.modules.auth.firebase_router import router as firebase_router
-
-    api_router.include_router(firebase_router)
+    api_router.include_router(firebase_router, responses=PROBLEM_RESPONSES)
     return api_router
