@@ -181,7 +181,6 @@ class Settings(BaseSettings):
     MYFATOORAH_API_KEY: str | None = None
     MYFATOORAH_BASE_URL: str = "https://apitest.myfatoorah.com"
     MYFATOORAH_WEBHOOK_SECRET: str | None = None
-    PAYMOB_API_KEY: str | None = None
     PAYMOB_SECRET_KEY: str | None = None
     PAYMOB_PUBLIC_KEY: str | None = None
     PAYMOB_HMAC_SECRET: str | None = None

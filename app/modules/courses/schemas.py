@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.config import get_settings
 from app.modules.courses.models import DifficultyLevel, LessonType
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -37,7 +38,7 @@ class CourseCreate(BaseModel):
     thumbnail_url: Url | None = None
     estimated_duration_minutes: int | None = Field(default=None, ge=0, le=100_000)
     price: Price = Decimal("0.00")
-    currency: Currency = "USD"
+    currency: Currency = Field(default_factory=lambda: get_settings().DEFAULT_CURRENCY)
     metadata: dict[str, Any] | None = None
 
 

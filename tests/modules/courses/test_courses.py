@@ -396,3 +396,21 @@ def test_catalogue_cache_key_separates_filters_and_viewers(
     assert "Gamma" in [item["title"] for item in own["items"]]
     public = client.get(f"{API}/courses", headers=auth_headers(student)).json()
     assert "Gamma" not in [item["title"] for item in public["items"]]
+
+
+def test_a_course_without_currency_gets_the_configured_default(
+    env: Any, instructor: Any, auth_headers: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    env(DEFAULT_CURRENCY="EGP")
+    client = TestClient(create_app())
+    created = client.post(
+        "/api/v1/courses",
+        json={"title": "Arabic calligraphy", "price": "150"},
+        headers=auth_headers(instructor),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["currency"] == "EGP"
