@@ -90,10 +90,6 @@ class Unauthorized(DomainError):
         super().__init__(detail, **kwargs)
 
 
-class PaymentRequired(DomainError):
-    status_code, code, title = 402, "payment_required", "Payment required"
-
-
 class PermissionDenied(DomainError):
     status_code, code, title = 403, "permission_denied", "Permission denied"
 
@@ -124,10 +120,6 @@ class BusinessRuleViolation(DomainError):
 
 class Locked(DomainError):
     status_code, code, title = 423, "locked", "Locked"
-
-
-class TooManyRequests(DomainError):
-    status_code, code, title = 429, "too_many_requests", "Too many requests"
 
 
 class ServiceUnavailable(DomainError):
