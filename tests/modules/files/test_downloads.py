@@ -121,7 +121,19 @@ def test_public_route_does_not_serve_private_files(
     meta = upload(client, auth_headers(student))
     key = f"files/{meta['id'].replace('-', '')}.pdf"
     assert client.get(f"/api/v1/files/public/{key}").status_code == 404
-    assert client.get("/api/v1/files/public/../../secret_key").status_code == 404
+    # Encoded dots: plain "../" would be resolved by the client and never reach the route.
+    escape = client.get("/api/v1/files/public/%2e%2e/%2e%2e/secret_key")
+    assert escape.status_code == 404
+    assert escape.json()["code"] == "file_not_found"
+
+
+@pytest.mark.parametrize("key", ["../secret_key", "a/../../secret_key", "/etc/passwd", "", "."])
+def test_local_storage_refuses_keys_outside_its_root(tmp_path: Any, key: str) -> None:
+    storage = local_storage.LocalStorage(
+        tmp_path / "uploads", area="uploads", public_base_url="http://t", api_prefix="/api/v1"
+    )
+    with pytest.raises(local_storage.StorageError):
+        storage.path_for(key)
 
 
 def test_delete_removes_row_and_object(client: Any, student: Any, auth_headers: Any) -> None:
