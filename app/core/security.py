@@ -73,6 +73,13 @@ def tokens_equal(left: str, right: str) -> bool:
     return hmac.compare_digest(left.encode("utf-8"), right.encode("utf-8"))
 
 
+def purpose_digest(purpose: str, message: bytes) -> bytes:
+    """HMAC-SHA256 of `message` under a key derived from the signing key for `purpose` alone,
+    so a value signed for one use (a download link, a certificate) never verifies as another."""
+    key = hmac.new(get_settings().signing_key.encode(), purpose.encode(), hashlib.sha256).digest()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
 class TokenType:
     ACCESS = "access"
     REFRESH = "refresh"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
@@ -21,17 +20,15 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
-from app.core.config import get_settings
+from app.core.security import purpose_digest
 from app.core.storage.base import CHUNK_SIZE, ObjectNotFound, StorageBackend, StorageError
 
 SIGNED_DOWNLOAD_ROUTE = "/files/signed/"
 
 
-def _url_key() -> bytes:
+def _signature(payload: str) -> str:
     # A purpose-specific key: a signed link can never double as a token of another kind.
-    return hmac.new(
-        get_settings().signing_key.encode(), b"lms:local-download-url", hashlib.sha256
-    ).digest()
+    return _b64(purpose_digest("lms:local-download-url", payload.encode()))
 
 
 def _b64(data: bytes) -> str:
@@ -70,15 +67,13 @@ def sign_download(download: SignedDownload) -> str:
             separators=(",", ":"),
         ).encode()
     )
-    signature = _b64(hmac.new(_url_key(), payload.encode(), hashlib.sha256).digest())
-    return f"{payload}.{signature}"
+    return f"{payload}.{_signature(payload)}"
 
 
 def verify_download_token(token: str, *, now: float | None = None) -> SignedDownload:
     """The download a token grants; raises `InvalidSignedUrl` if forged or expired."""
     payload, _, signature = token.partition(".")
-    expected = _b64(hmac.new(_url_key(), payload.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(signature, expected):
+    if not signature or not hmac.compare_digest(signature, _signature(payload)):
         raise InvalidSignedUrl("signature")
     try:
         data = json.loads(_unb64(payload))

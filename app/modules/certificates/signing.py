@@ -9,21 +9,14 @@ re-signing of the certificates.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
 
-from app.core.config import get_settings
+from app.core.security import purpose_digest
 from app.modules.certificates.models import Certificate
 
 SCHEME = "hmac-sha256-v1"
-
-
-def _key() -> bytes:
-    return hmac.new(
-        get_settings().signing_key.encode(), b"lms:certificate-signature:v1", hashlib.sha256
-    ).digest()
 
 
 def _instant(value: datetime | None) -> str | None:
@@ -50,8 +43,8 @@ def canonical_bytes(certificate: Certificate) -> bytes:
 
 
 def sign(certificate: Certificate) -> str:
-    digest = hmac.new(_key(), canonical_bytes(certificate), hashlib.sha256).hexdigest()
-    return f"{SCHEME}:{digest}"
+    digest = purpose_digest("lms:certificate-signature:v1", canonical_bytes(certificate))
+    return f"{SCHEME}:{digest.hex()}"
 
 
 def signature_is_valid(certificate: Certificate) -> bool:
