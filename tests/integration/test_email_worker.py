@@ -4,14 +4,13 @@ real SMTP server, and the token in that mail resets the password."""
 from __future__ import annotations
 
 import email
+import itertools
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,11 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from app.core.redis import get_redis
+from tests.live import background, free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 API = "/api/v1"
-LMS = Path(sys.executable).with_name("lms")
 
 
 class _Inbox:
@@ -37,17 +36,10 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    # aiosmtpd cannot bind port 0 and report it back, so pick a free port first.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[_Inbox, int]]:
     inbox = _Inbox()
-    port = _free_port()
+    port = free_port()  # aiosmtpd cannot bind port 0 and report it back
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -78,30 +70,18 @@ def worker_env(env: Any, smtp_server: tuple[_Inbox, int]) -> dict[str, str]:
 def start_worker(
     worker_env: dict[str, str], tmp_path: Path
 ) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    processes: list[subprocess.Popen[bytes]] = []
-    log = (tmp_path / "worker.log").open("wb")
+    starts = itertools.count(1)
+    with ExitStack() as stack:
 
-    def _start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [str(LMS), "worker", "--pool", "solo", "--queues", "emails"],
-            env=worker_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(process)
-        return process
+        def _start() -> subprocess.Popen[bytes]:
+            log = tmp_path / f"worker-{next(starts)}.log"
+            return stack.enter_context(
+                background(
+                    "worker", "--pool", "solo", "--queues", "emails", env=worker_env, log=log
+                )
+            )
 
-    try:
         yield _start
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
 
 
 def _wait_for(inbox: _Inbox, worker: subprocess.Popen[bytes], timeout: float = 60) -> Message:

@@ -76,44 +76,23 @@ class Cluster:
     def start_worker(self) -> subprocess.Popen[bytes]:
         self.worker_starts += 1
         log = self.tmp / f"worker-{self.worker_starts}.log"
-        handle = log.open("wb")
-        self.worker = subprocess.Popen(
-            [
-                *lms_command(),
+        self.worker = self.stack.enter_context(
+            background(
                 "worker",
                 "--concurrency",
                 "1",
                 "--queues",
                 "default,emails",
-            ],
-            env=self.worker_env,
-            cwd=Path(__file__).resolve().parents[2],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+                env=self.worker_env,
+                log=log,
+            )
         )
-        self.stack.callback(self._stop_worker, self.worker)
         return self.worker
-
-    def _stop_worker(self, process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
     def kill_worker(self) -> None:
         assert self.worker is not None
         os.killpg(self.worker.pid, signal.SIGKILL)
         self.worker.wait(timeout=10)
-
-
-def lms_command() -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "app.cli"]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ The worker round trip itself is exercised with a real worker in tests/integratio
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Callable, Iterator
 from email.message import Message
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.cli import main
+from tests.live import free_port
 
 
 class Inbox:
@@ -22,12 +22,6 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

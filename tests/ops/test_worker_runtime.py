@@ -3,7 +3,6 @@ metrics endpoint with queue lengths."""
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from app.core.database import session_scope
 from app.core.events import emit
 from app.core.tasks import celery_app, run_now
 from app.core.worker_runtime import PONG_KEY, QueueLengthCollector, ping
+from tests.live import free_port
 
 
 def sample(name: str, **labels: str) -> float:
@@ -89,16 +89,10 @@ def test_queue_length_collector_survives_an_unreachable_broker() -> None:
     assert list(QueueLengthCollector("redis://127.0.0.1:1/0").collect()) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_worker_metrics_endpoint_serves_task_metrics(env: Callable[..., None]) -> None:
     from app.core.worker_runtime import _start_metrics_endpoint
 
-    port = _free_port()
+    port = free_port()
     env(WORKER_METRICS_PORT=str(port), HOST="127.0.0.1")
     run_now(ping, "endpoint-check")
     _start_metrics_endpoint()
