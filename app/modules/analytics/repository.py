@@ -33,6 +33,25 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _enrollment_status_counts() -> tuple[ColumnElement[int], ...]:
+    """`total`, `active`, `completed`, `dropped`: the columns of an `EnrollmentCounts`."""
+    return (
+        func.count(Enrollment.id).label("total"),
+        _count_if(Enrollment.status == ACTIVE).label("active"),
+        _count_if(Enrollment.status == COMPLETED).label("completed"),
+        _count_if(Enrollment.status == DROPPED).label("dropped"),
+    )
+
+
+def _quiz_outcomes() -> tuple[ColumnElement[Any], ...]:
+    """`attempts`, `average_percentage`, `passed`: the columns of a `QuizStats`."""
+    return (
+        func.count(QuizAttempt.id).label("attempts"),
+        func.avg(QuizAttempt.percentage).label("average_percentage"),
+        _count_if(QuizAttempt.is_passed.is_(True)).label("passed"),
+    )
+
+
 def bucket(db: Session, column: Any, granularity: Granularity) -> ColumnElement[str]:
     """The UTC day (or the Monday of the ISO week) of `column`, as 'YYYY-MM-DD'."""
     if db.get_bind().dialect.name == "postgresql":
@@ -50,10 +69,7 @@ def bucket(db: Session, column: Any, granularity: Granularity) -> ColumnElement[
 def student_enrollment_counts(db: Session, student_id: uuid.UUID) -> dict[str, Any]:
     row = db.execute(
         select(
-            func.count(Enrollment.id).label("total"),
-            _count_if(Enrollment.status == ACTIVE).label("active"),
-            _count_if(Enrollment.status == COMPLETED).label("completed"),
-            _count_if(Enrollment.status == DROPPED).label("dropped"),
+            *_enrollment_status_counts(),
             func.avg(case((Enrollment.status != DROPPED, Enrollment.progress_percentage))).label(
                 "average_progress"
             ),
@@ -100,10 +116,8 @@ def student_progress(
 def student_quiz_stats(db: Session, student_id: uuid.UUID) -> dict[str, Any]:
     row = db.execute(
         select(
-            func.count(QuizAttempt.id).label("attempts"),
             func.count(distinct(QuizAttempt.quiz_id)).label("quizzes"),
-            func.avg(QuizAttempt.percentage).label("average_percentage"),
-            _count_if(QuizAttempt.is_passed.is_(True)).label("passed"),
+            *_quiz_outcomes(),
         )
         .join(Enrollment, Enrollment.id == QuizAttempt.enrollment_id)
         .where(Enrollment.student_id == student_id, QuizAttempt.status == GRADED)
@@ -160,10 +174,7 @@ def student_certificates(
 def course_enrollment_summary(db: Session, course_id: uuid.UUID) -> dict[str, Any]:
     row = db.execute(
         select(
-            func.count(Enrollment.id).label("total"),
-            _count_if(Enrollment.status == ACTIVE).label("active"),
-            _count_if(Enrollment.status == COMPLETED).label("completed"),
-            _count_if(Enrollment.status == DROPPED).label("dropped"),
+            *_enrollment_status_counts(),
             func.avg(Enrollment.progress_percentage).label("average_progress"),
             func.coalesce(func.sum(Enrollment.total_time_spent_seconds), 0).label("time_spent"),
             func.avg(Enrollment.total_time_spent_seconds).label("average_time_spent"),
@@ -220,10 +231,8 @@ def course_quiz_performance(db: Session, course_id: uuid.UUID) -> list[dict[str,
             Quiz.id.label("quiz_id"),
             Quiz.title,
             Quiz.quiz_type,
-            func.count(QuizAttempt.id).label("attempts"),
             func.count(distinct(QuizAttempt.user_id)).label("students"),
-            func.avg(QuizAttempt.percentage).label("average_percentage"),
-            _count_if(QuizAttempt.is_passed.is_(True)).label("passed"),
+            *_quiz_outcomes(),
         )
         .outerjoin(QuizAttempt, graded)
         .where(Quiz.course_id == course_id)
@@ -264,9 +273,7 @@ def instructor_enrollment_summary(db: Session, instructor_id: uuid.UUID) -> dict
 def instructor_quiz_average(db: Session, instructor_id: uuid.UUID) -> dict[str, Any]:
     row = db.execute(
         select(
-            func.count(QuizAttempt.id).label("attempts"),
-            func.avg(QuizAttempt.percentage).label("average_percentage"),
-            _count_if(QuizAttempt.is_passed.is_(True)).label("passed"),
+            *_quiz_outcomes(),
         )
         .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
         .join(Course, Course.id == Quiz.course_id)
@@ -374,10 +381,7 @@ def course_totals(db: Session) -> dict[str, Any]:
 def enrollment_totals(db: Session, *, month_ago: datetime) -> dict[str, Any]:
     row = db.execute(
         select(
-            func.count(Enrollment.id).label("total"),
-            _count_if(Enrollment.status == ACTIVE).label("active"),
-            _count_if(Enrollment.status == COMPLETED).label("completed"),
-            _count_if(Enrollment.status == DROPPED).label("dropped"),
+            *_enrollment_status_counts(),
             _count_if(Enrollment.enrolled_at >= month_ago).label("new_30_days"),
             _count_if(Enrollment.completed_at >= month_ago).label("completed_30_days"),
         )
