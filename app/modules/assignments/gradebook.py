@@ -37,7 +37,6 @@ from app.modules.assignments.schemas import (
 from app.modules.courses import service as courses_service
 from app.modules.enrollments.models import Enrollment
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizType
-from app.modules.quizzes.service import manages_course
 from app.modules.users.models import User
 
 CSV_BATCH = 500
@@ -264,7 +263,7 @@ def enrollment_grades(db: Session, *, enrollment_id: uuid.UUID, user: User) -> E
     enrollment = db.get(Enrollment, enrollment_id)
     if enrollment is None or not (
         enrollment.student_id == user.id
-        or manages_course(db, course_id=enrollment.course_id, user=user)
+        or courses_service.manages_course(db, course_id=enrollment.course_id, user=user)
     ):
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     columns = _columns(db, enrollment.course_id)

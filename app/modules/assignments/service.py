@@ -42,7 +42,6 @@ from app.modules.courses.models import Course
 from app.modules.enrollments import service as enrollments_service
 from app.modules.files import service as files_service
 from app.modules.notifications.service import queue_email
-from app.modules.quizzes.service import course_viewer_is_manager, manages_course
 from app.modules.users.models import User
 
 TWO_PLACES = Decimal("0.01")
@@ -94,7 +93,7 @@ def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> Ass
 def list_assignments(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[AssignmentRead]:
-    manager = course_viewer_is_manager(db, course_id=course_id, user=user)
+    manager = courses_service.course_viewer_is_manager(db, course_id=course_id, user=user)
     statement = repository.assignments_of_course(course_id, published_only=not manager)
     rows, total = paginate(db, statement, params)
     return Page[AssignmentRead].build(
@@ -107,7 +106,9 @@ def get_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> Assi
     if assignment is None:
         raise AssignmentNotFound("Assignment not found")
     try:
-        manager = course_viewer_is_manager(db, course_id=assignment.course_id, user=user)
+        manager = courses_service.course_viewer_is_manager(
+            db, course_id=assignment.course_id, user=user
+        )
     except NotFound as exc:
         raise AssignmentNotFound("Assignment not found") from exc
     if not assignment.is_published and not manager:
@@ -228,7 +229,9 @@ def _visible_submission(db: Session, submission_id: uuid.UUID, user: User) -> Su
     if submission.student_id == user.id:
         return submission
     assignment = repository.get_assignment(db, submission.assignment_id)
-    if assignment is None or not manages_course(db, course_id=assignment.course_id, user=user):
+    if assignment is None or not courses_service.manages_course(
+        db, course_id=assignment.course_id, user=user
+    ):
         # Someone else's submission answers 404 so its existence does not leak.
         raise SubmissionNotFound("Submission not found")
     return submission

@@ -1,7 +1,8 @@
 """Course and lesson rules: ownership, visibility, publishing, slugs, ordering, caching.
 
 Other modules load courses through `get_owned_course`, `get_visible_course` and
-`get_lesson`, so the visibility rules live in one place.
+`get_lesson`, and ask `manages_course` / `course_viewer_is_manager`, so the ownership and
+visibility rules live in one place.
 """
 
 from __future__ import annotations
@@ -73,6 +74,27 @@ def get_visible_course(db: Session, *, course_id: uuid.UUID, user: User | None) 
         # Drafts answer 404, not 403, so their existence does not leak.
         raise NotFound("Course not found", code="course_not_found")
     return course
+
+
+def manages_course(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
+    """Whether `user` is the course's instructor or an admin (False for no such course)."""
+    course = repository.get_course(db, course_id)
+    return course is not None and _is_owner_or_admin(course, user)
+
+
+def course_viewer_is_manager(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
+    """Whether the viewer manages the course; NotFound unless they manage it, are enrolled,
+    or the course is in the catalogue."""
+    course = repository.get_course(db, course_id)
+    if course is None:
+        raise NotFound("Course not found", code="course_not_found")
+    if _is_owner_or_admin(course, user):
+        return True
+    if _is_public(course) or enrollment_service.get_student_enrollment(
+        db, student_id=user.id, course_id=course.id
+    ):
+        return False
+    raise NotFound("Course not found", code="course_not_found")
 
 
 def get_lesson(db: Session, *, lesson_id: uuid.UUID) -> Lesson:

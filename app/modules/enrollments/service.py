@@ -352,12 +352,9 @@ def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) 
     enrollment = repository.get_with_course(db, enrollment_id)
     if enrollment is None:
         raise NotFound("Enrollment not found", code="enrollment_not_found")
-    allowed = (
-        enrollment.student_id == user.id
-        or enrollment.course.instructor_id == user.id
-        or user.role == Role.ADMIN.value
-    )
-    if not allowed:
+    if enrollment.student_id != user.id and not course_service.manages_course(
+        db, course_id=enrollment.course_id, user=user
+    ):
         raise PermissionDenied("You cannot see this enrollment")
     lessons = [
         LessonProgressRead.model_validate(row)

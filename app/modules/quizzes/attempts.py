@@ -63,7 +63,7 @@ from app.modules.quizzes.schemas import (
     OptionRead,
     QuestionResult,
 )
-from app.modules.quizzes.service import QuizNotFound, manages_course
+from app.modules.quizzes.service import QuizNotFound
 from app.modules.users.models import User
 
 
@@ -97,7 +97,7 @@ def _taker(db: Session, quiz: Quiz, user: User) -> Taker:
         if not quiz.is_published:
             raise QuizNotFound("Quiz not found")
         return Taker(enrollment_id=enrollment.id)
-    if manages_course(db, course_id=quiz.course_id, user=user):
+    if courses_service.manages_course(db, course_id=quiz.course_id, user=user):
         return Taker(enrollment_id=None)
     if not quiz.is_published:
         raise QuizNotFound("Quiz not found")
@@ -293,7 +293,7 @@ def _visible_attempt(
     attempt = repository.get_attempt(db, quiz.id, attempt_id)
     if attempt is None:
         raise AttemptNotFound("Attempt not found")
-    manager = manages_course(db, course_id=quiz.course_id, user=user)
+    manager = courses_service.manages_course(db, course_id=quiz.course_id, user=user)
     if attempt.user_id != user.id and not manager:
         # Another student's attempt answers 404 so its existence does not leak.
         raise AttemptNotFound("Attempt not found")

@@ -15,11 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
-from app.core.errors import BusinessRuleViolation, Conflict, NotFound, PermissionDenied
+from app.core.errors import BusinessRuleViolation, Conflict, NotFound
 from app.core.pagination import Page, PageParams, paginate
-from app.core.permissions import Role
 from app.modules.courses import service as courses_service
-from app.modules.enrollments import service as enrollments_service
 from app.modules.quizzes import repository
 from app.modules.quizzes.grading import question_problems
 from app.modules.quizzes.models import CHOICE_TYPES, QuestionType, Quiz, QuizQuestion
@@ -52,30 +50,6 @@ def graded_quizzes_passed(db: Session, *, enrollment_id: uuid.UUID, course_id: u
 # --- access ------------------------------------------------------------------------------
 
 
-def manages_course(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
-    """Whether `user` is the course's instructor or an admin."""
-    if user.role == Role.ADMIN.value:
-        return True
-    if user.role != Role.INSTRUCTOR.value:
-        return False
-    try:
-        courses_service.get_owned_course(db, course_id=course_id, user=user)
-    except (NotFound, PermissionDenied):
-        return False
-    return True
-
-
-def course_viewer_is_manager(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
-    """Whether the viewer manages the course; NotFound unless they manage it, are enrolled,
-    or the course is in the catalogue."""
-    if manages_course(db, course_id=course_id, user=user):
-        return True
-    if enrollments_service.get_student_enrollment(db, student_id=user.id, course_id=course_id):
-        return False
-    courses_service.get_visible_course(db, course_id=course_id, user=user)
-    return False
-
-
 def _quiz_in_course(db: Session, course_id: uuid.UUID, quiz_id: uuid.UUID) -> Quiz:
     quiz = repository.get_quiz(db, quiz_id)
     if quiz is None or quiz.course_id != course_id:
@@ -95,14 +69,14 @@ def owned_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: U
 def list_quizzes(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[QuizRead]:
-    manager = course_viewer_is_manager(db, course_id=course_id, user=user)
+    manager = courses_service.course_viewer_is_manager(db, course_id=course_id, user=user)
     statement = repository.quizzes_of_course(course_id, published_only=not manager)
     rows, total = paginate(db, statement, params)
     return Page[QuizRead].build([QuizRead.model_validate(row) for row in rows], total, params)
 
 
 def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> QuizRead:
-    manager = course_viewer_is_manager(db, course_id=course_id, user=user)
+    manager = courses_service.course_viewer_is_manager(db, course_id=course_id, user=user)
     quiz = _quiz_in_course(db, course_id, quiz_id)
     if not quiz.is_published and not manager:
         raise QuizNotFound("Quiz not found")

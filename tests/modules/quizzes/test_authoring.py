@@ -178,6 +178,24 @@ def test_students_see_published_quizzes_but_never_the_questions(
     assert owner_view["total"] == 2
 
 
+def test_quiz_list_follows_course_visibility(
+    client: TestClient, instructor: Any, student: Any, admin: Any, auth_headers: H
+) -> None:
+    draft_course = make_course(instructor, published=False)
+    make_quiz(draft_course)
+    make_quiz(draft_course, published=False, title="Draft")
+    # Not enrolled in an unpublished course: the course does not exist for them.
+    assert client.get(_quizzes(draft_course.id), headers=auth_headers(student)).status_code == 404
+    # Enrolled students keep seeing the published quizzes of a course taken off the catalogue.
+    enroll(student, draft_course)
+    listed = client.get(_quizzes(draft_course.id), headers=auth_headers(student)).json()
+    assert listed["total"] == 1
+    # Admins manage every course, drafts included; an unknown course is not found.
+    assert client.get(_quizzes(draft_course.id), headers=auth_headers(admin)).json()["total"] == 2
+    unknown = _quizzes("00000000-0000-4000-8000-000000000000")
+    assert client.get(unknown, headers=auth_headers(admin)).status_code == 404
+
+
 def test_management_view_shows_correct_answers_to_the_owner(
     client: TestClient, instructor: Any, auth_headers: H
 ) -> None:
