@@ -157,3 +157,14 @@ def test_demo_journey_uses_one_token_per_role(openapi: dict[str, Any]) -> None:
     for item in signed_in:
         (token,) = item["request"]["auth"]["bearer"]
         assert token["value"] == "{{" + item["name"].split(":")[0] + "_access_token}}"
+
+
+def test_openapi_command_writes_the_served_schema(client: Any, tmp_path: Path) -> None:
+    output = tmp_path / "openapi.json"
+    assert main(["openapi", "--output", str(output)]) == 0
+    written = json.loads(output.read_text())
+    assert written == client.get("/openapi.json").json()
+    # Summaries come from the endpoints' docstrings, not from their function names.
+    assert written["paths"]["/"]["get"]["summary"] == (
+        "Service name, version and where the documentation lives."
+    )
