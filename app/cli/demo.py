@@ -281,7 +281,7 @@ def seed(snapshot_path: Path) -> dict[str, Any]:
 
     mine = api.call("GET", "/enrollments/my-courses", "student", 200)["items"]
     enrollment = next(item for item in mine if item["course_id"] == course_id)
-    enrollment_id = enrollment.get("id") or enrollment.get("enrollment_id")
+    enrollment_id = enrollment["id"]
     attempts = api.call("GET", f"/quizzes/{quiz['id']}/attempts/my-attempts", "student", 200)
     submissions = api.call("GET", "/assignments/submissions/mine", "student", 200)["items"]
     certificates = api.call("GET", "/certificates/my-certificates", "student", 200)["items"]
