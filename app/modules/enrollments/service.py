@@ -122,11 +122,7 @@ def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, b
         enrollment.status = EnrollmentStatus.ACTIVE.value
         enrollment.dropped_at = None
         enrollment.enrolled_at = now
-    enrollment.total_lessons_count = repository.published_lesson_total(db, course.id)
-    enrollment.completed_lessons_count = repository.completed_lesson_total(db, enrollment.id)
-    enrollment.progress_percentage = _percentage(
-        enrollment.completed_lessons_count, enrollment.total_lessons_count
-    )
+    _refresh_counts(db, enrollment)
     db.flush()
     emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
     queue_email(
