@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound
+from app.core.events import ALL_EVENTS
 from app.core.pagination import PageParams, paginate
 from app.core.tasks import defer
 from app.modules.users.models import User
@@ -39,7 +40,6 @@ from app.modules.webhooks.ssrf import UnsafeTarget, check_target
 logger = logging.getLogger("app.webhooks")
 
 SIGNATURE_HEADER = "X-LMS-Signature"
-ALL_EVENTS = "*"
 # The events this application emits; endpoints may subscribe to any of them or to "*".
 EVENT_TYPES = (
     "enrollment.created",
