@@ -109,9 +109,10 @@ def deliver(email: RenderedEmail) -> None:
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         path = outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(bytes(message))
-        (outbox / "index.jsonl").open("a").write(
-            json.dumps({"to": email.to, "subject": email.subject, "file": path.name}) + "\n"
-        )
+        with (outbox / "index.jsonl").open("a") as index:
+            index.write(
+                json.dumps({"to": email.to, "subject": email.subject, "file": path.name}) + "\n"
+            )
         return
     if not settings.SMTP_HOST:
         raise RuntimeError("EMAIL_BACKEND=smtp needs SMTP_HOST")
