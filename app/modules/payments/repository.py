@@ -92,15 +92,18 @@ def open_course_payment(
     )
 
 
-def has_completed_course_payment(db: Session, *, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
-    return bool(
-        db.scalar(
-            select(
-                exists().where(
-                    Payment.user_id == user_id,
-                    Payment.course_id == course_id,
-                    Payment.status == PaymentStatus.COMPLETED.value,
-                )
+def bought_course_ids(
+    db: Session, *, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of `course_ids` the user has a completed payment for, in one query."""
+    if not course_ids:
+        return set()
+    return set(
+        db.scalars(
+            select(Payment.course_id).where(
+                Payment.user_id == user_id,
+                Payment.course_id.in_(course_ids),
+                Payment.status == PaymentStatus.COMPLETED.value,
             )
         )
     )

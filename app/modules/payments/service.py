@@ -398,21 +398,20 @@ def _activate_subscription(db: Session, payment: Payment) -> None:
     )
 
 
-def _revoke_subscription_grants(db: Session, subscription: Subscription) -> int:
+def _revoke_subscription_grants(db: Session, subscription: Subscription) -> None:
     now = utcnow()
-    revoked = 0
-    for grant in repository.open_grants(db, subscription.id):
+    grants = repository.open_grants(db, subscription.id)
+    # A course also bought on its own keeps its access.
+    bought = repository.bought_course_ids(
+        db, user_id=subscription.user_id, course_ids=[grant.course_id for grant in grants]
+    )
+    for grant in grants:
         grant.revoked_at = now
-        # A course also bought on its own keeps its access.
-        if not repository.has_completed_course_payment(
-            db, user_id=grant.user_id, course_id=grant.course_id
-        ):
+        if grant.course_id not in bought:
             enrollment_service.revoke_paid_access(
                 db, student_id=grant.user_id, course_id=grant.course_id
             )
-            revoked += 1
     db.flush()
-    return revoked
 
 
 def expire_subscriptions(db: Session) -> int:
