@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy import func, select
+
 from app.core.database import session_scope, utcnow
 from app.modules.courses.models import Course
 from app.modules.payments import service
@@ -55,6 +57,10 @@ def test_plans_are_managed_by_admins(
         == 403
     )
     assert client.get(PLANS).json()["total"] == 0
+    # Retired plans stay hidden from anyone but an administrator, whatever they ask for.
+    for headers in ({}, auth_headers(student)):
+        hidden = client.get(PLANS, params={"include_inactive": True}, headers=headers)
+        assert hidden.status_code == 200 and hidden.json()["total"] == 0
     assert (
         client.get(PLANS, params={"include_inactive": True}, headers=auth_headers(admin)).json()[
             "total"
@@ -177,6 +183,23 @@ def test_inactive_or_unknown_plan_cannot_be_bought(
         headers=auth_headers(student),
     )
     assert response.status_code == 404
+
+
+def test_only_students_can_subscribe(
+    client: Any, instructor: Any, admin: Any, auth_headers: Any
+) -> None:
+    plan = create_plan()
+    for user in (instructor, admin):
+        response = client.post(
+            "/api/v1/payments/create-subscription",
+            json={"plan_id": str(plan.id)},
+            headers=auth_headers(user),
+        )
+        assert response.status_code == 403, (user.role, response.text)
+    anonymous = client.post("/api/v1/payments/create-subscription", json={"plan_id": str(plan.id)})
+    assert anonymous.status_code == 401
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).select_from(Subscription)) == 0
 
 
 def test_refunded_subscription_ends_at_once(
