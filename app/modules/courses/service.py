@@ -57,9 +57,11 @@ def _is_public(course: Course) -> bool:
     return course.is_published and course.archived_at is None
 
 
-def get_owned_course(db: Session, *, course_id: uuid.UUID, user: User) -> Course:
-    """The course, for its instructor or an admin only."""
-    course = repository.get_course(db, course_id)
+def get_owned_course(
+    db: Session, *, course_id: uuid.UUID, user: User, for_update: bool = False
+) -> Course:
+    """The course, for its instructor or an admin only (row-locked with `for_update`)."""
+    course = repository.get_course(db, course_id, for_update=for_update)
     if course is None:
         raise NotFound("Course not found", code="course_not_found")
     if not _is_owner_or_admin(course, user):
@@ -385,10 +387,7 @@ def create_lesson(
     db: Session, *, course_id: uuid.UUID, user: User, data: LessonCreate
 ) -> LessonRead:
     # Locking the course serializes concurrent lesson inserts, so positions stay dense.
-    course = repository.get_course(db, course_id, for_update=True)
-    if course is None:
-        raise NotFound("Course not found", code="course_not_found")
-    get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, for_update=True)
     lesson = Lesson(
         **data.model_dump(),
         course_id=course.id,
@@ -416,9 +415,7 @@ def update_lesson(
 
 def delete_lesson(db: Session, *, lesson_id: uuid.UUID, user: User) -> None:
     lesson = get_lesson(db, lesson_id=lesson_id)
-    course = repository.get_course(db, lesson.course_id, for_update=True)
-    assert course is not None  # the foreign key guarantees it
-    get_owned_course(db, course_id=course.id, user=user)
+    course = get_owned_course(db, course_id=lesson.course_id, user=user, for_update=True)
     if (
         course.is_published
         and lesson.is_published
@@ -438,10 +435,7 @@ def reorder_lessons(
     db: Session, *, course_id: uuid.UUID, user: User, lesson_ids: list[uuid.UUID]
 ) -> list[LessonRead]:
     """Apply a full ordering atomically: the list must name every lesson exactly once."""
-    course = repository.get_course(db, course_id, for_update=True)
-    if course is None:
-        raise NotFound("Course not found", code="course_not_found")
-    get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, for_update=True)
     current = repository.lesson_ids_in_order(db, course.id)
     if len(lesson_ids) != len(set(lesson_ids)):
         raise BusinessRuleViolation("lesson_ids contains duplicates", code="invalid_lesson_order")
