@@ -22,7 +22,6 @@ from app.core.errors import (
     Conflict,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
     ServiceUnavailable,
     Unauthorized,
 )
@@ -200,17 +199,13 @@ def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
         return grader_may_read_attachment(
             db, file_id=record.id, uploader_id=record.uploader_id, user=user
         )
-    from app.modules.courses.service import get_owned_course
+    from app.modules.courses.service import manages_course
     from app.modules.enrollments.service import get_student_enrollment
 
     # Active or completed enrollments only (a dropped student loses access).
     if get_student_enrollment(db, student_id=user.id, course_id=record.course_id) is not None:
         return True
-    try:
-        get_owned_course(db, course_id=record.course_id, user=user)
-    except (NotFound, PermissionDenied):
-        return False
-    return True
+    return manages_course(db, course_id=record.course_id, user=user)
 
 
 def get_downloadable_file(db: Session, *, file_id: uuid.UUID, user: User | None) -> UploadedFile:
