@@ -117,10 +117,6 @@ def _to_stats(row: Any) -> CourseWithStats:
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _filter_clauses(filters: CourseFilters) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.category:
@@ -134,11 +130,12 @@ def _filter_clauses(filters: CourseFilters) -> list[ColumnElement[bool]]:
     elif filters.is_free is False:
         clauses.append(Course.price > 0)
     if filters.search:
-        pattern = f"%{_escape_like(filters.search.lower())}%"
+        # autoescape: "a_b" or "100%" match that literal text, not LIKE wildcards.
+        term = filters.search.lower()
         clauses.append(
             or_(
-                func.lower(Course.title).like(pattern, escape="\\"),
-                func.lower(func.coalesce(Course.description, "")).like(pattern, escape="\\"),
+                func.lower(Course.title).contains(term, autoescape=True),
+                func.lower(func.coalesce(Course.description, "")).contains(term, autoescape=True),
             )
         )
     return clauses
@@ -201,21 +198,21 @@ def get_course_id_by_slug(db: Session, slug: str) -> uuid.UUID | None:
 
 
 def existing_course_slugs(db: Session, base: str) -> set[str]:
-    pattern = _escape_like(base) + "-%"
     return set(
         db.scalars(
-            select(Course.slug).where(or_(Course.slug == base, Course.slug.like(pattern, "\\")))
+            select(Course.slug).where(
+                or_(Course.slug == base, Course.slug.startswith(f"{base}-", autoescape=True))
+            )
         )
     )
 
 
 def existing_lesson_slugs(db: Session, course_id: uuid.UUID, base: str) -> set[str]:
-    pattern = _escape_like(base) + "-%"
     return set(
         db.scalars(
             select(Lesson.slug).where(
                 Lesson.course_id == course_id,
-                or_(Lesson.slug == base, Lesson.slug.like(pattern, "\\")),
+                or_(Lesson.slug == base, Lesson.slug.startswith(f"{base}-", autoescape=True)),
             )
         )
     )

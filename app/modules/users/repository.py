@@ -25,13 +25,11 @@ def list_statement(*, role: str | None, is_active: bool | None, search: str | No
     if is_active is not None:
         statement = statement.where(User.is_active.is_(is_active))
     if search:
-        # Escape LIKE wildcards so a search for "a_b" means that literal text.
-        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        # autoescape: a search for "a_b" means that literal text, not LIKE wildcards.
         statement = statement.where(
             or_(
-                User.email.like(pattern, escape="\\"),
-                User.full_name.ilike(pattern, escape="\\"),
+                User.email.contains(search.lower(), autoescape=True),
+                User.full_name.icontains(search, autoescape=True),
             )
         )
     return statement.order_by(User.created_at.desc(), User.id)
