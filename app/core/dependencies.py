@@ -4,12 +4,13 @@ guards."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core.database import get_db
 from app.core.errors import PermissionDenied, Unauthorized
@@ -74,7 +75,9 @@ def _load_user(request: Request, db: Session, token: str) -> User:
     return user
 
 
-def get_current_user(
+# The guards below are async so FastAPI runs them on the event loop; only the user lookup,
+# which needs the database, goes to a worker thread.
+async def get_current_user(
     request: Request,
     db: DbSession,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
@@ -82,10 +85,10 @@ def get_current_user(
     token = _token_from_request(request, bearer)
     if not token:
         raise Unauthorized("Not authenticated", code="not_authenticated")
-    return _load_user(request, db, token)
+    return await run_in_threadpool(_load_user, request, db, token)
 
 
-def get_optional_user(
+async def get_optional_user(
     request: Request,
     db: DbSession,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
@@ -97,17 +100,17 @@ def get_optional_user(
     token = _token_from_request(request, bearer)
     if not token:
         return None
-    return _load_user(request, db, token)
+    return await run_in_threadpool(_load_user, request, db, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     allowed = {role.value for role in roles}
 
-    def _guard(user: CurrentUser) -> User:
+    async def _guard(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise PermissionDenied(
                 f"This action requires one of the roles: {', '.join(sorted(allowed))}"
@@ -117,8 +120,8 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     return _guard
 
 
-def require_permissions(*permissions: Permission) -> Callable[[User], User]:
-    def _guard(user: CurrentUser) -> User:
+def require_permissions(*permissions: Permission) -> Callable[[User], Awaitable[User]]:
+    async def _guard(user: CurrentUser) -> User:
         missing = [p.value for p in permissions if not has_permission(user.role, p)]
         if missing:
             raise PermissionDenied(f"Missing permission: {', '.join(missing)}")

@@ -26,7 +26,8 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.page_size
 
 
-def _page_params(
+# async: pure parsing, so FastAPI need not hop to a worker thread for it.
+async def _page_params(
     page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (max {MAX_PAGE_SIZE})")

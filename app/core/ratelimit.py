@@ -1,34 +1,57 @@
-"""Shared rate limiter (the `limits` library): Redis when configured, so every API process
-draws on one budget; in-memory otherwise, and in-memory as a logged fallback if Redis fails."""
+"""Shared rate limiter: a sliding-window counter in Redis when configured, so every API
+process draws on one budget; in memory otherwise, and in memory as a logged fallback if Redis
+fails.
+
+The window is the classic approximation: the count of the current fixed window plus the
+previous window's count weighted by how much of it still overlaps the sliding window. A hit is
+one Redis round trip (a Lua script reads both counters, increments the current one only when
+the request is allowed, and returns the counts), made with the asyncio client so a request
+waiting on Redis never blocks the others.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from limits import (
-    RateLimitItem,
-    RateLimitItemPerHour,
-    RateLimitItemPerMinute,
-    RateLimitItemPerSecond,
-)
-from limits.storage import MemoryStorage, RedisStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
+import redis
 from starlette.requests import HTTPConnection
 
 from app.core.config import Settings, get_settings
+from app.core.redis import get_async_redis
 
 logger = logging.getLogger("app.ratelimit")
+
+# KEYS: current window counter, previous window counter.
+# ARGV: limit, period in ms, ms elapsed in the current window.
+# Returns {allowed (0/1), current count, previous count}.
+_HIT_SCRIPT = """
+local limit = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local elapsed = tonumber(ARGV[3])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if math.floor(previous * (period - elapsed) / period) + current >= limit then
+  return {0, current, previous}
+end
+current = redis.call('INCR', KEYS[1])
+if current == 1 then
+  redis.call('PEXPIRE', KEYS[1], period * 2)
+end
+return {1, current, previous}
+"""
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str
     prefix: str
-    item: RateLimitItem
+    limit: int
+    period_seconds: int
 
 
 @dataclass(frozen=True)
@@ -45,49 +68,83 @@ class Decision:
 
 def build_rules(settings: Settings) -> list[Rule]:
     api = settings.API_V1_PREFIX
-    login = RateLimitItemPerMinute(settings.LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE)
-    rules = [
-        Rule("login", f"{api}/auth/login", login),
-        Rule("login", f"{api}/auth/token", login),
-        Rule("login", f"{api}/auth/forgot-password", login),
-        Rule(
-            "auth",
-            f"{api}/auth",
-            RateLimitItemPerMinute(settings.AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE),
-        ),
-        Rule(
-            "uploads",
-            f"{api}/files/upload",
-            RateLimitItemPerHour(settings.UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR),
-        ),
+    login = settings.LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE
+    return [
+        Rule("login", f"{api}/auth/login", login, 60),
+        Rule("login", f"{api}/auth/token", login, 60),
+        Rule("login", f"{api}/auth/forgot-password", login, 60),
+        Rule("auth", f"{api}/auth", settings.AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE, 60),
+        Rule("uploads", f"{api}/files/upload", settings.UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR, 3600),
         Rule(
             "certificate_verify",
             f"{api}/certificates/verify",
-            RateLimitItemPerMinute(settings.CERTIFICATE_VERIFY_RATE_LIMIT_PER_MINUTE),
+            settings.CERTIFICATE_VERIFY_RATE_LIMIT_PER_MINUTE,
+            60,
+        ),
+        Rule(
+            "general",
+            "/",
+            settings.RATE_LIMIT_REQUESTS_PER_MINUTE,
+            settings.RATE_LIMIT_WINDOW_SECONDS,
         ),
     ]
-    general = RateLimitItemPerSecond(
-        settings.RATE_LIMIT_REQUESTS_PER_MINUTE, settings.RATE_LIMIT_WINDOW_SECONDS
+
+
+def _decide(
+    rule: Rule, allowed: bool, current: int, previous: int, now_ms: int, elapsed_ms: int
+) -> Decision:
+    """Headers for a hit: what is left of the budget and when it next frees up."""
+    period = rule.period_seconds * 1000
+    used = previous * (period - elapsed_ms) // period + current
+    if allowed:
+        # Fully replenished once the current window has slid past.
+        wait_ms = 2 * period - elapsed_ms
+    elif current >= rule.limit:
+        # The next window starts with `current` as its previous count, which then decays.
+        wait_ms = (period - elapsed_ms) + period - period * rule.limit // current + 1
+    else:
+        # The previous window's weight must decay until one more request fits.
+        needed = period - period * (rule.limit - current) // max(previous, 1)
+        wait_ms = max(needed - elapsed_ms, 1)
+    return Decision(
+        allowed=allowed,
+        limit=rule.limit,
+        remaining=max(0, rule.limit - used),
+        reset_at=-(-(now_ms + wait_ms) // 1000),
     )
-    rules.append(Rule("general", "/", general))
-    return rules
+
+
+class _MemoryCounters:
+    """The same sliding-window counter for one process."""
+
+    _MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, int]] = {}  # window key -> (count, expires at ms)
+        self._lock = threading.Lock()
+
+    def hit(
+        self, rule: Rule, key: str, window: int, now_ms: int, elapsed_ms: int
+    ) -> tuple[bool, int, int]:
+        period = rule.period_seconds * 1000
+        current_key = f"{key}:{window}"
+        with self._lock:
+            current = self._counts.get(current_key, (0, 0))[0]
+            previous = self._counts.get(f"{key}:{window - 1}", (0, 0))[0]
+            if previous * (period - elapsed_ms) // period + current >= rule.limit:
+                return False, current, previous
+            if len(self._counts) >= self._MAX_KEYS:
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now_ms}
+            self._counts[current_key] = (current + 1, now_ms - elapsed_ms + 2 * period)
+            return True, current + 1, previous
 
 
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rules = build_rules(settings)
-        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._redis: SlidingWindowCounterRateLimiter | None = None
-        if settings.REDIS_URL and settings.RATE_LIMIT_USE_REDIS:
-            storage = RedisStorage(
-                settings.REDIS_URL,
-                key_prefix=settings.RATE_LIMIT_REDIS_PREFIX,
-                wrap_exceptions=True,
-                socket_timeout=1.0,
-                socket_connect_timeout=1.0,
-            )
-            self._redis = SlidingWindowCounterRateLimiter(storage)
+        self.use_redis = bool(settings.REDIS_URL and settings.RATE_LIMIT_USE_REDIS)
+        self._memory = _MemoryCounters()
 
     def rule_for(self, path: str) -> Rule | None:
         if self.is_excluded(path):
@@ -109,20 +166,30 @@ class RateLimiter:
                 return True
         return False
 
-    def hit(self, rule: Rule, key: str) -> Decision:
-        identifiers = (rule.name, key)
-        if self._redis is not None:
+    async def hit(self, rule: Rule, client: str) -> Decision:
+        now_ms = int(time.time() * 1000)
+        period = rule.period_seconds * 1000
+        window, elapsed_ms = divmod(now_ms, period)
+        key = f"{self.settings.RATE_LIMIT_REDIS_PREFIX}:{rule.name}:{client}"
+        client_redis = get_async_redis() if self.use_redis else None
+        if client_redis is not None:
             try:
-                allowed = self._redis.hit(rule.item, *identifiers)
-                stats = self._redis.get_window_stats(rule.item, *identifiers)
-                return Decision(allowed, rule.item.amount, stats.remaining, int(stats.reset_time))
-            except Exception:
+                allowed, current, previous = await client_redis.eval(
+                    _HIT_SCRIPT,
+                    2,
+                    f"{key}:{window}",
+                    f"{key}:{window - 1}",
+                    rule.limit,
+                    period,
+                    elapsed_ms,
+                )
+                return _decide(rule, bool(allowed), current, previous, now_ms, elapsed_ms)
+            except (redis.RedisError, OSError):
                 logger.warning(
                     "Redis rate limiter failed; using the in-memory limiter", exc_info=True
                 )
-        allowed = self._memory.hit(rule.item, *identifiers)
-        stats = self._memory.get_window_stats(rule.item, *identifiers)
-        return Decision(allowed, rule.item.amount, stats.remaining, int(stats.reset_time))
+        allowed, current, previous = self._memory.hit(rule, key, window, now_ms, elapsed_ms)
+        return _decide(rule, allowed, current, previous, now_ms, elapsed_ms)
 
 
 @lru_cache

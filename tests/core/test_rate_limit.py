@@ -84,7 +84,7 @@ def test_two_instances_share_one_budget_through_redis(env: Any) -> None:
     from app.core.config import get_settings
     from app.core.ratelimit import RateLimiter
 
-    assert RateLimiter(get_settings())._redis is not None
+    assert RateLimiter(get_settings()).use_redis
     codes = [
         (first if index % 2 == 0 else second).get("/api/v1/nothing-here").status_code
         for index in range(5)

@@ -109,3 +109,33 @@ def test_savepoints_neither_run_nor_drop_the_outer_callbacks() -> None:
             raise ValueError
         assert calls == []
     assert calls == ["outer", "released"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("idle_seconds", "survives"), [(0, True), (3600, False)])
+def test_an_idle_pooled_connection_is_tested_before_reuse(
+    env: Any, idle_seconds: int, survives: bool
+) -> None:
+    from sqlalchemy import exc, text
+
+    from app.core.database import build_engine
+
+    env(DB_POOL_PING_IDLE_SECONDS=str(idle_seconds), DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0")
+    engine = build_engine()
+    try:
+        with engine.connect() as connection:
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # The server drops the pooled connection while it sits idle (restart, failover).
+        with build_engine().connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with engine.connect() as connection:
+            if survives:
+                # Idle past the threshold: tested on checkout, replaced, and the query works.
+                reused = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                assert reused != pid
+            else:
+                # Recently used connections are handed out untested (no round trip per request).
+                with pytest.raises(exc.OperationalError):
+                    connection.execute(text("SELECT pg_backend_pid()"))
+    finally:
+        engine.dispose()

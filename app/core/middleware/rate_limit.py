@@ -39,7 +39,7 @@ class RateLimitMiddleware:
         if rule is None:
             await self.app(scope, receive, send)
             return
-        decision = limiter.hit(rule, _client_key(HTTPConnection(scope)))
+        decision = await limiter.hit(rule, _client_key(HTTPConnection(scope)))
         rate_headers = {
             "X-RateLimit-Limit": str(decision.limit),
             "X-RateLimit-Remaining": str(decision.remaining),
