@@ -98,3 +98,64 @@ def test_cache_is_shared_through_redis() -> None:
     cache_set("shared:key", [1], ttl_seconds=30)
     client = get_redis()
     assert client is not None and client.get("cache:shared:key") == "[1]"
+
+
+def _eventually(check: Any, seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def _set_until_held(key: str, value: Any) -> bool:
+    """Set `key` until this process keeps a copy (the invalidation listener subscribes in the
+    background; copies are taken only once it has)."""
+    from app.core.cache import cache_peek
+
+    def held() -> bool:
+        cache_set(key, value, ttl_seconds=30)
+        return bool(cache_peek(key) == value)
+
+    return _eventually(held)
+
+
+@pytest.mark.redis
+def test_processes_keep_copies_until_any_process_invalidates() -> None:
+    import uuid
+
+    from app.core.cache import cache_peek
+    from app.core.redis import get_redis
+
+    namespace = f"copies-{uuid.uuid4().hex}"
+    key = cache_key(namespace, page=1)
+    assert _set_until_held(key, "page one")
+    client = get_redis()
+    assert client is not None
+    client.delete(f"cache:{key}")
+    assert cache_get(key) == "page one"
+    # Another process invalidating the namespace publishes it; this process drops its copy.
+    client.publish("cache:invalidations", namespace)
+    assert _eventually(lambda: cache_peek(key) is None)
+    assert cache_get(key) is None
+
+
+@pytest.mark.redis
+def test_copies_are_not_trusted_while_not_listening() -> None:
+    import uuid
+
+    from app.core.cache import cache_peek, stop_listener
+    from app.core.redis import get_redis
+
+    key = cache_key(f"unheard-{uuid.uuid4().hex}", page=1)
+    assert _set_until_held(key, {"n": 1})
+    client = get_redis()
+    assert client is not None
+    client.set(f"cache:{key}", '{"n": 2}', ex=30)
+    stop_listener()
+    # Without a subscription an invalidation could be missed: Redis is asked instead.
+    assert cache_peek(key) is None
+    assert cache_get(key) == {"n": 2}

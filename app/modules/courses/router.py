@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
 from app.core.errors import Unauthorized
@@ -57,8 +58,11 @@ async def _filters(
 Filters = Annotated[CourseFilters, Depends(_filters)]
 
 
+# The catalogue and course detail are the most requested pages. They are async so that an
+# answer this process already holds goes out without a worker thread; anything that needs the
+# database or Redis runs in one.
 @courses.get("", response_model=Page[CourseRead])
-def list_courses(
+async def list_courses(
     db: DbSession,
     user: OptionalUser,
     filters: Filters,
@@ -70,8 +74,14 @@ def list_courses(
     if mine:
         if user is None:
             raise Unauthorized("Sign in to list your own courses", code="not_authenticated")
-        return service.list_own_courses(db, user=user, filters=filters, sort=sort, params=params)
-    body = service.list_catalogue(db, filters=filters, sort=sort, params=params, viewer=user)
+        return await run_in_threadpool(
+            service.list_own_courses, db, user=user, filters=filters, sort=sort, params=params
+        )
+    body = service.cached_catalogue(
+        filters=filters, sort=sort, params=params, viewer=user
+    ) or await run_in_threadpool(
+        service.list_catalogue, db, filters=filters, sort=sort, params=params, viewer=user
+    )
     return Response(body, media_type=JSON)
 
 
@@ -100,9 +110,12 @@ def get_course_by_slug(db: DbSession, user: OptionalUser, slug: str) -> Any:
 
 
 @courses.get("/{course_id}", response_model=CourseRead)
-def get_course(db: DbSession, user: OptionalUser, course_id: uuid.UUID) -> Any:
+async def get_course(db: DbSession, user: OptionalUser, course_id: uuid.UUID) -> Any:
     """Get a course with its lesson count, duration, enrollments and rating."""
-    return Response(service.get_course_detail(db, course_id=course_id, user=user), media_type=JSON)
+    body = service.cached_course_detail(course_id) or await run_in_threadpool(
+        service.get_course_detail, db, course_id=course_id, user=user
+    )
+    return Response(body, media_type=JSON)
 
 
 @courses.patch("/{course_id}", response_model=CourseRead)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.cache import cache_delete_prefix, cache_get, cache_key, cache_set
+from app.core.cache import cache_delete_prefix, cache_get, cache_key, cache_peek, cache_set
 from app.core.config import get_settings
 from app.core.database import after_commit, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound, PermissionDenied
@@ -192,6 +192,27 @@ def _read(db: Session, course_id: uuid.UUID) -> CourseRead:
     return course_read(stats)
 
 
+def _catalogue_key(
+    *, filters: CourseFilters, sort: CourseSort, params: PageParams, viewer: User | None
+) -> str:
+    return cache_key(
+        CACHE_NAMESPACE + "list",
+        filters=filters.__dict__,
+        sort=sort.value,
+        page=params.page,
+        page_size=params.page_size,
+        role=viewer.role if viewer else "anonymous",
+    )
+
+
+def cached_catalogue(
+    *, filters: CourseFilters, sort: CourseSort, params: PageParams, viewer: User | None
+) -> str | None:
+    """The catalogue page when this process holds it; no I/O, so callable on the event loop."""
+    hit = cache_peek(_catalogue_key(filters=filters, sort=sort, params=params, viewer=viewer))
+    return hit if isinstance(hit, str) else None
+
+
 def list_catalogue(
     db: Session,
     *,
@@ -201,14 +222,7 @@ def list_catalogue(
     viewer: User | None,
 ) -> str:
     """Published courses as a JSON page, cached briefly under a key built from every input."""
-    key = cache_key(
-        CACHE_NAMESPACE + "list",
-        filters=filters.__dict__,
-        sort=sort.value,
-        page=params.page,
-        page_size=params.page_size,
-        role=viewer.role if viewer else "anonymous",
-    )
+    key = _catalogue_key(filters=filters, sort=sort, params=params, viewer=viewer)
 
     def build() -> str:
         rows, total = repository.list_courses(
@@ -235,9 +249,20 @@ def list_own_courses(
     return Page[CourseRead].build([course_read(row) for row in rows], total, params)
 
 
+def _detail_key(course_id: uuid.UUID) -> str:
+    return cache_key(CACHE_NAMESPACE + "detail", course_id=str(course_id))
+
+
+def cached_course_detail(course_id: uuid.UUID) -> str | None:
+    """A public course's JSON when this process holds it (only public courses are cached, so
+    it is the same for every viewer); no I/O, so callable on the event loop."""
+    hit = cache_peek(_detail_key(course_id))
+    return hit if isinstance(hit, str) else None
+
+
 def get_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> str:
     """The course with its aggregates as JSON; public courses are served from the cache."""
-    key = cache_key(CACHE_NAMESPACE + "detail", course_id=str(course_id))
+    key = _detail_key(course_id)
     hit = cache_get(key)
     if isinstance(hit, str):
         # Only public courses are ever cached, and every change invalidates the entry.
