@@ -15,7 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from app.core.database import get_db
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
-from app.core.security import TokenType, decode_token, is_access_token_revoked, tokens_equal
+from app.core.security import (
+    REVOCATION_CHECKED,
+    TokenType,
+    decode_token,
+    is_access_token_revoked,
+    tokens_equal,
+)
 from app.modules.users.models import User
 
 # scope="function": commit (or roll back) before the response is sent, so a client never
@@ -59,7 +65,12 @@ def _token_from_request(request: Request, bearer: str | None) -> str | None:
 
 def _load_user(request: Request, db: Session, token: str) -> User:
     claims = decode_token(token, expected_type=TokenType.ACCESS)
-    if is_access_token_revoked(claims["jti"]):
+    checked = getattr(request.state, REVOCATION_CHECKED, None)
+    if checked is not None and checked[0] == claims["jti"]:
+        revoked = checked[1]
+    else:
+        revoked = is_access_token_revoked(claims["jti"])
+    if revoked:
         raise Unauthorized("Token has been revoked", code="token_revoked")
     try:
         user_id = uuid.UUID(claims["sub"])

@@ -26,23 +26,28 @@ from app.core.redis import get_async_redis
 
 logger = logging.getLogger("app.ratelimit")
 
-# KEYS: current window counter, previous window counter.
+# KEYS: current window counter, previous window counter and, for a request carrying an
+# access token, that token's revocation key (checked here to save the request a round trip).
 # ARGV: limit, period in ms, ms elapsed in the current window.
-# Returns {allowed (0/1), current count, previous count}.
+# Returns {allowed (0/1), current count, previous count, token revoked (0/1)}.
 _HIT_SCRIPT = """
 local limit = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
 local elapsed = tonumber(ARGV[3])
+local revoked = 0
+if #KEYS > 2 then
+  revoked = redis.call('EXISTS', KEYS[3])
+end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
 if math.floor(previous * (period - elapsed) / period) + current >= limit then
-  return {0, current, previous}
+  return {0, current, previous, revoked}
 end
 current = redis.call('INCR', KEYS[1])
 if current == 1 then
   redis.call('PEXPIRE', KEYS[1], period * 2)
 end
-return {1, current, previous}
+return {1, current, previous, revoked}
 """
 
 
@@ -60,6 +65,8 @@ class Decision:
     limit: int
     remaining: int
     reset_at: int
+    # Whether the presented access token is revoked, when Redis answered that too.
+    token_revoked: bool | None = None
 
     @property
     def retry_after(self) -> int:
@@ -91,7 +98,13 @@ def build_rules(settings: Settings) -> list[Rule]:
 
 
 def _decide(
-    rule: Rule, allowed: bool, current: int, previous: int, now_ms: int, elapsed_ms: int
+    rule: Rule,
+    allowed: bool,
+    current: int,
+    previous: int,
+    now_ms: int,
+    elapsed_ms: int,
+    token_revoked: bool | None = None,
 ) -> Decision:
     """Headers for a hit: what is left of the budget and when it next frees up."""
     period = rule.period_seconds * 1000
@@ -111,6 +124,7 @@ def _decide(
         limit=rule.limit,
         remaining=max(0, rule.limit - used),
         reset_at=-(-(now_ms + wait_ms) // 1000),
+        token_revoked=token_revoked,
     )
 
 
@@ -166,7 +180,9 @@ class RateLimiter:
                 return True
         return False
 
-    async def hit(self, rule: Rule, client: str) -> Decision:
+    async def hit(self, rule: Rule, client: str, revocation_key: str | None = None) -> Decision:
+        """Count one request of `client` under `rule`; with Redis, also answer whether the
+        access token behind `revocation_key` is revoked."""
         now_ms = int(time.time() * 1000)
         period = rule.period_seconds * 1000
         window, elapsed_ms = divmod(now_ms, period)
@@ -174,16 +190,21 @@ class RateLimiter:
         client_redis = get_async_redis() if self.use_redis else None
         if client_redis is not None:
             try:
-                allowed, current, previous = await client_redis.eval(
-                    _HIT_SCRIPT,
-                    2,
-                    f"{key}:{window}",
-                    f"{key}:{window - 1}",
-                    rule.limit,
-                    period,
-                    elapsed_ms,
+                keys = [f"{key}:{window}", f"{key}:{window - 1}"]
+                if revocation_key:
+                    keys.append(revocation_key)
+                allowed, current, previous, revoked = await client_redis.eval(
+                    _HIT_SCRIPT, len(keys), *keys, rule.limit, period, elapsed_ms
                 )
-                return _decide(rule, bool(allowed), current, previous, now_ms, elapsed_ms)
+                return _decide(
+                    rule,
+                    bool(allowed),
+                    current,
+                    previous,
+                    now_ms,
+                    elapsed_ms,
+                    bool(revoked) if revocation_key else None,
+                )
             except (redis.RedisError, OSError):
                 logger.warning(
                     "Redis rate limiter failed; using the in-memory limiter", exc_info=True

@@ -166,6 +166,18 @@ def decode_token(token: str, *, expected_type: str) -> dict[str, Any]:
 # --- access-token blacklist ---------------------------------------------------------------
 
 _BLACKLIST_PREFIX = "blacklist:"
+
+
+# Request state entry `(jti, revoked)` left by the rate limiter when its Redis round trip also
+# answered the revocation check for the request's access token.
+REVOCATION_CHECKED = "revocation_checked"
+
+
+def revocation_key(jti: str) -> str:
+    """The Redis key that marks an access token as revoked."""
+    return _BLACKLIST_PREFIX + jti
+
+
 _memory_blacklist: dict[str, float] = {}
 _memory_lock = threading.Lock()
 
@@ -176,7 +188,7 @@ def revoke_access_token(jti: str, expires_at: int) -> None:
     client = get_redis()
     if client is not None:
         try:
-            client.set(_BLACKLIST_PREFIX + jti, "1", ex=ttl)
+            client.set(revocation_key(jti), "1", ex=ttl)
             return
         except redis.RedisError as exc:
             if get_settings().blacklist_fail_closed:
@@ -192,7 +204,7 @@ def is_access_token_revoked(jti: str) -> bool:
     client = get_redis()
     if client is not None:
         try:
-            return bool(client.exists(_BLACKLIST_PREFIX + jti))
+            return bool(client.exists(revocation_key(jti)))
         except redis.RedisError as exc:
             if get_settings().blacklist_fail_closed:
                 raise ServiceUnavailable(

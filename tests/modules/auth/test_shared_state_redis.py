@@ -77,3 +77,41 @@ def test_successful_login_resets_the_shared_counter(student: Any) -> None:
         for _ in range(4):
             assert login(first, "student@example.com", "Wrong-password-1").status_code == 401
         assert login(second, "student@example.com").status_code == 200
+
+
+def _revoke_in_redis(access_token: str) -> None:
+    from app.core.security import TokenType, decode_token, revocation_key
+
+    client = get_redis()
+    assert client is not None
+    jti = decode_token(access_token, expected_type=TokenType.ACCESS)["jti"]
+    client.set(revocation_key(jti), "1", ex=60)
+
+
+def test_the_rate_limit_round_trip_answers_the_revocation_check(
+    monkeypatch: pytest.MonkeyPatch, student: Any
+) -> None:
+    from app.core import dependencies
+
+    def second_round_trip(_jti: str) -> bool:
+        raise AssertionError("the revocation check should have come with the rate limit hit")
+
+    with _instance() as client:
+        token = tokens_for(client, "student@example.com")["access_token"]
+        monkeypatch.setattr(dependencies, "is_access_token_revoked", second_round_trip)
+        assert client.get(f"{API}/auth/me", headers=bearer(token)).status_code == 200
+        _revoke_in_redis(token)
+        refused = client.get(f"{API}/auth/me", headers=bearer(token))
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "token_revoked"
+
+
+def test_revocation_is_checked_without_the_rate_limiter(env: Any, student: Any) -> None:
+    env(RATE_LIMIT_ENABLED="false")
+    with _instance() as client:
+        token = tokens_for(client, "student@example.com")["access_token"]
+        assert client.get(f"{API}/auth/me", headers=bearer(token)).status_code == 200
+        _revoke_in_redis(token)
+        refused = client.get(f"{API}/auth/me", headers=bearer(token))
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "token_revoked"
