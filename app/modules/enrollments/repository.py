@@ -27,8 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.database import UTCDateTime
-from app.core.pagination import PageParams, paginate
-from app.modules.courses.models import Lesson
+from app.core.pagination import PageParams
+from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
     EnrollmentStatus,
@@ -77,20 +77,68 @@ def get_for_student(
     return db.scalars(statement).one_or_none()
 
 
+# The columns of `CourseSummary` besides its id (the enrollment's course_id), selected beside
+# the enrollment as `course_<name>`.
+COURSE_SUMMARY_COLUMNS = (
+    "title",
+    "slug",
+    "instructor_id",
+    "category",
+    "difficulty_level",
+    "thumbnail_url",
+    "is_published",
+)
+
+
+@lru_cache(maxsize=1)
+def _student_page_statement() -> Any:
+    """One page of a student's enrollments with their course summaries and the total count
+    (a window function, so one statement answers both). Built once: constructing it per call
+    costs more than running it."""
+    courses = typing.cast(Table, Course.__table__)
+    return (
+        select(
+            *_ENROLLMENTS.c,
+            *(courses.c[name].label(f"course_{name}") for name in COURSE_SUMMARY_COLUMNS),
+            func.count().over().label("total"),
+        )
+        .join_from(_ENROLLMENTS, courses, courses.c.id == _ENROLLMENTS.c.course_id)
+        .where(
+            _ENROLLMENTS.c.student_id == bindparam("b_student_id", type_=Uuid()),
+            _ENROLLMENTS.c.status.in_(bindparam("b_statuses", expanding=True)),
+        )
+        .order_by(_ENROLLMENTS.c.enrolled_at.desc(), _ENROLLMENTS.c.id)
+        .limit(bindparam("b_limit", type_=Integer()))
+        .offset(bindparam("b_offset", type_=Integer()))
+    )
+
+
 def list_for_student(
     db: Session, student_id: uuid.UUID, status: str | None, params: PageParams
-) -> tuple[list[Enrollment], int]:
-    statement = (
-        select(Enrollment)
-        .options(joinedload(Enrollment.course))
-        .where(Enrollment.student_id == student_id)
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows of enrollment columns plus `course_*` summary columns, and the total."""
+    statuses = [status] if status else list(_LIVE_STATUSES)
+    rows = db.execute(
+        _student_page_statement(),
+        {
+            "b_student_id": student_id,
+            "b_statuses": statuses,
+            "b_limit": params.page_size,
+            "b_offset": params.offset,
+        },
+    ).mappings()
+    page = [dict(row) for row in rows]
+    if page:
+        return page, int(page[0]["total"])
+    if params.offset == 0:
+        return [], 0
+    # Past the last page: no row carries the count.
+    total = db.scalar(
+        select(func.count())
+        .select_from(_ENROLLMENTS)
+        .where(_ENROLLMENTS.c.student_id == student_id, _ENROLLMENTS.c.status.in_(statuses))
     )
-    if status:
-        statement = statement.where(Enrollment.status == status)
-    else:
-        statement = statement.where(Enrollment.status.in_(_LIVE_STATUSES))
-    statement = statement.order_by(Enrollment.enrolled_at.desc(), Enrollment.id)
-    return paginate(db, statement, params)
+    return [], int(total or 0)
 
 
 def list_for_course(

@@ -370,7 +370,15 @@ def list_my_courses(
 ) -> Page[MyCourse]:
     rows, total = repository.list_for_student(db, user.id, status.value if status else None, params)
     items = [
-        MyCourse.model_validate({**_fields(row), "course": _course_summary(row.course)})
+        MyCourse.model_validate(
+            {
+                **row,
+                "course": {
+                    "id": row["course_id"],
+                    **{name: row[f"course_{name}"] for name in repository.COURSE_SUMMARY_COLUMNS},
+                },
+            }
+        )
         for row in rows
     ]
     return Page[MyCourse].build(items, total, params)

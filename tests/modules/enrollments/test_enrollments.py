@@ -249,6 +249,22 @@ def test_my_courses_lists_only_mine_with_pagination(
     assert page["total"] == 3 and page["pages"] == 2 and len(page["items"]) == 2
     assert all(item["student_id"] == str(student.id) for item in page["items"])
     assert {"title", "slug", "thumbnail_url"} <= set(page["items"][0]["course"])
+    newest_first = [str(course.id) for course in reversed(courses)]
+    assert [item["course"]["id"] for item in page["items"]] == newest_first[:2]
+    assert page["items"][0]["course"]["title"] == "Topic 2"
+    last = client.get(
+        f"{API}/enrollments/my-courses",
+        params={"page_size": 2, "page": 2},
+        headers=auth_headers(student),
+    ).json()
+    assert [item["course"]["id"] for item in last["items"]] == newest_first[2:]
+    assert last["total"] == 3
+    beyond = client.get(
+        f"{API}/enrollments/my-courses",
+        params={"page_size": 2, "page": 5},
+        headers=auth_headers(student),
+    ).json()
+    assert beyond["items"] == [] and beyond["total"] == 3
     assert (
         client.get(
             f"{API}/enrollments/my-courses?status=bogus", headers=auth_headers(student)
