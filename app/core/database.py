@@ -221,17 +221,29 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+def _has_work(session: Session) -> bool:
+    return session.in_transaction() or bool(session.info.get(_HOOKS_KEY))
+
+
+def finish_request_transaction(session: Session) -> None:
+    """Commit what the request did so far, in the calling (worker) thread; `get_db` then
+    has nothing left to do."""
+    if _has_work(session):
+        session.commit()
+
+
 async def get_db() -> AsyncIterator[Session]:
     """The request's session, with the contract of `session_scope`.
 
     Creating a session does no I/O, so it happens on the event loop; the commit (or rollback)
     runs in a worker thread, and only when the request began a transaction: a request that
-    never touched the database does not wait for a thread at all.
+    never touched the database does not wait for a thread at all, and sync endpoints commit in
+    their own thread (`app.core.routing`), leaving only errors to roll back here.
     """
     session = get_sessionmaker()()
     try:
         yield session
-        if session.in_transaction() or session.info.get(_HOOKS_KEY):
+        if _has_work(session):
             await run_in_threadpool(session.commit)
     except BaseException:
         if session.in_transaction():

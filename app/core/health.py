@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.core.config import get_settings
 from app.core.database import check_database
 from app.core.redis import get_redis
+from app.core.routing import APIRouter
 
 logger = logging.getLogger("app.health")
 

@@ -139,3 +139,50 @@ def test_an_idle_pooled_connection_is_tested_before_reuse(
                     connection.execute(text("SELECT pg_backend_pid()"))
     finally:
         engine.dispose()
+
+
+def test_api_routes_commit_in_the_endpoint_thread(db: Any) -> None:
+    import threading
+
+    from app.core.database import after_commit
+    from app.core.routing import APIRouter as TransactionalRouter
+
+    app = create_app()
+    router = TransactionalRouter()
+    threads: dict[str, int] = {}
+
+    @router.post("/probe/commit-thread")
+    def create(db: DbSession) -> dict[str, bool]:
+        db.add(User(email="thread@example.com", full_name="Probe", role="student"))
+        db.flush()
+        threads["endpoint"] = threading.get_ident()
+        after_commit(db, lambda: threads.__setitem__("commit", threading.get_ident()))
+        return {"ok": True}
+
+    app.include_router(router, prefix="/api/v1")
+    assert TestClient(app).post("/api/v1/probe/commit-thread").status_code == 200
+    assert threads["commit"] == threads["endpoint"]
+    assert db.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_every_api_route_is_transactional() -> None:
+    from fastapi.routing import APIRoute
+
+    from app.core.routing import TransactionalRoute
+
+    def routes(router: Any) -> Any:
+        for route in router.routes:
+            included = getattr(route, "original_router", None)
+            yield from routes(included) if included is not None else [route]
+
+    # Everything under the API prefix arrives through included routers; the app's own routes
+    # (docs, root, metrics) do not touch the database.
+    api_routes = [
+        route
+        for included in create_app().router.routes
+        if getattr(included, "original_router", None) is not None
+        for route in routes(included.original_router)
+        if isinstance(route, APIRoute)
+    ]
+    assert len(api_routes) > 100
+    assert [r.path for r in api_routes if not isinstance(r, TransactionalRoute)] == []

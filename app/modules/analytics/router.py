@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.dependencies import AdminUser, CurrentUser, DbSession, InstructorUser
 from app.core.pagination import Page, Pagination
+from app.core.routing import APIRouter
 from app.modules.analytics import service
 from app.modules.analytics.repository import Granularity
 from app.modules.analytics.schemas import (

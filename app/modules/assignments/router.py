@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.core.dependencies import CurrentUser, DbSession, require_permissions
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
+from app.core.routing import APIRouter
 from app.modules.assignments import gradebook, service
 from app.modules.assignments.models import SubmissionStatus
 from app.modules.assignments.schemas import (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.dependencies import DbSession
+from app.core.routing import APIRouter
 from app.modules.auth import firebase
 from app.modules.auth.router import _token_response
 from app.modules.auth.schemas import TokenResponse

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
@@ -25,6 +25,7 @@ from app.core.dependencies import (
 )
 from app.core.errors import BadRequest, DomainError, PermissionDenied, problem_response
 from app.core.ratelimit import client_ip
+from app.core.routing import APIRouter
 from app.modules.auth import service
 from app.modules.auth.schemas import (
     EmailRequest,

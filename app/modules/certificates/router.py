@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from fastapi.responses import StreamingResponse
 
 from app.core.dependencies import CurrentUser, DbSession
 from app.core.errors import NotFound
 from app.core.pagination import Page, Pagination, paginate
+from app.core.routing import APIRouter
 from app.core.storage import ObjectNotFound
 from app.modules.certificates import repository, service
 from app.modules.certificates.schemas import CertificateRead, RevokeRequest, VerificationResult

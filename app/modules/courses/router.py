@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
 from app.core.errors import Unauthorized
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
+from app.core.routing import APIRouter
 from app.modules.courses import service
 from app.modules.courses.models import DifficultyLevel
 from app.modules.courses.repository import CourseFilters

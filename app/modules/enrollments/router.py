@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi import status as http_status
 
 from app.core.dependencies import CurrentUser, DbSession, require_permissions
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
+from app.core.routing import APIRouter
 from app.modules.enrollments import service
 from app.modules.enrollments.models import EnrollmentStatus
 from app.modules.enrollments.schemas import (

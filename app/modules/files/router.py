@@ -6,15 +6,15 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, RedirectResponse
-from fastapi.routing import APIRoute
 
 from app.core.config import get_settings
 from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
 from app.core.errors import Gone, NotFound, PayloadTooLarge, PermissionDenied
 from app.core.pagination import Page, Pagination, paginate
 from app.core.permissions import Permission, Role
+from app.core.routing import APIRouter, TransactionalRoute
 from app.core.storage import get_storage
 from app.core.storage.local import InvalidSignedUrl, LocalStorage, verify_download_token
 from app.modules.files import repository, service
@@ -26,7 +26,7 @@ from app.modules.users.models import User
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-class _UploadSizeRoute(APIRoute):
+class _UploadSizeRoute(TransactionalRoute):
     """Refuses a request whose declared Content-Length is already over the upload limit,
     before FastAPI reads (and spools) the body. Bodies without a length are still cut off
     while streaming to storage."""

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 
 from app.core.config import get_settings
@@ -18,6 +18,7 @@ from app.core.dependencies import AdminUser, CurrentUser, DbSession, OptionalUse
 from app.core.errors import NotFound, PayloadTooLarge
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
+from app.core.routing import APIRouter
 from app.modules.payments import sandbox, service
 from app.modules.payments.models import PaymentStatus
 from app.modules.payments.schemas import (

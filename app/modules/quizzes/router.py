@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 
 from app.core.dependencies import CurrentUser, DbSession, require_permissions
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
+from app.core.routing import APIRouter
 from app.modules.quizzes import attempts, service
 from app.modules.quizzes.schemas import (
     AnswersIn,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.core.dependencies import AdminUser, CurrentUser, DbSession
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
+from app.core.routing import APIRouter
 from app.modules.users import service
 from app.modules.users.schemas import ProfileUpdate, UserAdminUpdate, UserCreate, UserRead
 

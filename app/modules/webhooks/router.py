@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.core.dependencies import AdminUser, DbSession
 from app.core.pagination import Page, Pagination
+from app.core.routing import APIRouter
 from app.modules.webhooks import service
 from app.modules.webhooks.models import DeliveryStatus
 from app.modules.webhooks.schemas import (

@@ -1,0 +1,56 @@
+"""The router every API module uses. Its routes commit the request's session inside the worker
+thread that ran a sync endpoint, as soon as the endpoint returns.
+
+Without this, the commit would wait for another worker thread after the endpoint's (the
+session dependency's exit runs on the event loop), holding the transaction's row locks while
+it queues for a thread: one more thread hop per request, and under enough concurrent writes to
+the same rows, threads blocked on locks whose owners wait for a free thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import fastapi
+from fastapi.routing import APIRoute
+
+from app.core.database import finish_request_transaction
+from app.core.dependencies import DbSession
+
+
+def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    return next((name for name, hint in hints.items() if hint == DbSession), None)
+
+
+def commit_in_endpoint_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint`, committing its `DbSession` argument before returning when it is a sync
+    function (FastAPI runs it in a worker thread); other endpoints are returned unchanged."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+    name = _session_parameter(endpoint)
+    if name is None:
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        finish_request_transaction(kwargs[name])
+        return result
+
+    return run
+
+
+class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, commit_in_endpoint_thread(endpoint), **kwargs)
+
+
+class APIRouter(fastapi.APIRouter):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", TransactionalRoute)
+        super().__init__(**kwargs)
