@@ -76,7 +76,13 @@ def _load_user(request: Request, db: Session, token: str) -> User:
         user_id = uuid.UUID(claims["sub"])
     except ValueError as exc:
         raise Unauthorized("Token is invalid", code="token_invalid") from exc
+    began = not db.in_transaction()
     user = db.get(User, user_id)
+    if began:
+        # End the read at once: the request now waits for its endpoint's worker thread, and
+        # must not hold a pooled connection (or SQLite's lock) meanwhile, or enough waiting
+        # requests would leave the threads that could serve them without a connection.
+        db.commit()
     if user is None or not user.is_active:
         raise Unauthorized("User is inactive or no longer exists", code="user_inactive")
     if claims.get("ver", 0) != user.token_version:
