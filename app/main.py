@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +31,16 @@ from app.core.registry import load_all
 def _runtime_dirs(settings: Settings) -> None:
     for folder in (settings.VAR_DIR, settings.UPLOAD_DIR, settings.CERTIFICATES_DIR):
         folder.mkdir(parents=True, exist_ok=True)
+
+
+@functools.cache
+def _freeze_startup_objects() -> None:
+    """Once per process, after startup: everything loaded so far (modules, routes, mappers)
+    lives as long as the process, so the cyclic garbage collector stops re-scanning it. Full
+    collections then take a fraction of the time, which shortens the pauses that make up a
+    good part of the slowest requests."""
+    gc.collect()
+    gc.freeze()
 
 
 def _summaries_from_docstrings(app: FastAPI) -> None:
@@ -66,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _runtime_dirs(settings)
+        _freeze_startup_objects()
         yield
 
     common: dict[str, Any] = {

@@ -159,3 +159,11 @@ def test_copies_are_not_trusted_while_not_listening() -> None:
     # Without a subscription an invalidation could be missed: Redis is asked instead.
     assert cache_peek(key) is None
     assert cache_get(key) == {"n": 2}
+
+
+def test_startup_objects_are_frozen_out_of_garbage_collection() -> None:
+    import gc
+
+    with TestClient(create_app()):
+        # Startup ran: what the process loaded is no longer scanned by full collections.
+        assert gc.get_freeze_count() > 10_000
