@@ -1,5 +1,6 @@
-"""The router every API module uses. Its routes commit the request's session inside the worker
-thread that ran a sync endpoint, as soon as the endpoint returns.
+"""The router every API module uses. It skips its routes for paths outside its prefix, and
+its routes commit the request's session inside the worker thread that ran a sync endpoint, as
+soon as the endpoint returns.
 
 Without this, the commit would wait for another worker thread after the endpoint's (the
 session dependency's exit runs on the event loop), holding the transaction's row locks while
@@ -17,6 +18,8 @@ from typing import Any
 
 import fastapi
 from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.core.database import finish_request_transaction
 from app.core.dependencies import DbSession
@@ -54,3 +57,11 @@ class APIRouter(fastapi.APIRouter):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", TransactionalRoute)
         super().__init__(**kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # FastAPI tries the routes of every included router in turn, and twice per request.
+        # A path that does not contain this router's prefix cannot match any of its routes,
+        # so they are skipped without trying each one.
+        if self.prefix and self.prefix not in scope["path"]:
+            return Match.NONE, {}
+        return super().matches(scope)

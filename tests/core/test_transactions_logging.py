@@ -186,3 +186,33 @@ def test_every_api_route_is_transactional() -> None:
     ]
     assert len(api_routes) > 100
     assert [r.path for r in api_routes if not isinstance(r, TransactionalRoute)] == []
+
+
+def test_routers_skip_their_routes_for_paths_outside_their_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.core.routing import APIRouter as ModuleRouter
+
+    router = ModuleRouter(prefix="/things")
+
+    @router.get("/{thing_id}")
+    def read(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    app = create_app()
+    app.include_router(router, prefix="/api/v1")
+    route = router.routes[0]
+    tried: list[str] = []
+    original = route.matches
+
+    def counting(scope: Any) -> Any:
+        tried.append(scope["path"])
+        return original(scope)
+
+    monkeypatch.setattr(route, "matches", counting)
+    client = TestClient(app)
+    assert client.get("/api/v1/elsewhere/1").status_code == 404
+    assert "/api/v1/elsewhere/1" not in tried
+    assert client.get("/api/v1/things/7").json() == {"id": 7}
+    assert "/api/v1/things/7" in tried
+    assert client.post("/api/v1/things/7").status_code == 405
