@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,7 +42,7 @@ if #KEYS > 2 then
 end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-if math.floor(previous * (period - elapsed) / period) + current >= limit then
+if previous * (period - elapsed) / period + current > limit - 1 then
   return {0, current, previous, revoked}
 end
 current = redis.call('INCR', KEYS[1])
@@ -65,12 +67,10 @@ class Decision:
     limit: int
     remaining: int
     reset_at: int
+    # Seconds until the next request would fit (what a refused client is told to wait).
+    retry_after: int
     # Whether the presented access token is revoked, when Redis answered that too.
     token_revoked: bool | None = None
-
-    @property
-    def retry_after(self) -> int:
-        return max(1, self.reset_at - int(time.time()))
 
 
 def build_rules(settings: Settings) -> list[Rule]:
@@ -97,6 +97,10 @@ def build_rules(settings: Settings) -> list[Rule]:
     ]
 
 
+def _weighted(previous: int, current: int, period_ms: int, elapsed_ms: int) -> float:
+    return previous * (period_ms - elapsed_ms) / period_ms + current
+
+
 def _decide(
     rule: Rule,
     allowed: bool,
@@ -106,24 +110,30 @@ def _decide(
     elapsed_ms: int,
     token_revoked: bool | None = None,
 ) -> Decision:
-    """Headers for a hit: what is left of the budget and when it next frees up."""
+    """Headers for a hit: what is left of the budget and when it next frees up.
+
+    A request fits while the weighted count (the previous window's count scaled by how much of
+    it the sliding window still covers, plus the current count) stays at most limit - 1.
+    """
     period = rule.period_seconds * 1000
-    used = previous * (period - elapsed_ms) // period + current
+    used = _weighted(previous, current, period, elapsed_ms)
+    free = rule.limit - 1  # the most the weighted count may be for one more request to fit
     if allowed:
         # Fully replenished once the current window has slid past.
         wait_ms = 2 * period - elapsed_ms
-    elif current >= rule.limit:
+    elif current > free:
         # The next window starts with `current` as its previous count, which then decays.
-        wait_ms = (period - elapsed_ms) + period - period * rule.limit // current + 1
+        wait_ms = (period - elapsed_ms) + period - period * free // current + 1
     else:
         # The previous window's weight must decay until one more request fits.
-        needed = period - period * (rule.limit - current) // max(previous, 1)
+        needed = period - period * (free - current) // max(previous, 1)
         wait_ms = max(needed - elapsed_ms, 1)
     return Decision(
         allowed=allowed,
         limit=rule.limit,
-        remaining=max(0, rule.limit - used),
+        remaining=max(0, math.floor(rule.limit - used)),
         reset_at=-(-(now_ms + wait_ms) // 1000),
+        retry_after=max(1, -(-wait_ms // 1000)),
         token_revoked=token_revoked,
     )
 
@@ -145,7 +155,7 @@ class _MemoryCounters:
         with self._lock:
             current = self._counts.get(current_key, (0, 0))[0]
             previous = self._counts.get(f"{key}:{window - 1}", (0, 0))[0]
-            if previous * (period - elapsed_ms) // period + current >= rule.limit:
+            if _weighted(previous, current, period, elapsed_ms) > rule.limit - 1:
                 return False, current, previous
             if len(self._counts) >= self._MAX_KEYS:
                 self._counts = {k: v for k, v in self._counts.items() if v[1] > now_ms}
@@ -154,8 +164,9 @@ class _MemoryCounters:
 
 
 class RateLimiter:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.clock = clock
         self.rules = build_rules(settings)
         self.use_redis = bool(settings.REDIS_URL and settings.RATE_LIMIT_USE_REDIS)
         self._memory = _MemoryCounters()
@@ -183,7 +194,7 @@ class RateLimiter:
     async def hit(self, rule: Rule, client: str, revocation_key: str | None = None) -> Decision:
         """Count one request of `client` under `rule`; with Redis, also answer whether the
         access token behind `revocation_key` is revoked."""
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self.clock() * 1000)
         period = rule.period_seconds * 1000
         window, elapsed_ms = divmod(now_ms, period)
         key = f"{self.settings.RATE_LIMIT_REDIS_PREFIX}:{rule.name}:{client}"

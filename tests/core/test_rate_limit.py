@@ -111,3 +111,32 @@ def test_cookie_authenticated_clients_are_keyed_by_user(
     assert client.get("/api/v1/nothing-here").status_code == 429
     client.cookies.set(ACCESS_COOKIE, token_of[bob.id])
     assert client.get("/api/v1/nothing-here").status_code == 404
+
+
+@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def test_the_window_slides_across_a_boundary(env: Any, store: str) -> None:
+    import asyncio
+
+    from app.core.config import get_settings
+    from app.core.ratelimit import RateLimiter
+
+    env(RATE_LIMIT_REQUESTS_PER_MINUTE="4", RATE_LIMIT_USE_REDIS=str(store == "redis"))
+    window_start = 1_800_000_000.0  # a multiple of 60 s
+    now = [window_start + 59.99]
+    limiter = RateLimiter(get_settings(), clock=lambda: now[0])
+    assert limiter.use_redis == (store == "redis")
+    rule = limiter.rule_for("/api/v1/anything")
+    assert rule is not None
+
+    def hit() -> Any:
+        return asyncio.run(limiter.hit(rule, "ip:203.0.113.5"))
+
+    assert [hit().allowed for _ in range(3)] == [True, True, True]
+    # Just after the boundary the three hits still weigh almost fully: one more fits, not two.
+    now[0] = window_start + 60.005
+    fourth, fifth = hit(), hit()
+    assert fourth.allowed and fourth.remaining == 0
+    assert not fifth.allowed and 1 <= fifth.retry_after <= 61
+    # Half a window later half of the old weight has slid out.
+    now[0] = window_start + 90.0
+    assert hit().allowed and not hit().allowed
