@@ -8,8 +8,9 @@ The PostgreSQL database named in the URL is dropped and recreated. The script mi
 seeds ~1,000 courses / ~10,000 enrollments, starts `lms serve --workers 2` and a bare FastAPI
 hello-world with the same uvicorn settings on 127.0.0.1, drives each endpoint with a small
 asyncio HTTP/1.1 keep-alive client at a fixed concurrency for a bounded time, and prints
-req/s, p50 and p99 with the ratio to the hello-world ceiling. Everything (servers and driver) shares this
-machine's CPUs, so figures are for comparison on one machine, not absolute capacity.
+req/s, p50 and p99 with the ratio to the hello-world ceiling. Everything (servers and
+driver) shares this machine's CPUs, so figures are for comparison on one machine, not
+absolute capacity.
 """
 
 from __future__ import annotations

@@ -141,8 +141,9 @@ PRODUCTION_ENV: dict[str, str] = {
 
 
 def reset_caches() -> None:
-    """Forget every cached settings-derived object (settings, engine, Redis, limiter)."""
-    from app.core.cache import cache_clear_memory
+    """Forget every cached settings-derived object (settings, engine, Redis, limiter, cache
+    invalidation listener)."""
+    from app.core.cache import cache_clear_memory, stop_listener
     from app.core.config import get_settings
     from app.core.database import reset_engine
     from app.core.ratelimit import get_rate_limiter
@@ -152,6 +153,7 @@ def reset_caches() -> None:
     reset_engine()
     reset_redis()
     get_rate_limiter.cache_clear()
+    stop_listener()
     cache_clear_memory()
 
 
