@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from app.core.database import session_scope
+from sqlalchemy import event
+
+from app.core.database import get_engine, session_scope
 from app.core.security import create_access_token, hash_password
 from app.modules.users.models import User
 
@@ -43,3 +47,19 @@ def bearer_headers(user: User) -> dict[str, str]:
         user_id=user.id, role=user.role, token_version=user.token_version
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements the application's engine runs inside the block."""
+    seen: list[str] = []
+
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)

@@ -123,10 +123,16 @@ def _attempt_questions(db: Session, attempt: QuizAttempt) -> dict[str, QuizQuest
 
 
 def _grade(
-    db: Session, quiz: Quiz, attempt: QuizAttempt, answers: dict[str, Any], submitted_at: datetime
+    db: Session,
+    quiz: Quiz,
+    attempt: QuizAttempt,
+    answers: dict[str, Any],
+    submitted_at: datetime,
+    questions: dict[str, QuizQuestion] | None = None,
 ) -> bool:
-    """Grade and close the attempt; False when another request closed it first."""
-    questions = _attempt_questions(db, attempt)
+    """Grade and close the attempt; False when another request closed it first. `questions`
+    are the attempt's questions when the caller has already loaded them."""
+    questions = questions if questions is not None else _attempt_questions(db, attempt)
     score = max_score = Decimal("0")
     results: dict[str, Any] = {}
     for qid in attempt.question_order:
@@ -250,9 +256,14 @@ def _ordered_options(question: QuizQuestion, order: list[str]) -> list[OptionRea
 
 
 def attempt_view(
-    db: Session, quiz: Quiz, attempt: QuizAttempt, *, viewer_manages: bool
+    db: Session,
+    quiz: Quiz,
+    attempt: QuizAttempt,
+    *,
+    viewer_manages: bool,
+    questions: dict[str, QuizQuestion] | None = None,
 ) -> AttemptRead:
-    questions = _attempt_questions(db, attempt)
+    questions = questions if questions is not None else _attempt_questions(db, attempt)
     reveal = attempt.status == AttemptStatus.GRADED.value and (
         quiz.show_correct_answers or viewer_manages
     )
@@ -386,8 +397,9 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
     return attempt_view(db, quiz, attempt, viewer_manages=manager), True
 
 
-def _merged_answers(db: Session, attempt: QuizAttempt, incoming: list[AnswerIn]) -> dict[str, Any]:
-    questions = _attempt_questions(db, attempt)
+def _merged_answers(
+    questions: dict[str, QuizQuestion], attempt: QuizAttempt, incoming: list[AnswerIn]
+) -> dict[str, Any]:
     merged = dict(attempt.answers or {})
     errors: list[dict[str, str]] = []
     seen: set[str] = set()
@@ -437,11 +449,12 @@ def save_answers(
             "The time limit has passed; submit to be graded on the saved answers",
             code="attempt_expired",
         )
-    merged = _merged_answers(db, attempt, answers)
+    questions = _attempt_questions(db, attempt)
+    merged = _merged_answers(questions, attempt, answers)
     if not repository.save_answers(db, attempt.id, merged):
         raise Conflict("The attempt is already submitted", code="attempt_submitted")
     attempt = repository.reload_attempt(db, attempt.id)
-    return attempt_view(db, quiz, attempt, viewer_manages=False)
+    return attempt_view(db, quiz, attempt, viewer_manages=False, questions=questions)
 
 
 def submit_attempt(
@@ -449,15 +462,18 @@ def submit_attempt(
 ) -> AttemptRead:
     quiz, attempt = _own_open_attempt(db, quiz_id, attempt_id, user)
     manager = attempt.enrollment_id is None
+    # Loaded once for validating, grading and showing the answers.
+    questions = _attempt_questions(db, attempt)
     if attempt.status == AttemptStatus.IN_PROGRESS.value:
         now = utcnow()
         if _is_expired(attempt, now):
             assert attempt.expires_at is not None
-            _grade(db, quiz, attempt, dict(attempt.answers or {}), attempt.expires_at)
+            answers_to_grade, submitted_at = dict(attempt.answers or {}), attempt.expires_at
         else:
-            _grade(db, quiz, attempt, _merged_answers(db, attempt, answers), now)
+            answers_to_grade, submitted_at = _merged_answers(questions, attempt, answers), now
+        _grade(db, quiz, attempt, answers_to_grade, submitted_at, questions)
         attempt = repository.reload_attempt(db, attempt.id)
-    return attempt_view(db, quiz, attempt, viewer_manages=manager)
+    return attempt_view(db, quiz, attempt, viewer_manages=manager, questions=questions)
 
 
 def get_attempt(

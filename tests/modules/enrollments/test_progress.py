@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from app.core.database import get_engine, session_scope
+from app.core.database import session_scope
 from app.core.errors import BusinessRuleViolation, NotFound
 from app.modules.enrollments import service
 from app.modules.enrollments.models import Enrollment, LessonProgress
+from tests.factories import statements
 from tests.modules.courses.factories import create_course, create_enrollment
 
 API = "/api/v1"
@@ -26,21 +25,6 @@ def _url(enrollment_id: Any, lesson_id: Any, action: str = "progress") -> str:
 def setup(instructor: Any, student: Any) -> tuple[Any, Any]:
     course = create_course(instructor, lessons=3)
     return course, create_enrollment(student, course)
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", _record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _record)
 
 
 # --- heartbeat ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from app.modules.enrollments.models import LessonProgress
 from app.modules.quizzes import attempts as attempts_module
 from app.modules.quizzes.models import QuizAttempt
 from app.modules.quizzes.service import graded_quizzes_passed
+from tests.factories import statements
 from tests.modules.quizzes.factories import (
     ALL_RIGHT,
     answers_payload,
@@ -110,11 +111,14 @@ def test_results_show_correctness_when_the_quiz_allows_it(
     quiz = make_quiz(course)
     headers = auth_headers(student)
     attempt = _start(client, quiz, headers).json()
-    result = client.post(
-        _url(quiz, attempt["id"], "/submit"),
-        json=answers_payload(quiz, {0: "a", 1: ["p2", "p3", "p5"], 2: True, 3: "Lyon"}),
-        headers=headers,
-    ).json()
+    with statements() as seen:
+        result = client.post(
+            _url(quiz, attempt["id"], "/submit"),
+            json=answers_payload(quiz, {0: "a", 1: ["p2", "p3", "p5"], 2: True, 3: "Lyon"}),
+            headers=headers,
+        ).json()
+    # Validating, grading and showing the answers share one read of the questions.
+    assert len([sql for sql in seen if "FROM quiz_questions" in sql]) == 1
     by_id = {q["id"]: q for q in result["questions"]}
     first = by_id[str(quiz.question_ids[0])]["result"]
     assert first == {
