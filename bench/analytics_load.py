@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.common import free_port, percentile, prepare_database, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -45,36 +46,7 @@ class Timings:
     errors: int = 0
 
     def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.samples)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _prepare_database(url: str | None, scratch: Path) -> str:
-    if not url:
-        return f"sqlite:///{scratch / 'analytics-bench.db'}"
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-        # The usual setting for SSD storage (the default 4.0 models spinning disks and
-        # steers the planner away from index lookups the reports depend on).
-        connection.execute(
-            text(f'ALTER DATABASE "{target.database}" SET random_page_cost = {RANDOM_PAGE_COST}')
-        )
-    admin.dispose()
-    return url
+        return percentile(self.samples, fraction)
 
 
 def _env(database_url: str, scratch: Path, *, cache: bool) -> dict[str, str]:
@@ -205,20 +177,6 @@ async def _measure(
     return timings
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early with code {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"server at {url} did not become ready")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20_000)
@@ -240,7 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse and not configured:
         parser.error("--reuse needs LMS_BENCH_DATABASE_URL")
     database_url = (
-        configured if args.reuse and configured else _prepare_database(configured, scratch)
+        configured
+        if args.reuse and configured
+        else prepare_database(
+            configured,
+            scratch,
+            sqlite_name="analytics-bench.db",
+            # The usual setting for SSD storage (the default 4.0 models spinning disks and
+            # steers the planner away from index lookups the reports depend on).
+            settings={"random_page_cost": str(RANDOM_PAGE_COST)},
+        )
     )
     env = _env(database_url, scratch, cache=args.cache)
     lms = str(VENV_BIN / "lms")
@@ -260,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded in {time.perf_counter() - seeded:.0f} s")
     subjects = _subjects(database_url, sample=200)
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [lms, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
@@ -271,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Timings] = {}
     load_before = os.getloadavg()[0]
     try:
-        _wait_ready(f"{base_url}/api/v1/health", server)
+        wait_ready(f"{base_url}/api/v1/health", server, timeout=90)
         for name, request in _scenarios(subjects).items():
             results[name] = asyncio.run(
                 _measure(

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
+from bench.common import free_port, percentile, prepare_database, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -58,10 +57,7 @@ class Result:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, fraction: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, fraction)
 
 
 def _tree_cpu_seconds(pid: int) -> float:
@@ -79,27 +75,6 @@ def _tree_cpu_seconds(pid: int) -> float:
             continue
         pending.extend(int(child) for child in children)
     return total
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _prepare_database(url: str | None, scratch: Path) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if not url:
-        return f"sqlite:///{scratch / 'bench.db'}"
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    return url
 
 
 def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict[str, str]:
@@ -127,23 +102,9 @@ def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict
     return env
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early with code {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"server at {url} did not become ready")
-
-
 def _start(command: list[str], env: dict[str, str], ready_url: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    _wait_ready(ready_url, process)
+    wait_ready(ready_url, process, timeout=60)
     return process
 
 
@@ -315,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     scratch = Path(tempfile.mkdtemp(prefix="lms-bench-"))
-    database_url = _prepare_database(os.environ.get("LMS_BENCH_DATABASE_URL"), scratch)
+    database_url = prepare_database(
+        os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
+    )
     redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
     env = _server_env(database_url, redis_url, scratch)
     # This process mints tokens and seeds rows with the server's settings.
@@ -350,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         for student_id in dataset.student_ids
     }
 
-    app_port, hello_port = _free_port(), _free_port()
+    app_port, hello_port = free_port(), free_port()
     flags = ["--host", "127.0.0.1", "--workers", str(args.workers)]
     lms = _start(
         [str(VENV_BIN / "lms"), "serve", *flags, "--port", str(app_port)],
