@@ -4,7 +4,6 @@ exactly like Firebase ID tokens. Every check of Firebase's verification rules is
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -14,17 +13,15 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.core import firebase as firebase_core
 from app.core.database import session_scope
 from app.modules.users.models import User
-from tests.ops.fake_servers import FakeServer, serve
+from tests.ops.fake_servers import FakeServer, serve, signed_by_itself
 
 PROJECT = "lms-demo-project"
 URL = "/api/v1/auth/firebase"
@@ -41,23 +38,11 @@ class Keys:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private[kid] = key
         if publish:
-            self.published[kid] = _certificate(key)
-
-
-def _certificate(key: rsa.RSAPrivateKey) -> str:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.system")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+            self.published[kid] = (
+                signed_by_itself(key, "securetoken.system")
+                .public_bytes(serialization.Encoding.PEM)
+                .decode()
+            )
 
 
 @pytest.fixture
