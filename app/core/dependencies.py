@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -63,21 +65,42 @@ def _token_from_request(request: Request, bearer: str | None) -> str | None:
     return token
 
 
-def _load_user(request: Request, db: Session, token: str) -> User:
-    claims = decode_token(token, expected_type=TokenType.ACCESS)
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified, unrevoked access token speaks for, as the token says. The user row
+    has not been read: whoever acts on a principal without loading the user must check in
+    the same statement that the user is still active at `token_version` (see
+    `principal_user_filter`), and explain a refusal with `load_principal_user`."""
+
+    user_id: uuid.UUID
+    role: str
+    token_version: int
+
+
+def _token_revoked(request: Request, jti: str) -> bool:
     checked = getattr(request.state, REVOCATION_CHECKED, None)
-    if checked is not None and checked[0] == claims["jti"]:
-        revoked = checked[1]
-    else:
-        revoked = is_access_token_revoked(claims["jti"])
-    if revoked:
+    if checked is not None and checked[0] == jti:
+        return bool(checked[1])
+    return is_access_token_revoked(jti)
+
+
+def _principal(request: Request, token: str) -> Principal:
+    claims = decode_token(token, expected_type=TokenType.ACCESS)
+    if _token_revoked(request, claims["jti"]):
         raise Unauthorized("Token has been revoked", code="token_revoked")
     try:
         user_id = uuid.UUID(claims["sub"])
     except ValueError as exc:
         raise Unauthorized("Token is invalid", code="token_invalid") from exc
+    request.state.user_id = str(user_id)
+    request.state.token_claims = claims
+    return Principal(user_id, str(claims.get("role", "")), int(claims.get("ver", 0)))
+
+
+def load_principal_user(db: Session, principal: Principal) -> User:
+    """The principal's user, refused when inactive, gone or the token's version is stale."""
     began = not db.in_transaction()
-    user = db.get(User, user_id)
+    user = db.get(User, principal.user_id)
     if began:
         # End the read at once: the request now waits for its endpoint's worker thread, and
         # must not hold a pooled connection (or SQLite's lock) meanwhile, or enough waiting
@@ -85,11 +108,23 @@ def _load_user(request: Request, db: Session, token: str) -> User:
         db.commit()
     if user is None or not user.is_active:
         raise Unauthorized("User is inactive or no longer exists", code="user_inactive")
-    if claims.get("ver", 0) != user.token_version:
+    if principal.token_version != user.token_version:
         raise Unauthorized("Token has been revoked", code="token_revoked")
-    request.state.user_id = str(user.id)
-    request.state.token_claims = claims
     return user
+
+
+def principal_user_filter(
+    user_id: ColumnElement[Any], token_version: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """SQL condition: the user `user_id` exists, is active and is at `token_version` — the
+    checks of `load_principal_user`, for a statement acting on a `Principal`."""
+    return exists().where(
+        User.id == user_id, User.is_active.is_(True), User.token_version == token_version
+    )
+
+
+def _load_user(request: Request, db: Session, token: str) -> User:
+    return load_principal_user(db, _principal(request, token))
 
 
 # The guards below are async so FastAPI runs them on the event loop; only the user lookup,
@@ -103,6 +138,20 @@ async def get_current_user(
     if not token:
         raise Unauthorized("Not authenticated", code="not_authenticated")
     return await run_in_threadpool(_load_user, request, db, token)
+
+
+async def get_principal(
+    request: Request, bearer: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The token's principal without reading the user (for hot paths whose statement checks
+    the user itself). Only a revocation check the rate limiter did not answer needs I/O."""
+    token = _token_from_request(request, bearer)
+    if not token:
+        raise Unauthorized("Not authenticated", code="not_authenticated")
+    checked = getattr(request.state, REVOCATION_CHECKED, None)
+    if checked is not None:
+        return _principal(request, token)
+    return await run_in_threadpool(_principal, request, token)
 
 
 async def get_optional_user(
@@ -121,6 +170,7 @@ async def get_optional_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 

@@ -1,4 +1,4 @@
-"""Queries for enrollments and lesson progress, including the heartbeat's two statements."""
+"""Queries for enrollments and lesson progress, including the heartbeat."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Engine,
     Integer,
     Numeric,
     Table,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
+    null,
     select,
     update,
 )
@@ -27,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.database import UTCDateTime
+from app.core.dependencies import Principal, principal_user_filter
 from app.core.pagination import PageParams
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
@@ -253,72 +257,14 @@ def recalculate_course(db: Session, course_id: uuid.UUID) -> None:
     db.expire_all()
 
 
-# The heartbeat runs every few seconds per watching student, so its two statements are built
-# once per dialect with bound parameters: building and cache-keying them on every call cost
-# more CPU than executing them.
+# The heartbeat runs every few seconds per watching student, so its statements are built once
+# with bound parameters: building and cache-keying them on every call cost more CPU than
+# executing them.
 
 
-@lru_cache(maxsize=4)
-def _touch_statement() -> Any:
-    enrollments = _ENROLLMENTS.c
-    lessons = Lesson.__table__.c
-    now = bindparam("b_now", type_=UTCDateTime())
-    lesson_in_course = exists().where(
-        lessons.id == bindparam("b_lesson_id", type_=Uuid()),
-        lessons.course_id == enrollments.course_id,
-        lessons.is_published.is_(True),
-    )
-    return (
-        update(_ENROLLMENTS)
-        .where(
-            enrollments.id == bindparam("b_enrollment_id", type_=Uuid()),
-            enrollments.student_id == bindparam("b_student_id", type_=Uuid()),
-            enrollments.status.in_(_LIVE_STATUSES),
-            lesson_in_course,
-        )
-        .values(
-            total_time_spent_seconds=enrollments.total_time_spent_seconds
-            + bindparam("b_delta", type_=Integer()),
-            last_accessed_at=now,
-            started_at=func.coalesce(enrollments.started_at, now),
-            updated_at=now,
-        )
-    )
-
-
-def touch_for_heartbeat(
-    db: Session,
-    *,
-    enrollment_id: uuid.UUID,
-    student_id: uuid.UUID,
-    lesson_id: uuid.UUID,
-    delta_seconds: int,
-    now: datetime,
-) -> bool:
-    """Statement 1 of the heartbeat: record access and time on the enrollment, only if it is
-    the student's live enrollment and the lesson is a published lesson of its course.
-    Returns whether a row matched."""
-    result = db.execute(
-        _touch_statement(),
-        {
-            "b_enrollment_id": enrollment_id,
-            "b_student_id": student_id,
-            "b_lesson_id": lesson_id,
-            "b_delta": delta_seconds,
-            "b_now": now,
-        },
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
-
-
-@lru_cache(maxsize=4)
-def _upsert_statement(dialect: str) -> Any:
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(_PROGRESS)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(_PROGRESS)
-    else:
-        raise RuntimeError(f"no upsert for dialect {dialect}")
+def _keep_highest(statement: Any) -> Any:
+    """`statement` (an INSERT into lesson_progress) turned into a monotonic upsert: on an
+    existing row, position, percentage and status never go down and time adds up."""
     new = statement.excluded
     current = _PROGRESS.c
     already_completed = current.status == ProgressStatus.COMPLETED.value
@@ -341,8 +287,20 @@ def _upsert_statement(dialect: str) -> Any:
     ).returning(*_PROGRESS.c)
 
 
-def upsert_progress(
-    db: Session,
+def _insert(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(_PROGRESS)
+    if dialect == "sqlite":
+        return sqlite.insert(_PROGRESS)
+    raise RuntimeError(f"no upsert for dialect {dialect}")
+
+
+@lru_cache(maxsize=4)
+def _upsert_statement(dialect: str) -> Any:
+    return _keep_highest(_insert(dialect))
+
+
+def _progress_values(
     *,
     enrollment_id: uuid.UUID,
     lesson_id: uuid.UUID,
@@ -350,11 +308,9 @@ def upsert_progress(
     delta_seconds: int,
     completion_percentage: Decimal,
     now: datetime,
-    complete: bool = False,
-) -> Any:
-    """Statement 2: insert or update the lesson's progress monotonically (a late or repeated
-    heartbeat never lowers position, percentage or status). Returns the resulting row."""
-    values = {
+    complete: bool,
+) -> dict[str, Any]:
+    return {
         "id": uuid.uuid4(),
         "enrollment_id": enrollment_id,
         "lesson_id": lesson_id,
@@ -368,4 +324,153 @@ def upsert_progress(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def upsert_progress(
+    db: Session,
+    *,
+    enrollment_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    position_seconds: int,
+    delta_seconds: int,
+    completion_percentage: Decimal,
+    now: datetime,
+    complete: bool = False,
+) -> Any:
+    """Insert or update the lesson's progress monotonically (a late or repeated heartbeat
+    never lowers position, percentage or status). Returns the resulting row."""
+    values = _progress_values(
+        enrollment_id=enrollment_id,
+        lesson_id=lesson_id,
+        position_seconds=position_seconds,
+        delta_seconds=delta_seconds,
+        completion_percentage=completion_percentage,
+        now=now,
+        complete=complete,
+    )
     return db.execute(_upsert_statement(db.get_bind().dialect.name), values).one()
+
+
+@lru_cache(maxsize=1)
+def _touch_statement() -> Any:
+    """Record access and time on the enrollment, only if it is the live enrollment of an
+    active student whose token is current, and the lesson is a published lesson of its
+    course."""
+    enrollments = _ENROLLMENTS.c
+    lessons = Lesson.__table__.c
+    now = bindparam("b_now", type_=UTCDateTime())
+    student_id = bindparam("b_student_id", type_=Uuid())
+    lesson_in_course = exists().where(
+        lessons.id == bindparam("b_lesson_id", type_=Uuid()),
+        lessons.course_id == enrollments.course_id,
+        lessons.is_published.is_(True),
+    )
+    return (
+        update(_ENROLLMENTS)
+        .where(
+            enrollments.id == bindparam("b_enrollment_id", type_=Uuid()),
+            enrollments.student_id == student_id,
+            enrollments.status.in_(_LIVE_STATUSES),
+            lesson_in_course,
+            principal_user_filter(student_id, bindparam("b_token_version", type_=Integer())),
+        )
+        .values(
+            total_time_spent_seconds=enrollments.total_time_spent_seconds
+            + bindparam("b_delta", type_=Integer()),
+            last_accessed_at=now,
+            started_at=func.coalesce(enrollments.started_at, now),
+            updated_at=now,
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def _heartbeat_statement() -> Any:
+    """PostgreSQL: the touch and the progress upsert as one statement (the upsert inserts
+    from the touched row, so nothing is written unless the touch matched)."""
+    touched = _touch_statement().returning(_ENROLLMENTS.c.id).cte("touched")
+    now = bindparam("b_now", type_=UTCDateTime())
+    delta = bindparam("b_delta", type_=Integer())
+    row = select(
+        bindparam("b_progress_id", type_=Uuid()),
+        touched.c.id,
+        bindparam("b_lesson_id", type_=Uuid()),
+        literal(ProgressStatus.IN_PROGRESS.value),
+        now,
+        null(),
+        delta,
+        bindparam("b_position", type_=Integer()),
+        bindparam("b_completion", type_=Numeric(5, 2)),
+        literal(0),
+        now,
+        now,
+    )
+    columns = [
+        "id",
+        "enrollment_id",
+        "lesson_id",
+        "status",
+        "started_at",
+        "completed_at",
+        "time_spent_seconds",
+        "last_position_seconds",
+        "completion_percentage",
+        "attempts_count",
+        "created_at",
+        "updated_at",
+    ]
+    return _keep_highest(postgresql.insert(_PROGRESS).from_select(columns, row))
+
+
+def record_heartbeat(
+    engine: Engine,
+    *,
+    enrollment_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    principal: Principal,
+    position_seconds: int,
+    delta_seconds: int,
+    completion_percentage: Decimal,
+    now: datetime,
+) -> Any:
+    """The heartbeat's write, in a transaction of its own: touch the enrollment and upsert the
+    lesson's progress, both only if the touch's conditions hold. Returns the progress row, or
+    None when nothing matched (the caller explains why).
+
+    On PostgreSQL this is one statement in one round trip, with no BEGIN/COMMIT round trips
+    around it (a single statement is its own transaction); SQLite cannot write in a CTE, so
+    there it is the touch, then the upsert, in one transaction.
+    """
+    touch = {
+        "b_enrollment_id": enrollment_id,
+        "b_student_id": principal.user_id,
+        "b_token_version": principal.token_version,
+        "b_lesson_id": lesson_id,
+        "b_delta": delta_seconds,
+        "b_now": now,
+    }
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(
+                _heartbeat_statement(),
+                {
+                    **touch,
+                    "b_progress_id": uuid.uuid4(),
+                    "b_position": position_seconds,
+                    "b_completion": completion_percentage,
+                },
+            ).first()
+    with engine.begin() as connection:
+        if connection.execute(_touch_statement(), touch).rowcount != 1:
+            return None
+        values = _progress_values(
+            enrollment_id=enrollment_id,
+            lesson_id=lesson_id,
+            position_seconds=position_seconds,
+            delta_seconds=delta_seconds,
+            completion_percentage=completion_percentage,
+            now=now,
+            complete=False,
+        )
+        return connection.execute(_upsert_statement(engine.dialect.name), values).one()

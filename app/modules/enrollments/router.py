@@ -8,7 +8,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi import status as http_status
 
-from app.core.dependencies import CurrentUser, DbSession, require_permissions
+from app.core.dependencies import (
+    CurrentPrincipal,
+    CurrentUser,
+    DbSession,
+    require_permissions,
+)
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter
@@ -98,15 +103,14 @@ def drop(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Any:
 
 @router.put("/{enrollment_id}/lessons/{lesson_id}/progress", response_model=LessonProgressRead)
 def progress_heartbeat(
-    db: DbSession,
-    user: CurrentUser,
+    principal: CurrentPrincipal,
     enrollment_id: uuid.UUID,
     lesson_id: uuid.UUID,
     data: ProgressHeartbeat,
 ) -> Any:
     """Record watching progress; repeated or late heartbeats never lower it."""
     return service.record_heartbeat(
-        db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user, data=data
+        enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal, data=data
     )
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.database import utcnow
+from app.core.database import get_engine, session_scope, utcnow
+from app.core.dependencies import Principal, load_principal_user
 from app.core.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -287,35 +288,30 @@ def complete_lesson_for_student(
 
 
 def record_heartbeat(
-    db: Session,
     *,
     enrollment_id: uuid.UUID,
     lesson_id: uuid.UUID,
-    user: User,
+    principal: Principal,
     data: ProgressHeartbeat,
 ) -> LessonProgressRead:
-    """The hot path: two statements when everything is in order. Reads happen only to
-    explain a refusal."""
-    now = utcnow()
-    matched = repository.touch_for_heartbeat(
-        db,
-        enrollment_id=enrollment_id,
-        student_id=user.id,
-        lesson_id=lesson_id,
-        delta_seconds=data.time_spent_delta_seconds,
-        now=now,
-    )
-    if not matched:
-        _explain_heartbeat_refusal(db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user)
-    row = repository.upsert_progress(
-        db,
+    """The hot path: one statement (PostgreSQL) that also checks the student is active and
+    the token current, so the user is not loaded. Reads happen only to explain a refusal."""
+    row = repository.record_heartbeat(
+        get_engine(),
         enrollment_id=enrollment_id,
         lesson_id=lesson_id,
+        principal=principal,
         position_seconds=data.position_seconds,
         delta_seconds=data.time_spent_delta_seconds,
         completion_percentage=Decimal(str(data.completion_percentage)).quantize(Decimal("0.01")),
-        now=now,
+        now=utcnow(),
     )
+    if row is None:
+        with session_scope() as db:
+            user = load_principal_user(db, principal)
+            _explain_heartbeat_refusal(
+                db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user
+            )
     return LessonProgressRead.model_validate(row._mapping)
 
 
