@@ -15,7 +15,16 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, Uuid, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Uuid,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -219,6 +228,16 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def single_statement() -> Iterator[Connection]:
+    """A pooled connection for work that is one statement: autocommit, so the statement is its
+    own transaction and costs no BEGIN and COMMIT round trips. A read sees one snapshot; a
+    write is atomic. Anything needing two statements to agree uses a session instead."""
+    with get_engine().connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 def _has_work(session: Session) -> bool:

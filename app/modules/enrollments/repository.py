@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Integer,
     Numeric,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
-from app.core.database import UTCDateTime
+from app.core.database import UTCDateTime, single_statement
 from app.core.dependencies import Principal, principal_user_filter
 from app.core.pagination import PageParams
 from app.modules.courses.models import Course, Lesson
@@ -94,12 +95,21 @@ COURSE_SUMMARY_COLUMNS = (
 )
 
 
-@lru_cache(maxsize=1)
-def _student_page_statement() -> Any:
+def _listed_status(status: Any) -> ColumnElement[bool]:
+    """The statuses a student's list shows: the one asked for, else the live ones (not an
+    IN list: an expanding IN is re-rendered on every execution)."""
+    if status is None:
+        return _ENROLLMENTS.c.status != EnrollmentStatus.DROPPED.value
+    return typing.cast(ColumnElement[bool], _ENROLLMENTS.c.status == status)
+
+
+@lru_cache(maxsize=2)
+def _student_page_statement(filtered: bool) -> Any:
     """One page of a student's enrollments with their course summaries and the total count
-    (a window function, so one statement answers both). Built once: constructing it per call
-    costs more than running it."""
+    (a window function, so one statement answers both), only while the student is active at
+    the token's version. Built once: constructing it per call costs more than running it."""
     courses = typing.cast(Table, Course.__table__)
+    student_id = bindparam("b_student_id", type_=Uuid())
     return (
         select(
             *_ENROLLMENTS.c,
@@ -108,8 +118,9 @@ def _student_page_statement() -> Any:
         )
         .join_from(_ENROLLMENTS, courses, courses.c.id == _ENROLLMENTS.c.course_id)
         .where(
-            _ENROLLMENTS.c.student_id == bindparam("b_student_id", type_=Uuid()),
-            _ENROLLMENTS.c.status.in_(bindparam("b_statuses", expanding=True)),
+            _ENROLLMENTS.c.student_id == student_id,
+            _listed_status(bindparam("b_status") if filtered else None),
+            principal_user_filter(student_id, bindparam("b_token_version", type_=Integer())),
         )
         .order_by(_ENROLLMENTS.c.enrolled_at.desc(), _ENROLLMENTS.c.id)
         .limit(bindparam("b_limit", type_=Integer()))
@@ -117,32 +128,32 @@ def _student_page_statement() -> Any:
     )
 
 
-def list_for_student(
-    db: Session, student_id: uuid.UUID, status: str | None, params: PageParams
-) -> tuple[list[dict[str, Any]], int]:
-    """Rows of enrollment columns plus `course_*` summary columns, and the total."""
-    statuses = [status] if status else list(_LIVE_STATUSES)
-    rows = db.execute(
-        _student_page_statement(),
+def student_page(
+    connection: Connection, principal: Principal, status: str | None, params: PageParams
+) -> list[dict[str, Any]]:
+    """Rows of enrollment columns plus `course_*` summary columns and `total`. Empty when the
+    page is empty, and also when the principal's user is not active at its token's version
+    (the caller tells the two apart)."""
+    rows = connection.execute(
+        _student_page_statement(status is not None),
         {
-            "b_student_id": student_id,
-            "b_statuses": statuses,
+            "b_student_id": principal.user_id,
+            "b_token_version": principal.token_version,
+            "b_status": status,
             "b_limit": params.page_size,
             "b_offset": params.offset,
         },
     ).mappings()
-    page = [dict(row) for row in rows]
-    if page:
-        return page, int(page[0]["total"])
-    if params.offset == 0:
-        return [], 0
-    # Past the last page: no row carries the count.
+    return [dict(row) for row in rows]
+
+
+def count_for_student(db: Session, student_id: uuid.UUID, status: str | None) -> int:
     total = db.scalar(
         select(func.count())
         .select_from(_ENROLLMENTS)
-        .where(_ENROLLMENTS.c.student_id == student_id, _ENROLLMENTS.c.status.in_(statuses))
+        .where(_ENROLLMENTS.c.student_id == student_id, _listed_status(status))
     )
-    return [], int(total or 0)
+    return int(total or 0)
 
 
 def list_for_course(
@@ -370,7 +381,8 @@ def _touch_statement() -> Any:
         .where(
             enrollments.id == bindparam("b_enrollment_id", type_=Uuid()),
             enrollments.student_id == student_id,
-            enrollments.status.in_(_LIVE_STATUSES),
+            # Not IN (live statuses): an expanding IN is re-rendered on every execution.
+            enrollments.status != EnrollmentStatus.DROPPED.value,
             lesson_in_course,
             principal_user_filter(student_id, bindparam("b_token_version", type_=Integer())),
         )
@@ -450,8 +462,7 @@ def record_heartbeat(
         "b_now": now,
     }
     if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
+        with single_statement() as connection:
             return connection.execute(
                 _heartbeat_statement(),
                 {

@@ -55,13 +55,12 @@ def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreat
 
 @router.get("/my-courses", response_model=Page[MyCourse])
 def my_courses(
-    db: DbSession,
-    user: CurrentUser,
+    principal: CurrentPrincipal,
     params: Pagination,
     status: EnrollmentStatus | None = None,
 ) -> Any:
     """Your enrollments with course summary and progress (dropped ones only on request)."""
-    return service.list_my_courses(db, user=user, status=status, params=params)
+    return service.list_my_courses(principal=principal, status=status, params=params)
 
 
 @router.get("/courses/{course_id}", response_model=Page[RosterEntry])

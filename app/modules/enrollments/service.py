@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.database import get_engine, session_scope, utcnow
+from app.core.database import get_engine, session_scope, single_statement, utcnow
 from app.core.dependencies import Principal, load_principal_user
 from app.core.errors import (
     BusinessRuleViolation,
@@ -362,9 +362,20 @@ def _fields(enrollment: Enrollment) -> dict[str, Any]:
 
 
 def list_my_courses(
-    db: Session, *, user: User, status: EnrollmentStatus | None, params: PageParams
+    *, principal: Principal, status: EnrollmentStatus | None, params: PageParams
 ) -> Page[MyCourse]:
-    rows, total = repository.list_for_student(db, user.id, status.value if status else None, params)
+    """One statement for a page that has rows (it also checks the student is active at the
+    token's version); an empty page is told apart from a refused user by a second read."""
+    listed = status.value if status else None
+    with single_statement() as connection:
+        rows = repository.student_page(connection, principal, listed, params)
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        with session_scope() as db:
+            load_principal_user(db, principal)
+            # Past the last page no row carries the count.
+            total = repository.count_for_student(db, principal.user_id, listed)
     items = [
         MyCourse.model_validate(
             {

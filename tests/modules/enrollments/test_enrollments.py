@@ -7,13 +7,14 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.core.config import get_settings
 from app.core.database import session_scope
 from app.core.errors import NotFound
 from app.modules.enrollments import service
 from app.modules.enrollments.models import Enrollment
+from app.modules.users.models import User
 from tests.modules.courses.factories import create_course, create_enrollment
 
 API = "/api/v1"
@@ -271,6 +272,34 @@ def test_my_courses_lists_only_mine_with_pagination(
         ).status_code
         == 422
     )
+
+
+@pytest.mark.parametrize("enrolled", [True, False])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [({"is_active": False}, "user_inactive"), ({"token_version": 1}, "token_revoked")],
+)
+def test_my_courses_refuses_deactivated_students_and_stale_tokens(
+    client: Any,
+    instructor: Any,
+    student: Any,
+    auth_headers: Any,
+    enrolled: bool,
+    change: dict[str, Any],
+    code: str,
+) -> None:
+    """The list's one statement checks the student itself (the user is not loaded first):
+    a page with rows and an empty page both refuse a deactivated student or an old token."""
+    if enrolled:
+        create_enrollment(student, create_course(instructor))
+    headers = auth_headers(student)
+    assert client.get(f"{API}/enrollments/my-courses", headers=headers).status_code == 200
+    with session_scope() as session:
+        session.execute(update(User).where(User.id == student.id).values(**change))
+    for query in ("", "?status=active", "?page=3"):
+        response = client.get(f"{API}/enrollments/my-courses{query}", headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.json()["code"] == code
 
 
 def test_roster_and_stats_for_owner_and_admin_only(
