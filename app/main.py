@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from app.api.v1.api import build_api_router
 from app.core.config import Settings, get_settings, validate_for_startup
+from app.core.database import close_async_pool
 from app.core.errors import Unauthorized, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render_metrics
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _runtime_dirs(settings)
         _freeze_startup_objects()
         yield
+        await close_async_pool()
 
     common: dict[str, Any] = {
         "title": settings.PROJECT_NAME,

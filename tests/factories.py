@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
 
 from app.core.database import get_engine, session_scope
@@ -51,15 +52,24 @@ def bearer_headers(user: User) -> dict[str, str]:
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
-    """The SQL statements the application's engine runs inside the block."""
+    """The SQL statements the application runs inside the block: through the engine, and
+    those sent from the event loop over psycopg's async driver (`fetch_single_statement`)."""
     seen: list[str] = []
 
     def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
+    send = psycopg.AsyncConnection.execute
+
+    async def _send(connection: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(query))
+        return await send(connection, query, *args, **kwargs)
+
     engine = get_engine()
     event.listen(engine, "before_cursor_execute", _record)
+    psycopg.AsyncConnection.execute = _send  # type: ignore[method-assign,assignment]
     try:
         yield seen
     finally:
+        psycopg.AsyncConnection.execute = send  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", _record)

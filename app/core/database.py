@@ -7,18 +7,21 @@ only `flush()`. Work that must happen after a commit (tasks, events) is register
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import (
-    Connection,
     DateTime,
     Engine,
+    Executable,
     MetaData,
     Uuid,
     create_engine,
@@ -28,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
 
@@ -169,6 +173,9 @@ def reset_engine() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
+    _postgresql_sql.cache_clear()
+    # Their connections close with their loops; a new URL needs new pools.
+    _async_pools.clear()
 
 
 # --- after-commit hooks -------------------------------------------------------------------
@@ -230,14 +237,80 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-@contextmanager
-def single_statement() -> Iterator[Connection]:
-    """A pooled connection for work that is one statement: autocommit, so the statement is its
-    own transaction and costs no BEGIN and COMMIT round trips. A read sees one snapshot; a
-    write is atomic. Anything needing two statements to agree uses a session instead."""
-    with get_engine().connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
+# --- one statement on the event loop ----------------------------------------------------
+#
+# The hottest requests (the progress heartbeat, a student's course list) are one statement
+# each. Sending that statement from a worker thread cost more CPU than the statement itself
+# (the hop to the thread and back, and the threads contending for the GIL), so on PostgreSQL
+# it is sent from the event loop with psycopg's async driver, through a small pool per event
+# loop (an asyncio connection belongs to the loop that opened it). The statement runs in
+# autocommit: it is its own transaction, with no BEGIN or COMMIT round trips around it.
+
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _async_pool() -> AsyncConnectionPool:
+    loop = asyncio.get_running_loop()
+    pool = _async_pools.get(loop)
+    if pool is None:
+        settings = get_settings()
+        url = get_engine().url.set(drivername="postgresql")
+        pool = AsyncConnectionPool(
+            url.render_as_string(hide_password=False),
+            min_size=0,
+            max_size=settings.DB_POOL_SIZE,
+            timeout=settings.DB_POOL_TIMEOUT_SECONDS,
+            max_lifetime=settings.DB_POOL_RECYCLE_SECONDS,
+            # Timestamps come back in UTC, as the sync engine's UTCDateTime returns them.
+            kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+            open=False,
+            name="lms-async",
+        )
+        _async_pools[loop] = pool
+        # open() does not yield before the pool is open, so no other task sees it closed.
+        await pool.open()
+    return pool
+
+
+@lru_cache(maxsize=16)
+def _postgresql_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
+    assert isinstance(statement, ClauseElement)
+    compiled = statement.compile(dialect=get_engine().dialect)
+    return str(compiled), dict(compiled.params)
+
+
+def _fetch_in_transaction(statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    with get_engine().begin() as connection:
+        return [dict(row) for row in connection.execute(statement, params).mappings()]
+
+
+async def fetch_single_statement(
+    statement: Executable, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Run one prebuilt statement as its own transaction and return its rows as dicts.
+
+    On PostgreSQL it is sent from the event loop; elsewhere (SQLite) it runs in a worker
+    thread through the engine. Bound values must already be what the database stores (aware
+    UTC datetimes, UUIDs): the async path skips SQLAlchemy's bind and result processing, and
+    `statement` must be built once (compiled SQL is cached per statement object).
+    """
+    if get_engine().dialect.name != "postgresql":
+        return await run_in_threadpool(_fetch_in_transaction, statement, params)
+    sql, defaults = _postgresql_sql(statement)
+    pool = await _async_pool()
+    async with pool.connection() as connection:
+        cursor = await connection.execute(sql, {**defaults, **params})
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+
+
+async def close_async_pool() -> None:
+    """Close the running event loop's pool (application shutdown)."""
+    pool = _async_pools.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
 
 
 def _has_work(session: Session) -> bool:

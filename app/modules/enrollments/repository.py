@@ -11,8 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
-    Engine,
     Integer,
     Numeric,
     Table,
@@ -29,8 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
+from starlette.concurrency import run_in_threadpool
 
-from app.core.database import UTCDateTime, single_statement
+from app.core.database import UTCDateTime, fetch_single_statement, get_engine
 from app.core.dependencies import Principal, principal_user_filter
 from app.core.pagination import PageParams
 from app.modules.courses.models import Course, Lesson
@@ -128,13 +127,13 @@ def _student_page_statement(filtered: bool) -> Any:
     )
 
 
-def student_page(
-    connection: Connection, principal: Principal, status: str | None, params: PageParams
+async def student_page(
+    principal: Principal, status: str | None, params: PageParams
 ) -> list[dict[str, Any]]:
     """Rows of enrollment columns plus `course_*` summary columns and `total`. Empty when the
     page is empty, and also when the principal's user is not active at its token's version
     (the caller tells the two apart)."""
-    rows = connection.execute(
+    return await fetch_single_statement(
         _student_page_statement(status is not None),
         {
             "b_student_id": principal.user_id,
@@ -143,8 +142,7 @@ def student_page(
             "b_limit": params.page_size,
             "b_offset": params.offset,
         },
-    ).mappings()
-    return [dict(row) for row in rows]
+    )
 
 
 def count_for_student(db: Session, student_id: uuid.UUID, status: str | None) -> int:
@@ -434,8 +432,16 @@ def _heartbeat_statement() -> Any:
     return _keep_highest(postgresql.insert(_PROGRESS).from_select(columns, row))
 
 
-def record_heartbeat(
-    engine: Engine,
+def _touch_then_upsert(touch: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
+    engine = get_engine()
+    with engine.begin() as connection:
+        if connection.execute(_touch_statement(), touch).rowcount != 1:
+            return None
+        row = connection.execute(_upsert_statement(engine.dialect.name), values).one()
+        return dict(row._mapping)
+
+
+async def record_heartbeat(
     *,
     enrollment_id: uuid.UUID,
     lesson_id: uuid.UUID,
@@ -444,14 +450,13 @@ def record_heartbeat(
     delta_seconds: int,
     completion_percentage: Decimal,
     now: datetime,
-) -> Any:
+) -> dict[str, Any] | None:
     """The heartbeat's write, in a transaction of its own: touch the enrollment and upsert the
     lesson's progress, both only if the touch's conditions hold. Returns the progress row, or
     None when nothing matched (the caller explains why).
 
-    On PostgreSQL this is one statement in one round trip, with no BEGIN/COMMIT round trips
-    around it (a single statement is its own transaction); SQLite cannot write in a CTE, so
-    there it is the touch, then the upsert, in one transaction.
+    On PostgreSQL this is one statement, sent from the event loop; SQLite cannot write in a
+    CTE, so there it is the touch, then the upsert, in one transaction in a worker thread.
     """
     touch = {
         "b_enrollment_id": enrollment_id,
@@ -461,27 +466,24 @@ def record_heartbeat(
         "b_delta": delta_seconds,
         "b_now": now,
     }
-    if engine.dialect.name == "postgresql":
-        with single_statement() as connection:
-            return connection.execute(
-                _heartbeat_statement(),
-                {
-                    **touch,
-                    "b_progress_id": uuid.uuid4(),
-                    "b_position": position_seconds,
-                    "b_completion": completion_percentage,
-                },
-            ).first()
-    with engine.begin() as connection:
-        if connection.execute(_touch_statement(), touch).rowcount != 1:
-            return None
-        values = _progress_values(
-            enrollment_id=enrollment_id,
-            lesson_id=lesson_id,
-            position_seconds=position_seconds,
-            delta_seconds=delta_seconds,
-            completion_percentage=completion_percentage,
-            now=now,
-            complete=False,
+    if get_engine().dialect.name == "postgresql":
+        rows = await fetch_single_statement(
+            _heartbeat_statement(),
+            {
+                **touch,
+                "b_progress_id": uuid.uuid4(),
+                "b_position": position_seconds,
+                "b_completion": completion_percentage,
+            },
         )
-        return connection.execute(_upsert_statement(engine.dialect.name), values).one()
+        return rows[0] if rows else None
+    values = _progress_values(
+        enrollment_id=enrollment_id,
+        lesson_id=lesson_id,
+        position_seconds=position_seconds,
+        delta_seconds=delta_seconds,
+        completion_percentage=completion_percentage,
+        now=now,
+        complete=False,
+    )
+    return await run_in_threadpool(_touch_then_upsert, touch, values)

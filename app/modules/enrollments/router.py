@@ -54,13 +54,13 @@ def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreat
 
 
 @router.get("/my-courses", response_model=Page[MyCourse])
-def my_courses(
+async def my_courses(
     principal: CurrentPrincipal,
     params: Pagination,
     status: EnrollmentStatus | None = None,
 ) -> Any:
     """Your enrollments with course summary and progress (dropped ones only on request)."""
-    return service.list_my_courses(principal=principal, status=status, params=params)
+    return await service.list_my_courses(principal=principal, status=status, params=params)
 
 
 @router.get("/courses/{course_id}", response_model=Page[RosterEntry])
@@ -101,14 +101,14 @@ def drop(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Any:
 
 
 @router.put("/{enrollment_id}/lessons/{lesson_id}/progress", response_model=LessonProgressRead)
-def progress_heartbeat(
+async def progress_heartbeat(
     principal: CurrentPrincipal,
     enrollment_id: uuid.UUID,
     lesson_id: uuid.UUID,
     data: ProgressHeartbeat,
 ) -> Any:
     """Record watching progress; repeated or late heartbeats never lower it."""
-    return service.record_heartbeat(
+    return await service.record_heartbeat(
         enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal, data=data
     )
 

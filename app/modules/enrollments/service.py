@@ -13,9 +13,10 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
-from app.core.database import get_engine, session_scope, single_statement, utcnow
+from app.core.database import session_scope, utcnow
 from app.core.dependencies import Principal, load_principal_user
 from app.core.errors import (
     BusinessRuleViolation,
@@ -287,7 +288,7 @@ def complete_lesson_for_student(
     return complete_lesson(db, enrollment_id=enrollment_id, lesson_id=lesson_id)
 
 
-def record_heartbeat(
+async def record_heartbeat(
     *,
     enrollment_id: uuid.UUID,
     lesson_id: uuid.UUID,
@@ -296,8 +297,7 @@ def record_heartbeat(
 ) -> LessonProgressRead:
     """The hot path: one statement (PostgreSQL) that also checks the student is active and
     the token current, so the user is not loaded. Reads happen only to explain a refusal."""
-    row = repository.record_heartbeat(
-        get_engine(),
+    row = await repository.record_heartbeat(
         enrollment_id=enrollment_id,
         lesson_id=lesson_id,
         principal=principal,
@@ -307,12 +307,18 @@ def record_heartbeat(
         now=utcnow(),
     )
     if row is None:
-        with session_scope() as db:
-            user = load_principal_user(db, principal)
-            _explain_heartbeat_refusal(
-                db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user
-            )
-    return LessonProgressRead.model_validate(row._mapping)
+        await run_in_threadpool(
+            _refuse_heartbeat, enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal
+        )
+    return LessonProgressRead.model_validate(row)
+
+
+def _refuse_heartbeat(
+    *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, principal: Principal
+) -> NoReturn:
+    with session_scope() as db:
+        user = load_principal_user(db, principal)
+        _explain_heartbeat_refusal(db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user)
 
 
 def _explain_heartbeat_refusal(
@@ -361,21 +367,18 @@ def _fields(enrollment: Enrollment) -> dict[str, Any]:
     return {column.key: getattr(enrollment, column.key) for column in Enrollment.__table__.c}
 
 
-def list_my_courses(
+async def list_my_courses(
     *, principal: Principal, status: EnrollmentStatus | None, params: PageParams
 ) -> Page[MyCourse]:
     """One statement for a page that has rows (it also checks the student is active at the
     token's version); an empty page is told apart from a refused user by a second read."""
     listed = status.value if status else None
-    with single_statement() as connection:
-        rows = repository.student_page(connection, principal, listed, params)
-    if rows:
-        total = int(rows[0]["total"])
-    else:
-        with session_scope() as db:
-            load_principal_user(db, principal)
-            # Past the last page no row carries the count.
-            total = repository.count_for_student(db, principal.user_id, listed)
+    rows = await repository.student_page(principal, listed, params)
+    total = (
+        int(rows[0]["total"])
+        if rows
+        else await run_in_threadpool(_count_or_refuse, principal, listed)
+    )
     items = [
         MyCourse.model_validate(
             {
@@ -389,6 +392,14 @@ def list_my_courses(
         for row in rows
     ]
     return Page[MyCourse].build(items, total, params)
+
+
+def _count_or_refuse(principal: Principal, status: str | None) -> int:
+    """For an empty page: refuse a user who may not list, else count (past the last page no
+    row carries the total)."""
+    with session_scope() as db:
+        load_principal_user(db, principal)
+        return repository.count_for_student(db, principal.user_id, status)
 
 
 def course_roster(
