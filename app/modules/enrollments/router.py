@@ -16,7 +16,7 @@ from app.core.dependencies import (
 )
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
-from app.core.routing import APIRouter
+from app.core.routing import APIRouter, model_response
 from app.modules.enrollments import service
 from app.modules.enrollments.models import EnrollmentStatus
 from app.modules.enrollments.schemas import (
@@ -60,7 +60,9 @@ async def my_courses(
     status: EnrollmentStatus | None = None,
 ) -> Any:
     """Your enrollments with course summary and progress (dropped ones only on request)."""
-    return await service.list_my_courses(principal=principal, status=status, params=params)
+    return model_response(
+        await service.list_my_courses(principal=principal, status=status, params=params)
+    )
 
 
 @router.get("/courses/{course_id}", response_model=Page[RosterEntry])
@@ -108,8 +110,10 @@ async def progress_heartbeat(
     data: ProgressHeartbeat,
 ) -> Any:
     """Record watching progress; repeated or late heartbeats never lower it."""
-    return await service.record_heartbeat(
-        enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal, data=data
+    return model_response(
+        await service.record_heartbeat(
+            enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal, data=data
+        )
     )
 
 
