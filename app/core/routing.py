@@ -13,18 +13,19 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import fastapi
-from fastapi import Response
+from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import Match
 from starlette.types import Scope
 
+from app.core.cache import cache_peek
 from app.core.database import finish_request_transaction
-from app.core.dependencies import DbSession
+from app.core.dependencies import ACCESS_COOKIE, DbSession
 
 
 def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
@@ -50,18 +51,78 @@ def commit_in_endpoint_thread(endpoint: Callable[..., Any]) -> Callable[..., Any
     return run
 
 
+JSON_MEDIA_TYPE = "application/json"
+
+
 def model_response(model: BaseModel) -> Response:
     """`model`, serialized once, as the response. Returned as is, FastAPI would dump it to a
     dict, validate that against the route's `response_model` and serialize the result: for a
     model already of the documented type, the same JSON at several times the cost. Hot routes
     that build their model from trusted rows answer with this; `response_model` stays for the
     documentation."""
-    return Response(model.model_dump_json(), media_type="application/json")
+    return Response(model.model_dump_json(), media_type=JSON_MEDIA_TYPE)
 
 
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, commit_in_endpoint_thread(endpoint), **kwargs)
+
+
+_ANONYMOUS_CACHE_KEY = "anonymous_cache_key"
+_REMEMBERED_KEYS_MAX = 10_000
+
+
+def answer_anonymous_from(request: Request, key: str) -> None:
+    """Tell an `AnonymousCacheRoute` that this anonymous request was answered with the cache
+    entry `key`, and so is every anonymous request with the same path and query string."""
+    setattr(request.state, _ANONYMOUS_CACHE_KEY, key)
+
+
+def _anonymous(request: Request) -> tuple[str, bytes] | None:
+    """The request's path and query string when it is a GET carrying no credentials."""
+    if (
+        request.method != "GET"
+        or "authorization" in request.headers
+        or ACCESS_COOKIE in request.cookies
+    ):
+        return None
+    return request.scope["path"], request.scope["query_string"]
+
+
+class AnonymousCacheRoute(TransactionalRoute):
+    """A public GET route whose anonymous answers come from the cache (the catalogue, course
+    details). Once the endpoint has said which cache entry answers an anonymous path and query
+    (`answer_anonymous_from`), the next such request is answered from that entry, when this
+    process holds it, without resolving the endpoint's dependencies and parameters (most of
+    the CPU such a request costs). The path-and-query to key mapping never goes stale, since
+    the endpoint derives the key from them alone; the entry itself is the cache's, with its
+    TTL and invalidations. A request carrying credentials always takes the full path, so an
+    invalid token is still refused."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self._keys: dict[tuple[str, bytes], str] = {}
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        keys = self._keys
+
+        async def answer(request: Request) -> Response:
+            anonymous = _anonymous(request)
+            if anonymous is not None:
+                known = keys.get(anonymous)
+                body = cache_peek(known) if known else None
+                if isinstance(body, str):
+                    return Response(body, media_type=JSON_MEDIA_TYPE)
+            response = await handler(request)
+            key = getattr(request.state, _ANONYMOUS_CACHE_KEY, None)
+            if anonymous is not None and key is not None:
+                if len(keys) >= _REMEMBERED_KEYS_MAX:
+                    keys.clear()
+                keys[anonymous] = key
+            return response
+
+        return answer
 
 
 class APIRouter(fastapi.APIRouter):

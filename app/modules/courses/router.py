@@ -5,14 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
 from app.core.errors import Unauthorized
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
-from app.core.routing import APIRouter
+from app.core.routing import (
+    JSON_MEDIA_TYPE,
+    AnonymousCacheRoute,
+    APIRouter,
+    answer_anonymous_from,
+)
 from app.modules.courses import service
 from app.modules.courses.models import DifficultyLevel
 from app.modules.courses.repository import CourseFilters
@@ -31,8 +36,6 @@ from app.modules.users.models import User
 courses = APIRouter(prefix="/courses", tags=["courses"])
 lessons = APIRouter(prefix="/lessons", tags=["lessons"])
 
-# Catalogue and detail answers arrive as cached JSON text and are sent as they are.
-JSON = "application/json"
 
 CourseAuthor = Annotated[User, Depends(require_permissions(Permission.CREATE_COURSE))]
 
@@ -62,8 +65,8 @@ Filters = Annotated[CourseFilters, Depends(_filters)]
 # The catalogue and course detail are the most requested pages. They are async so that an
 # answer this process already holds goes out without a worker thread; anything that needs the
 # database or Redis runs in one.
-@courses.get("", response_model=Page[CourseRead])
 async def list_courses(
+    request: Request,
     db: DbSession,
     user: OptionalUser,
     filters: Filters,
@@ -78,12 +81,22 @@ async def list_courses(
         return await run_in_threadpool(
             service.list_own_courses, db, user=user, filters=filters, sort=sort, params=params
         )
-    body = service.cached_catalogue(
-        filters=filters, sort=sort, params=params, viewer=user
-    ) or await run_in_threadpool(
+    key = service.catalogue_key(filters=filters, sort=sort, params=params, viewer=user)
+    body = service.cached_answer(key) or await run_in_threadpool(
         service.list_catalogue, db, filters=filters, sort=sort, params=params, viewer=user
     )
-    return Response(body, media_type=JSON)
+    if user is None:
+        answer_anonymous_from(request, key)
+    return Response(body, media_type=JSON_MEDIA_TYPE)
+
+
+courses.add_api_route(
+    "",
+    list_courses,
+    methods=["GET"],
+    response_model=Page[CourseRead],
+    route_class_override=AnonymousCacheRoute,
+)
 
 
 @courses.post("", response_model=CourseRead, status_code=status.HTTP_201_CREATED)
@@ -107,16 +120,31 @@ def my_courses(
 @courses.get("/slug/{slug}", response_model=CourseRead)
 def get_course_by_slug(db: DbSession, user: OptionalUser, slug: str) -> Any:
     """Get a course by its slug."""
-    return Response(service.get_course_detail_by_slug(db, slug=slug, user=user), media_type=JSON)
+    return Response(
+        service.get_course_detail_by_slug(db, slug=slug, user=user), media_type=JSON_MEDIA_TYPE
+    )
 
 
-@courses.get("/{course_id}", response_model=CourseRead)
-async def get_course(db: DbSession, user: OptionalUser, course_id: uuid.UUID) -> Any:
+async def get_course(
+    request: Request, db: DbSession, user: OptionalUser, course_id: uuid.UUID
+) -> Any:
     """Get a course with its lesson count, duration, enrollments and rating."""
-    body = service.cached_course_detail(course_id) or await run_in_threadpool(
+    key = service.detail_key(course_id)
+    body = service.cached_answer(key) or await run_in_threadpool(
         service.get_course_detail, db, course_id=course_id, user=user
     )
-    return Response(body, media_type=JSON)
+    if user is None:
+        answer_anonymous_from(request, key)
+    return Response(body, media_type=JSON_MEDIA_TYPE)
+
+
+courses.add_api_route(
+    "/{course_id}",
+    get_course,
+    methods=["GET"],
+    response_model=CourseRead,
+    route_class_override=AnonymousCacheRoute,
+)
 
 
 @courses.patch("/{course_id}", response_model=CourseRead)

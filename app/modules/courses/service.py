@@ -192,7 +192,7 @@ def _read(db: Session, course_id: uuid.UUID) -> CourseRead:
     return course_read(stats)
 
 
-def _catalogue_key(
+def catalogue_key(
     *, filters: CourseFilters, sort: CourseSort, params: PageParams, viewer: User | None
 ) -> str:
     return cache_key(
@@ -205,11 +205,10 @@ def _catalogue_key(
     )
 
 
-def cached_catalogue(
-    *, filters: CourseFilters, sort: CourseSort, params: PageParams, viewer: User | None
-) -> str | None:
-    """The catalogue page when this process holds it; no I/O, so callable on the event loop."""
-    hit = cache_peek(_catalogue_key(filters=filters, sort=sort, params=params, viewer=viewer))
+def cached_answer(key: str) -> str | None:
+    """The JSON under a catalogue or detail key when this process holds it; no I/O, so
+    callable on the event loop."""
+    hit = cache_peek(key)
     return hit if isinstance(hit, str) else None
 
 
@@ -222,7 +221,7 @@ def list_catalogue(
     viewer: User | None,
 ) -> str:
     """Published courses as a JSON page, cached briefly under a key built from every input."""
-    key = _catalogue_key(filters=filters, sort=sort, params=params, viewer=viewer)
+    key = catalogue_key(filters=filters, sort=sort, params=params, viewer=viewer)
 
     def build() -> str:
         rows, total = repository.list_courses(
@@ -249,20 +248,13 @@ def list_own_courses(
     return Page[CourseRead].build([course_read(row) for row in rows], total, params)
 
 
-def _detail_key(course_id: uuid.UUID) -> str:
+def detail_key(course_id: uuid.UUID) -> str:
     return cache_key(CACHE_NAMESPACE + "detail", course_id=str(course_id))
-
-
-def cached_course_detail(course_id: uuid.UUID) -> str | None:
-    """A public course's JSON when this process holds it (only public courses are cached, so
-    it is the same for every viewer); no I/O, so callable on the event loop."""
-    hit = cache_peek(_detail_key(course_id))
-    return hit if isinstance(hit, str) else None
 
 
 def get_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> str:
     """The course with its aggregates as JSON; public courses are served from the cache."""
-    key = _detail_key(course_id)
+    key = detail_key(course_id)
     hit = cache_get(key)
     if isinstance(hit, str):
         # Only public courses are ever cached, and every change invalidates the entry.

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 from app.core.database import session_scope
+from app.core.dependencies import ACCESS_COOKIE
+from app.modules.courses import service
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment
 from tests.modules.courses.factories import create_course, create_enrollment
@@ -396,6 +398,54 @@ def test_catalogue_cache_key_separates_filters_and_viewers(
     assert "Gamma" in [item["title"] for item in own["items"]]
     public = client.get(f"{API}/courses", headers=auth_headers(student)).json()
     assert "Gamma" not in [item["title"] for item in public["items"]]
+
+
+def test_repeated_anonymous_requests_are_answered_from_the_cache_directly(
+    client: Any, instructor: Any, student: Any, auth_headers: Any, monkeypatch: Any
+) -> None:
+    """The second identical anonymous request skips the endpoint (and the resolution of its
+    parameters) and gets the same answer; requests with credentials never do."""
+    course = create_course(instructor, title="Cached")
+    calls: list[str] = []
+    original = service.cached_answer
+
+    def counted(key: str) -> Any:
+        calls.append(key.split(":")[1])
+        return original(key)
+
+    # Only the two endpoints call it: a request answered without running them does not.
+    monkeypatch.setattr(service, "cached_answer", counted)
+    for url in (f"{API}/courses?page_size=5", f"{API}/courses/{course.id}"):
+        first = client.get(url)
+        second = client.get(url)
+        assert first.status_code == second.status_code == 200
+        assert first.content == second.content
+        assert first.headers["content-type"] == second.headers["content-type"]
+    assert calls == ["list", "detail"]
+    signed_in = client.get(f"{API}/courses?page_size=5", headers=auth_headers(student))
+    assert signed_in.status_code == 200 and calls == ["list", "detail", "list"]
+
+
+def test_cached_anonymous_answers_still_refuse_bad_tokens_and_follow_changes(
+    client: Any, instructor: Any, auth_headers: Any
+) -> None:
+    course = create_course(instructor, title="Public")
+    url = f"{API}/courses/{course.id}"
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+        assert client.get(f"{API}/courses").json()["total"] == 1
+    forged = {"Authorization": "Bearer not-a-token"}
+    assert client.get(url, headers=forged).status_code == 401
+    assert client.get(f"{API}/courses", headers=forged).status_code == 401
+    client.cookies.set(ACCESS_COOKIE, "not-a-token")
+    assert client.get(f"{API}/courses").status_code == 401
+    client.cookies.clear()
+    unpublished = client.post(
+        f"{API}/courses/{course.id}/unpublish", headers=auth_headers(instructor)
+    )
+    assert unpublished.status_code == 200
+    assert client.get(url).status_code == 404
+    assert client.get(f"{API}/courses").json()["total"] == 0
 
 
 def test_a_course_without_currency_gets_the_configured_default(
