@@ -23,7 +23,7 @@ from typing import Any
 import redis
 
 from app.core.config import get_settings
-from app.core.redis import get_redis
+from app.core.redis import get_async_redis, get_redis
 
 logger = logging.getLogger("app.cache")
 
@@ -180,18 +180,34 @@ def cache_peek(key: str) -> Any | None:
     return _recall(key)
 
 
-def cache_get(key: str) -> Any | None:
+def _fetched(key: str, raw: str | None, ttl_ms: int, listening: bool, generation: int) -> Any:
+    """The value Redis answered for `key`, remembered when copies are trustworthy."""
+    if raw is None:
+        return None
+    value = json.loads(raw)
+    if listening and ttl_ms > 0:
+        _remember(key, value, raw, ttl_ms / 1000, generation)
+    return value
+
+
+def _answered_locally(key: str, shared: bool) -> tuple[bool, Any, bool]:
+    """(answered, value, listening) for a read: answered without Redis when caching is off,
+    when there is no Redis (`shared` False) or when this process holds a trustworthy copy."""
     settings = get_settings()
     if not settings.CACHE_ENABLED:
-        return None
-    client = get_redis()
-    if client is None:
-        return _recall(key)
+        return True, None, False
+    if not shared:
+        return True, _recall(key), False
     listening = _listening(settings.REDIS_URL or "")
-    if listening:
-        hit = _recall(key)
-        if hit is not None:
-            return hit
+    hit = _recall(key) if listening else None
+    return hit is not None, hit, listening
+
+
+def cache_get(key: str) -> Any | None:
+    client = get_redis()
+    answered, value, listening = _answered_locally(key, client is not None)
+    if answered or client is None:
+        return value
     generation = _generation
     try:
         raw, ttl_ms = (
@@ -200,12 +216,23 @@ def cache_get(key: str) -> Any | None:
     except redis.RedisError:
         logger.warning("cache read failed; treating as a miss", exc_info=True)
         return None
-    if raw is None:
+    return _fetched(key, raw, ttl_ms, listening, generation)
+
+
+async def cache_get_async(key: str) -> Any | None:
+    """`cache_get` for code on the event loop: Redis is read with the asyncio client."""
+    client = get_async_redis()
+    answered, value, listening = _answered_locally(key, client is not None)
+    if answered or client is None:
+        return value
+    generation = _generation
+    try:
+        pipeline = client.pipeline(transaction=False)
+        raw, ttl_ms = await pipeline.get(_PREFIX + key).pttl(_PREFIX + key).execute()
+    except redis.RedisError:
+        logger.warning("cache read failed; treating as a miss", exc_info=True)
         return None
-    value = json.loads(raw)
-    if listening and ttl_ms > 0:
-        _remember(key, value, raw, ttl_ms / 1000, generation)
-    return value
+    return _fetched(key, raw, ttl_ms, listening, generation)
 
 
 def cache_set(key: str, value: Any, ttl_seconds: int | None = None) -> None:

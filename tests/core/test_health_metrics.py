@@ -161,6 +161,30 @@ def test_copies_are_not_trusted_while_not_listening() -> None:
     assert cache_get(key) == {"n": 2}
 
 
+def test_async_reads_answer_like_sync_reads() -> None:
+    """`cache_get_async` (the event loop's read) sees what was set, in Redis when there is
+    one, and stops seeing it after an invalidation."""
+    import asyncio
+    import uuid
+
+    from app.core.cache import cache_get_async
+    from app.core.redis import get_redis
+
+    namespace = f"async-{uuid.uuid4().hex}"
+    key = cache_key(namespace, page=1)
+    assert asyncio.run(cache_get_async(key)) is None
+    cache_set(key, {"page": 1}, ttl_seconds=30)
+    assert asyncio.run(cache_get_async(key)) == {"page": 1}
+    client = get_redis()
+    if client is not None:
+        # Written by another process: only Redis has it.
+        other = cache_key(namespace, page=2)
+        client.set(f"cache:{other}", '{"page": 2}', ex=30)
+        assert asyncio.run(cache_get_async(other)) == {"page": 2}
+    cache_delete_prefix(namespace)
+    assert asyncio.run(cache_get_async(key)) is None
+
+
 def test_startup_objects_are_frozen_out_of_garbage_collection() -> None:
     import gc
 

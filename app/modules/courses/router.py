@@ -82,7 +82,7 @@ async def list_courses(
             service.list_own_courses, db, user=user, filters=filters, sort=sort, params=params
         )
     key = service.catalogue_key(filters=filters, sort=sort, params=params, viewer=user)
-    body = service.cached_answer(key) or await run_in_threadpool(
+    body = await service.cached_answer(key) or await run_in_threadpool(
         service.list_catalogue, db, filters=filters, sort=sort, params=params, viewer=user
     )
     if user is None:
@@ -130,7 +130,7 @@ async def get_course(
 ) -> Any:
     """Get a course with its lesson count, duration, enrollments and rating."""
     key = service.detail_key(course_id)
-    body = service.cached_answer(key) or await run_in_threadpool(
+    body = await service.cached_answer(key) or await run_in_threadpool(
         service.get_course_detail, db, course_id=course_id, user=user
     )
     if user is None:

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.cache import cache_delete_prefix, cache_get, cache_key, cache_peek, cache_set
+from app.core.cache import (
+    cache_delete_prefix,
+    cache_get,
+    cache_get_async,
+    cache_key,
+    cache_set,
+)
 from app.core.config import get_settings
 from app.core.database import after_commit, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound, PermissionDenied
@@ -205,10 +211,10 @@ def catalogue_key(
     )
 
 
-def cached_answer(key: str) -> str | None:
-    """The JSON under a catalogue or detail key when this process holds it; no I/O, so
-    callable on the event loop."""
-    hit = cache_peek(key)
+async def cached_answer(key: str) -> str | None:
+    """The JSON under a catalogue or detail key, from this process's copy or Redis (on the
+    event loop: no worker thread unless the answer has to be built)."""
+    hit = await cache_get_async(key)
     return hit if isinstance(hit, str) else None
 
 
