@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     DB_POOL_TIMEOUT_SECONDS: int = Field(default=30, ge=1)
     DB_POOL_RECYCLE_SECONDS: int = Field(default=1800, ge=-1)
     DB_POOL_PING_IDLE_SECONDS: int = Field(default=10, ge=0)
+    DB_ASYNC_POOL_SIZE: int = Field(default=10, ge=1)
 
     # --- Security / JWT ---
     SECRET_KEY: str | None = None

@@ -260,7 +260,7 @@ async def _async_pool() -> AsyncConnectionPool:
         pool = AsyncConnectionPool(
             url.render_as_string(hide_password=False),
             min_size=0,
-            max_size=settings.DB_POOL_SIZE,
+            max_size=settings.DB_ASYNC_POOL_SIZE,
             timeout=settings.DB_POOL_TIMEOUT_SECONDS,
             max_lifetime=settings.DB_POOL_RECYCLE_SECONDS,
             # Timestamps come back in UTC, as the sync engine's UTCDateTime returns them.
