@@ -73,7 +73,6 @@ class Principal:
     `principal_user_filter`), and explain a refusal with `load_principal_user`."""
 
     user_id: uuid.UUID
-    role: str
     token_version: int
 
 
@@ -94,7 +93,7 @@ def _principal(request: Request, token: str) -> Principal:
         raise Unauthorized("Token is invalid", code="token_invalid") from exc
     request.state.user_id = str(user_id)
     request.state.token_claims = claims
-    return Principal(user_id, str(claims.get("role", "")), int(claims.get("ver", 0)))
+    return Principal(user_id, int(claims.get("ver", 0)))
 
 
 def load_principal_user(db: Session, principal: Principal) -> User:
@@ -149,7 +148,10 @@ async def get_principal(
     if not token:
         raise Unauthorized("Not authenticated", code="not_authenticated")
     checked = getattr(request.state, REVOCATION_CHECKED, None)
-    if checked is not None:
+    if (
+        checked is not None
+        and checked[0] == decode_token(token, expected_type=TokenType.ACCESS)["jti"]
+    ):
         return _principal(request, token)
     return await run_in_threadpool(_principal, request, token)
 

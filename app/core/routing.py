@@ -6,6 +6,9 @@ Without this, the commit would wait for another worker thread after the endpoint
 session dependency's exit runs on the event loop), holding the transaction's row locks while
 it queues for a thread: one more thread hop per request, and under enough concurrent writes to
 the same rows, threads blocked on locks whose owners wait for a free thread.
+
+Also here: `model_response` (answer with a model serialized once) and `AnonymousCacheRoute`
+(public GET routes whose repeated anonymous requests are answered from the cache directly).
 """
 
 from __future__ import annotations
