@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import (
     DateTime,
@@ -251,6 +252,24 @@ _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnecti
 )
 
 
+# When each pooled async connection was last returned: like the sync pool
+# (`_ping_idle_connections`), a connection is tested before reuse only after sitting idle.
+_returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+
+async def _returned(connection: AsyncConnection[Any]) -> None:
+    _returned_at[connection] = time.monotonic()
+
+
+async def _test_if_idle(connection: AsyncConnection[Any]) -> None:
+    """Ping a connection idle for `DB_POOL_PING_IDLE_SECONDS` (a dead one raises, and the pool
+    discards it and hands out another)."""
+    returned_at = _returned_at.get(connection)
+    idle_seconds = get_settings().DB_POOL_PING_IDLE_SECONDS
+    if returned_at is not None and time.monotonic() - returned_at >= idle_seconds:
+        await AsyncConnectionPool.check_connection(connection)
+
+
 async def _async_pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
     pool = _async_pools.get(loop)
@@ -265,6 +284,8 @@ async def _async_pool() -> AsyncConnectionPool:
             max_lifetime=settings.DB_POOL_RECYCLE_SECONDS,
             # Timestamps come back in UTC, as the sync engine's UTCDateTime returns them.
             kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+            check=_test_if_idle,
+            reset=_returned,
             open=False,
             name="lms-async",
         )

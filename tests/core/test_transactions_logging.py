@@ -141,6 +141,40 @@ def test_an_idle_pooled_connection_is_tested_before_reuse(
         engine.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(("idle_seconds", "survives"), [(0, True), (3600, False)])
+def test_an_idle_connection_of_the_event_loop_pool_is_tested_before_reuse(
+    env: Any, idle_seconds: int, survives: bool
+) -> None:
+    """The same rule for the connections single statements use from the event loop."""
+    import asyncio
+
+    import psycopg
+    from sqlalchemy import func, select, text
+
+    from app.core.database import build_engine, close_async_pool, fetch_single_statement
+
+    env(DB_POOL_PING_IDLE_SECONDS=str(idle_seconds), DB_ASYNC_POOL_SIZE="1")
+    backend = select(func.pg_backend_pid().label("pid"))
+
+    async def scenario() -> None:
+        try:
+            pid = (await fetch_single_statement(backend, {}))[0]["pid"]
+            killer = build_engine()
+            with killer.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killer.dispose()
+            if survives:
+                assert (await fetch_single_statement(backend, {}))[0]["pid"] != pid
+            else:
+                with pytest.raises(psycopg.OperationalError):
+                    await fetch_single_statement(backend, {})
+        finally:
+            await close_async_pool()
+
+    asyncio.run(scenario())
+
+
 def test_api_routes_commit_in_the_endpoint_thread(db: Any) -> None:
     import threading
 
