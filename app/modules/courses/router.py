@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, status
@@ -62,9 +64,20 @@ async def _filters(
 Filters = Annotated[CourseFilters, Depends(_filters)]
 
 
-# The catalogue and course detail are the most requested pages. They are async so that an
-# answer this process already holds goes out without a worker thread; anything that needs the
-# database or Redis runs in one.
+# The catalogue and course detail are the most requested pages. They are async so that a
+# cached answer (this process's copy, or Redis through the asyncio client) goes out without a
+# worker thread; only building a missing answer, which reads the database, runs in one.
+async def _public_answer(
+    request: Request, user: User | None, key: str, build: Callable[[], str]
+) -> Response:
+    """The cached JSON under `key`, else what `build` makes (in a worker thread: it reads the
+    database). An anonymous answer tells the route which entry answers its path and query."""
+    body = await service.cached_answer(key) or await run_in_threadpool(build)
+    if user is None:
+        answer_anonymous_from(request, key)
+    return Response(body, media_type=JSON_MEDIA_TYPE)
+
+
 async def list_courses(
     request: Request,
     db: DbSession,
@@ -82,12 +95,8 @@ async def list_courses(
             service.list_own_courses, db, user=user, filters=filters, sort=sort, params=params
         )
     key = service.catalogue_key(filters=filters, sort=sort, params=params, viewer=user)
-    body = await service.cached_answer(key) or await run_in_threadpool(
-        service.list_catalogue, db, filters=filters, sort=sort, params=params, viewer=user
-    )
-    if user is None:
-        answer_anonymous_from(request, key)
-    return Response(body, media_type=JSON_MEDIA_TYPE)
+    build = partial(service.build_catalogue, db, key=key, filters=filters, sort=sort, params=params)
+    return await _public_answer(request, user, key, build)
 
 
 courses.add_api_route(
@@ -129,13 +138,8 @@ async def get_course(
     request: Request, db: DbSession, user: OptionalUser, course_id: uuid.UUID
 ) -> Any:
     """Get a course with its lesson count, duration, enrollments and rating."""
-    key = service.detail_key(course_id)
-    body = await service.cached_answer(key) or await run_in_threadpool(
-        service.get_course_detail, db, course_id=course_id, user=user
-    )
-    if user is None:
-        answer_anonymous_from(request, key)
-    return Response(body, media_type=JSON_MEDIA_TYPE)
+    build = partial(service.build_course_detail, db, course_id=course_id, user=user)
+    return await _public_answer(request, user, service.detail_key(course_id), build)
 
 
 courses.add_api_route(

@@ -120,17 +120,6 @@ def _invalidate_cache(db: Session) -> None:
     after_commit(db, lambda: cache_delete_prefix(CACHE_NAMESPACE))
 
 
-def _cached_json(key: str, build: Callable[[], str]) -> str:
-    """The cached JSON text under `key`, built and stored on a miss. Text, not objects, so a
-    hit is returned to the client without validating or serializing anything again."""
-    hit = cache_get(key)
-    if isinstance(hit, str):
-        return hit
-    body = build()
-    cache_set(key, body, get_settings().COURSE_CACHE_TTL_SECONDS)
-    return body
-
-
 # --- slugs -------------------------------------------------------------------------------
 
 
@@ -218,28 +207,24 @@ async def cached_answer(key: str) -> str | None:
     return hit if isinstance(hit, str) else None
 
 
-def list_catalogue(
-    db: Session,
-    *,
-    filters: CourseFilters,
-    sort: CourseSort,
-    params: PageParams,
-    viewer: User | None,
+def _cache_answer(key: str, body: str) -> None:
+    # JSON text, not objects: a hit goes to the client without validating or serializing
+    # anything again.
+    cache_set(key, body, get_settings().COURSE_CACHE_TTL_SECONDS)
+
+
+def build_catalogue(
+    db: Session, *, key: str, filters: CourseFilters, sort: CourseSort, params: PageParams
 ) -> str:
-    """Published courses as a JSON page, cached briefly under a key built from every input."""
-    key = catalogue_key(filters=filters, sort=sort, params=params, viewer=viewer)
-
-    def build() -> str:
-        rows, total = repository.list_courses(
-            db, filters=filters, sort=sort, params=params, published_only=True
-        )
-        return (
-            Page[CourseRead]
-            .build([course_read(row) for row in rows], total, params)
-            .model_dump_json()
-        )
-
-    return _cached_json(key, build)
+    """Published courses as a JSON page, stored briefly under `key` (`catalogue_key` of the
+    same inputs); the caller has found no cached answer."""
+    rows, total = repository.list_courses(
+        db, filters=filters, sort=sort, params=params, published_only=True
+    )
+    body = Page[CourseRead].build([course_read(row) for row in rows], total, params)
+    answer = body.model_dump_json()
+    _cache_answer(key, answer)
+    return answer
 
 
 def list_own_courses(
@@ -260,16 +245,21 @@ def detail_key(course_id: uuid.UUID) -> str:
 
 def get_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> str:
     """The course with its aggregates as JSON; public courses are served from the cache."""
-    key = detail_key(course_id)
-    hit = cache_get(key)
+    hit = cache_get(detail_key(course_id))
     if isinstance(hit, str):
         # Only public courses are ever cached, and every change invalidates the entry.
         return hit
+    return build_course_detail(db, course_id=course_id, user=user)
+
+
+def build_course_detail(db: Session, *, course_id: uuid.UUID, user: User | None) -> str:
+    """The course as JSON when `user` may see it, cached when it is public; the caller has
+    found no cached answer."""
     course = get_visible_course(db, course_id=course_id, user=user)
-    body = _read(db, course.id).model_dump_json()
+    answer = _read(db, course.id).model_dump_json()
     if _is_public(course):
-        cache_set(key, body, get_settings().COURSE_CACHE_TTL_SECONDS)
-    return body
+        _cache_answer(detail_key(course.id), answer)
+    return answer
 
 
 def get_course_detail_by_slug(db: Session, *, slug: str, user: User | None) -> str:
