@@ -20,8 +20,6 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    literal,
-    null,
     select,
     update,
 )
@@ -396,39 +394,19 @@ def _touch_statement() -> Any:
 
 @lru_cache(maxsize=1)
 def _heartbeat_statement() -> Any:
-    """PostgreSQL: the touch and the progress upsert as one statement (the upsert inserts
-    from the touched row, so nothing is written unless the touch matched)."""
+    """PostgreSQL: the touch and the progress upsert as one statement. The upsert inserts from
+    the touched row, so nothing is written unless the touch matched; its values are bound under
+    the column names `_progress_values` uses, as for the upsert alone."""
     touched = _touch_statement().returning(_ENROLLMENTS.c.id).cte("touched")
-    now = bindparam("b_now", type_=UTCDateTime())
-    delta = bindparam("b_delta", type_=Integer())
+    columns = [column.name for column in _PROGRESS.c]
     row = select(
-        bindparam("b_progress_id", type_=Uuid()),
-        touched.c.id,
-        bindparam("b_lesson_id", type_=Uuid()),
-        literal(ProgressStatus.IN_PROGRESS.value),
-        now,
-        null(),
-        delta,
-        bindparam("b_position", type_=Integer()),
-        bindparam("b_completion", type_=Numeric(5, 2)),
-        literal(0),
-        now,
-        now,
+        *(
+            touched.c.id
+            if name == "enrollment_id"
+            else bindparam(name, type_=_PROGRESS.c[name].type)
+            for name in columns
+        )
     )
-    columns = [
-        "id",
-        "enrollment_id",
-        "lesson_id",
-        "status",
-        "started_at",
-        "completed_at",
-        "time_spent_seconds",
-        "last_position_seconds",
-        "completion_percentage",
-        "attempts_count",
-        "created_at",
-        "updated_at",
-    ]
     return _keep_highest(postgresql.insert(_PROGRESS).from_select(columns, row))
 
 
@@ -466,17 +444,6 @@ async def record_heartbeat(
         "b_delta": delta_seconds,
         "b_now": now,
     }
-    if get_engine().dialect.name == "postgresql":
-        rows = await fetch_single_statement(
-            _heartbeat_statement(),
-            {
-                **touch,
-                "b_progress_id": uuid.uuid4(),
-                "b_position": position_seconds,
-                "b_completion": completion_percentage,
-            },
-        )
-        return rows[0] if rows else None
     values = _progress_values(
         enrollment_id=enrollment_id,
         lesson_id=lesson_id,
@@ -486,4 +453,7 @@ async def record_heartbeat(
         now=now,
         complete=False,
     )
+    if get_engine().dialect.name == "postgresql":
+        rows = await fetch_single_statement(_heartbeat_statement(), {**touch, **values})
+        return rows[0] if rows else None
     return await run_in_threadpool(_touch_then_upsert, touch, values)
