@@ -76,16 +76,21 @@ class Principal:
     token_version: int
 
 
-def _token_revoked(request: Request, jti: str) -> bool:
+def _revocation_answered(request: Request, jti: str) -> bool | None:
+    """Whether the token is revoked, when the rate limiter's Redis round trip answered it."""
     checked = getattr(request.state, REVOCATION_CHECKED, None)
     if checked is not None and checked[0] == jti:
         return bool(checked[1])
-    return is_access_token_revoked(jti)
+    return None
 
 
-def _principal(request: Request, token: str) -> Principal:
-    claims = decode_token(token, expected_type=TokenType.ACCESS)
-    if _token_revoked(request, claims["jti"]):
+def _principal(request: Request, claims: dict[str, Any]) -> Principal:
+    """The principal of decoded access-token claims, refused when the token is revoked (asking
+    the revocation store unless the rate limiter already did)."""
+    revoked = _revocation_answered(request, claims["jti"])
+    if revoked is None:
+        revoked = is_access_token_revoked(claims["jti"])
+    if revoked:
         raise Unauthorized("Token has been revoked", code="token_revoked")
     try:
         user_id = uuid.UUID(claims["sub"])
@@ -123,7 +128,8 @@ def principal_user_filter(
 
 
 def _load_user(request: Request, db: Session, token: str) -> User:
-    return load_principal_user(db, _principal(request, token))
+    claims = decode_token(token, expected_type=TokenType.ACCESS)
+    return load_principal_user(db, _principal(request, claims))
 
 
 # The guards below are async so FastAPI runs them on the event loop; only the user lookup,
@@ -147,13 +153,10 @@ async def get_principal(
     token = _token_from_request(request, bearer)
     if not token:
         raise Unauthorized("Not authenticated", code="not_authenticated")
-    checked = getattr(request.state, REVOCATION_CHECKED, None)
-    if (
-        checked is not None
-        and checked[0] == decode_token(token, expected_type=TokenType.ACCESS)["jti"]
-    ):
-        return _principal(request, token)
-    return await run_in_threadpool(_principal, request, token)
+    claims = decode_token(token, expected_type=TokenType.ACCESS)
+    if _revocation_answered(request, claims["jti"]) is not None:
+        return _principal(request, claims)
+    return await run_in_threadpool(_principal, request, claims)
 
 
 async def get_optional_user(
