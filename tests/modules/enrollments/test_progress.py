@@ -89,33 +89,27 @@ def _nothing_recorded(enrollment_id: Any) -> None:
         assert row.total_time_spent_seconds == 0
 
 
-def test_heartbeat_refuses_a_deactivated_student(
-    client: Any, setup: Any, student: Any, auth_headers: Any
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [({"is_active": False}, "user_inactive"), ({"token_version": 1}, "token_revoked")],
+)
+def test_heartbeat_refuses_a_deactivated_student_or_an_older_token(
+    client: Any,
+    setup: Any,
+    student: Any,
+    auth_headers: Any,
+    change: dict[str, Any],
+    code: str,
 ) -> None:
+    """A deactivated student, or a token minted before a password change or "sign out
+    everywhere" bumped the version, is refused though the heartbeat never loads the user."""
     course, enrollment_id = setup
     headers = auth_headers(student)
     with session_scope() as session:
-        session.execute(update(User).where(User.id == student.id).values(is_active=False))
+        session.execute(update(User).where(User.id == student.id).values(**change))
     beat = {"position_seconds": 9, "time_spent_delta_seconds": 5}
     response = client.put(_url(enrollment_id, course.lesson_ids[0]), json=beat, headers=headers)
-    assert response.status_code == 401 and response.json()["code"] == "user_inactive"
-    _nothing_recorded(enrollment_id)
-
-
-def test_heartbeat_refuses_a_token_of_an_older_version(
-    client: Any, setup: Any, student: Any, auth_headers: Any
-) -> None:
-    """After a password change or "sign out everywhere" bumps the version, tokens minted
-    before are refused here too, though the heartbeat never loads the user."""
-    course, enrollment_id = setup
-    headers = auth_headers(student)
-    with session_scope() as session:
-        session.execute(
-            update(User).where(User.id == student.id).values(token_version=User.token_version + 1)
-        )
-    beat = {"position_seconds": 9, "time_spent_delta_seconds": 5}
-    response = client.put(_url(enrollment_id, course.lesson_ids[0]), json=beat, headers=headers)
-    assert response.status_code == 401 and response.json()["code"] == "token_revoked"
+    assert response.status_code == 401 and response.json()["code"] == code
     _nothing_recorded(enrollment_id)
 
 
