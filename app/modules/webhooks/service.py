@@ -35,7 +35,7 @@ from app.modules.webhooks.models import (
     WebhookEndpoint,
 )
 from app.modules.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
-from app.modules.webhooks.ssrf import UnsafeTarget, check_target
+from app.modules.webhooks.ssrf import UnsafeTarget, check_target, vetted_addresses
 
 logger = logging.getLogger("app.webhooks")
 
@@ -252,12 +252,33 @@ def _load_target(delivery_id: uuid.UUID) -> _Target | None:
         )
 
 
+def _post_to_first_reachable(
+    client: httpx.Client, url: httpx.URL, addresses: list[str], body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """POST to the first of `addresses` that accepts a connection, as a plain connect would."""
+    # The URL carries the vetted IP so httpx never looks the name up again (DNS rebinding);
+    # Host and, for https, the SNI name and certificate check keep the real name.
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")}
+    headers = {**headers, "Host": url.netloc.decode("ascii")}
+    *others, last = addresses
+    for address in others:
+        try:
+            return client.post(
+                url.copy_with(host=address), content=body, headers=headers, extensions=extensions
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            continue  # nothing was sent to this address
+    return client.post(
+        url.copy_with(host=last), content=body, headers=headers, extensions=extensions
+    )
+
+
 def _post(target: _Target, delivery_id: uuid.UUID) -> _Result:
     settings = get_settings()
     started = time.monotonic()
     try:
         # Resolved again at send time: the endpoint's DNS may have changed since creation.
-        check_target(target.url, allow_private=settings.webhooks_allow_private)
+        addresses = vetted_addresses(target.url, allow_private=settings.webhooks_allow_private)
     except UnsafeTarget as exc:
         return _Result(None, f"target refused: {exc}", None, 0)
     body = target.body.encode()
@@ -270,9 +291,16 @@ def _post(target: _Target, delivery_id: uuid.UUID) -> _Result:
         SIGNATURE_HEADER: signing.sign(target.secret, body),
     }
     try:
-        # Redirects are not followed: a redirect could point at an internal address.
-        with httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as c:
-            response = c.post(target.url, content=body, headers=headers)
+        # Redirects are not followed: a redirect could point at an internal address. An explicit
+        # transport keeps environment proxies out, as a proxy would resolve the name itself.
+        with httpx.Client(
+            transport=httpx.HTTPTransport(),
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            follow_redirects=False,
+        ) as client:
+            response = _post_to_first_reachable(
+                client, httpx.URL(target.url), addresses, body, headers
+            )
     except httpx.HTTPError as exc:
         elapsed = int((time.monotonic() - started) * 1000)
         return _Result(None, f"{type(exc).__name__}: {exc}"[:1000], None, elapsed)

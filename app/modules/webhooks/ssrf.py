@@ -20,21 +20,38 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_target(url: str, *, allow_private: bool) -> None:
-    """Raise UnsafeTarget unless `url` may be called; resolves the host (every address)."""
+def _host_and_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeTarget("only http and https URLs are allowed")
     host = parts.hostname
     if not host:
         raise UnsafeTarget("the URL has no host")
-    if allow_private:
-        return
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return host, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeTarget("the URL has an invalid port") from exc
+
+
+def vetted_addresses(url: str, *, allow_private: bool) -> list[str]:
+    """Resolve the host of `url` once and return its addresses, each checked; never empty."""
+    host, port = _host_and_port(url)
+    try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError) as exc:
         raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
-    for info in infos:
-        if not _is_public(str(info[4][0])):
-            raise UnsafeTarget(f"the host {host!r} resolves to a non-public address")
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise UnsafeTarget(f"the host {host!r} does not resolve")
+    if not allow_private and not all(_is_public(address) for address in addresses):
+        raise UnsafeTarget(f"the host {host!r} resolves to a non-public address")
+    return addresses
+
+
+def check_target(url: str, *, allow_private: bool) -> None:
+    """Raise UnsafeTarget unless `url` may be registered as a webhook target."""
+    if allow_private:
+        # Development targets need not resolve yet; only the URL's shape is checked.
+        _host_and_port(url)
+    else:
+        vetted_addresses(url, allow_private=False)

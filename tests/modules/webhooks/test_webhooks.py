@@ -1,17 +1,22 @@
 """Outgoing webhooks: admin API, signed delivery to a real local receiver, retries with a
-delivery log, redelivery, event filtering and the SSRF guard."""
+delivery log, redelivery, event filtering and the SSRF guard (including DNS rebinding)."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from app.core.database import session_scope
@@ -21,6 +26,7 @@ from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.modules.webhooks.ssrf import UnsafeTarget, check_target
 from tests.modules.payments.factories import create_course
 from tests.modules.payments.helpers import sandbox_webhook
+from tests.ops.fake_servers import serve, signed_by_itself
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 
@@ -30,6 +36,7 @@ class Receiver:
     """A real HTTP server; answers the queued status codes in turn, then 200."""
 
     url: str = ""
+    port: int = 0
     statuses: list[int] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
 
@@ -41,7 +48,7 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.received.append({"headers": dict(self.headers), "body": body})
+            state.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
             status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)
             self.send_header("Content-Length", "2")
@@ -52,12 +59,47 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    state.port = server.server_address[1]
+    state.url = f"http://127.0.0.1:{state.port}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield state
     server.shutdown()
     server.server_close()
+
+
+@dataclass
+class FakeDns:
+    """Answers chosen names with scripted addresses in turn, the last repeated; others resolve."""
+
+    answers: dict[str, list[list[str]]] = field(default_factory=dict)
+    lookups: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
+    fake = FakeDns()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in fake.answers:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        fake.lookups.append(host)
+        answers = fake.answers[host]
+        addresses = answers.pop(0) if len(answers) > 1 else answers[0]
+        return [
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                socket.IPPROTO_TCP,
+                "",
+                (address, int(port)),
+            )
+            for address in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return fake
 
 
 def _register(client: Any, headers: dict[str, str], url: str, events: list[str]) -> dict[str, Any]:
@@ -292,3 +334,114 @@ def test_private_targets_are_refused_unless_allowed(
         ENDPOINTS, json={"url": receiver.url, "event_types": ["*"]}, headers=auth_headers(admin)
     )
     assert allowed.status_code == 201
+
+
+def test_delivery_connects_to_the_checked_address_when_dns_rebinds(
+    client: Any, receiver: Receiver, dns: FakeDns, env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env(ENVIRONMENT="production", WEBHOOKS_ALLOW_PRIVATE_TARGETS=None, WEBHOOK_MAX_RETRIES="1")
+    public = "93.184.216.34"
+    # The attacker's DNS answers the check with a public address and any later lookup with
+    # the loopback address where the receiver (standing in for an internal service) listens.
+    dns.answers["rebind.test"] = [[public], ["127.0.0.1"]]
+    dialled: list[tuple[str, int]] = []
+    real_create_connection = socket.create_connection
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        if address[0] == public:  # the vetted address; nothing is reached on the internet
+            dialled.append(address)
+            raise ConnectionRefusedError(111, "Connection refused")
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    with session_scope() as session:
+        session.add(
+            WebhookEndpoint(
+                url=f"http://rebind.test:{receiver.port}/hooks",
+                secret="whsec_x",
+                event_types=["*"],
+                is_active=True,
+            )
+        )
+    _emit("course.completed", {"enrollment_id": "e4"})
+    assert receiver.received == []
+    assert dialled == [(public, receiver.port)]
+    assert dns.lookups == ["rebind.test"]
+    with session_scope() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        assert delivery.status == "failed" and delivery.attempts_count == 1
+        assert delivery.last_error is not None and delivery.last_error.startswith("ConnectError")
+
+
+def test_delivery_to_a_named_target_keeps_host_path_and_signature(
+    client: Any, admin: Any, auth_headers: Any, receiver: Receiver, dns: FakeDns
+) -> None:
+    # The first address refuses (nothing listens on ::1), so the next one is tried, as a
+    # dual-stack host whose IPv6 is unreachable would need.
+    dns.answers["hooks.test"] = [["::1", "127.0.0.1"]]
+    url = f"http://hooks.test:{receiver.port}/lms/hooks?source=lms"
+    endpoint = _register(client, auth_headers(admin), url, ["course.completed"])
+    _emit("course.completed", {"enrollment_id": "e5"})
+    assert dns.lookups == ["hooks.test"]
+    assert len(receiver.received) == 1
+    request = receiver.received[0]
+    assert request["path"] == "/lms/hooks?source=lms"
+    assert request["headers"]["Host"] == f"hooks.test:{receiver.port}"
+    assert _verify(endpoint["secret"], request)["data"]["enrollment_id"] == "e5"
+
+
+def _certificate_for(name: str, folder: Path) -> tuple[Path, Path]:
+    """A self-signed CA certificate valid for the DNS name `name` only; (cert, key) paths."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    certificate = signed_by_itself(
+        key,
+        name,
+        (x509.SubjectAlternativeName([x509.DNSName(name)]), False),
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_delivery_verifies_the_certificate_against_the_target_name(
+    client: Any,
+    admin: Any,
+    auth_headers: Any,
+    dns: FakeDns,
+    env: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    env(WEBHOOK_MAX_RETRIES="1")
+    tls = _certificate_for("hooks.test", tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls[0]))  # trust the test CA
+    dns.answers = {"hooks.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]}
+    with serve(lambda *_: (204, {}, b""), tls=tls) as server:
+        port = server.url.rsplit(":", 1)[1]
+        for name in ("hooks.test", "other.test"):
+            _register(client, auth_headers(admin), f"https://{name}:{port}/hooks", ["*"])
+        _emit("course.completed", {"enrollment_id": "e6"})
+    # Both names dial 127.0.0.1; only the one the certificate names gets through.
+    assert [(method, path, headers["host"]) for method, path, headers in server.requests] == [
+        ("POST", "/hooks", f"hooks.test:{port}")
+    ]
+    with session_scope() as session:
+        outcomes = {
+            url: (status, error)
+            for url, status, error in session.execute(
+                select(
+                    WebhookEndpoint.url, WebhookDelivery.status, WebhookDelivery.last_error
+                ).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            )
+        }
+    assert outcomes[f"https://hooks.test:{port}/hooks"] == ("succeeded", None)
+    status, error = outcomes[f"https://other.test:{port}/hooks"]
+    assert status == "failed" and error is not None and "CERTIFICATE_VERIFY_FAILED" in error
