@@ -19,6 +19,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    extract,
     func,
     select,
     update,
@@ -358,15 +359,50 @@ def upsert_progress(
     return db.execute(_upsert_statement(db.get_bind().dialect.name), values).one()
 
 
-@lru_cache(maxsize=1)
-def _touch_statement() -> Any:
-    """Record access and time on the enrollment, only if it is the live enrollment of an
-    active student whose token is current, and the lesson is a published lesson of its
-    course."""
+def _credited_seconds(dialect: str) -> ColumnElement[int]:
+    """The seconds a heartbeat adds to the time spent: its claimed delta, but never more than
+    the time since the enrollment was last accessed (the first access counts in full). A
+    retried or duplicated heartbeat therefore adds nothing, and no client can make time spent
+    outrun the clock."""
+    previous = _ENROLLMENTS.c.last_accessed_at
+    now = bindparam("b_now", type_=UTCDateTime())
+    delta = bindparam("b_delta", type_=Integer())
+    if dialect == "postgresql":
+        elapsed: ColumnElement[Any] = extract("epoch", now - previous)
+    elif dialect == "sqlite":
+        elapsed = (func.julianday(now) - func.julianday(previous)) * 86400
+    else:
+        raise RuntimeError(f"no elapsed time for dialect {dialect}")
+    seconds = cast(func.round(elapsed), Integer)
+    return case(
+        (previous.is_(None), delta),
+        (seconds <= 0, 0),
+        (seconds < delta, seconds),
+        else_=delta,
+    )
+
+
+def _own_enrollment() -> list[ColumnElement[bool]]:
+    enrollments = _ENROLLMENTS.c
+    return [
+        enrollments.id == bindparam("b_enrollment_id", type_=Uuid()),
+        enrollments.student_id == bindparam("b_student_id", type_=Uuid()),
+    ]
+
+
+@lru_cache(maxsize=4)
+def _credit_statement(dialect: str) -> Any:
+    """The credit of `_credited_seconds` for the student's enrollment (no row: not theirs)."""
+    return select(_credited_seconds(dialect).label("credited")).where(*_own_enrollment())
+
+
+def _touch_statement(credited: ColumnElement[int], *extra: ColumnElement[bool]) -> Any:
+    """Record access and `credited` seconds on the enrollment, only if it is the live
+    enrollment of an active student whose token is current, and the lesson is a published
+    lesson of its course."""
     enrollments = _ENROLLMENTS.c
     lessons = Lesson.__table__.c
     now = bindparam("b_now", type_=UTCDateTime())
-    student_id = bindparam("b_student_id", type_=Uuid())
     lesson_in_course = exists().where(
         lessons.id == bindparam("b_lesson_id", type_=Uuid()),
         lessons.course_id == enrollments.course_id,
@@ -375,16 +411,18 @@ def _touch_statement() -> Any:
     return (
         update(_ENROLLMENTS)
         .where(
-            enrollments.id == bindparam("b_enrollment_id", type_=Uuid()),
-            enrollments.student_id == student_id,
+            *_own_enrollment(),
+            *extra,
             # Not IN (live statuses): an expanding IN is re-rendered on every execution.
             enrollments.status != EnrollmentStatus.DROPPED.value,
             lesson_in_course,
-            principal_user_filter(student_id, bindparam("b_token_version", type_=Integer())),
+            principal_user_filter(
+                bindparam("b_student_id", type_=Uuid()),
+                bindparam("b_token_version", type_=Integer()),
+            ),
         )
         .values(
-            total_time_spent_seconds=enrollments.total_time_spent_seconds
-            + bindparam("b_delta", type_=Integer()),
+            total_time_spent_seconds=enrollments.total_time_spent_seconds + credited,
             last_accessed_at=now,
             started_at=func.coalesce(enrollments.started_at, now),
             updated_at=now,
@@ -393,28 +431,48 @@ def _touch_statement() -> Any:
 
 
 @lru_cache(maxsize=1)
+def _sqlite_touch_statement() -> Any:
+    return _touch_statement(bindparam("b_credited", type_=Integer()))
+
+
+@lru_cache(maxsize=1)
 def _heartbeat_statement() -> Any:
-    """PostgreSQL: the touch and the progress upsert as one statement. The upsert inserts from
-    the touched row, so nothing is written unless the touch matched; its values are bound under
-    the column names `_progress_values` uses, as for the upsert alone."""
-    touched = _touch_statement().returning(_ENROLLMENTS.c.id).cte("touched")
+    """PostgreSQL: the credit, the touch and the progress upsert as one statement. The credit
+    is read under a row lock, so concurrent retries of one heartbeat cannot both see the old
+    access time; the upsert inserts from the touched row, so nothing is written unless the
+    touch matched. Its values are bound under the column names `_progress_values` uses, as
+    for the upsert alone."""
+    enrollments = _ENROLLMENTS.c
+    previous = (
+        select(enrollments.id, _credited_seconds("postgresql").label("credited"))
+        .where(*_own_enrollment())
+        .with_for_update()
+        .cte("previous")
+    )
+    touched = (
+        _touch_statement(previous.c.credited, enrollments.id == previous.c.id)
+        .returning(enrollments.id, previous.c.credited)
+        .cte("touched")
+    )
     columns = [column.name for column in _PROGRESS.c]
+    sources = {"enrollment_id": touched.c.id, "time_spent_seconds": touched.c.credited}
     row = select(
-        *(
-            touched.c.id
-            if name == "enrollment_id"
-            else bindparam(name, type_=_PROGRESS.c[name].type)
-            for name in columns
-        )
+        *(sources.get(name, bindparam(name, type_=_PROGRESS.c[name].type)) for name in columns)
     )
     return _keep_highest(postgresql.insert(_PROGRESS).from_select(columns, row))
 
 
 def _touch_then_upsert(touch: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
     engine = get_engine()
+    # BEGIN IMMEDIATE (see database.py): the write lock is held from the credit's read on.
     with engine.begin() as connection:
-        if connection.execute(_touch_statement(), touch).rowcount != 1:
+        credited = connection.execute(_credit_statement(engine.dialect.name), touch).scalar()
+        if credited is None:
             return None
+        touched = connection.execute(_sqlite_touch_statement(), {**touch, "b_credited": credited})
+        if touched.rowcount != 1:
+            return None
+        values = {**values, "time_spent_seconds": credited}
         row = connection.execute(_upsert_statement(engine.dialect.name), values).one()
         return dict(row._mapping)
 
@@ -429,12 +487,14 @@ async def record_heartbeat(
     completion_percentage: Decimal,
     now: datetime,
 ) -> dict[str, Any] | None:
-    """The heartbeat's write, in a transaction of its own: touch the enrollment and upsert the
-    lesson's progress, both only if the touch's conditions hold. Returns the progress row, or
-    None when nothing matched (the caller explains why).
+    """The heartbeat's write, in a transaction of its own: credit time (`_credited_seconds`),
+    touch the enrollment and upsert the lesson's progress, the writes only if the touch's
+    conditions hold. Returns the progress row, or None when nothing matched (the caller
+    explains why).
 
     On PostgreSQL this is one statement, sent from the event loop; SQLite cannot write in a
-    CTE, so there it is the touch, then the upsert, in one transaction in a worker thread.
+    CTE, so there it is the credit's read, the touch, then the upsert, in one transaction in a
+    worker thread.
     """
     touch = {
         "b_enrollment_id": enrollment_id,

@@ -109,7 +109,13 @@ async def progress_heartbeat(
     lesson_id: uuid.UUID,
     data: ProgressHeartbeat,
 ) -> Any:
-    """Record watching progress; repeated or late heartbeats never lower it."""
+    """Record watching progress; repeated or late heartbeats never lower it.
+
+    Position, completion percentage and status only go up. Time spent grows by
+    `time_spent_delta_seconds`, but by no more than the time since the enrollment was last
+    accessed (a first heartbeat counts in full): a retried heartbeat adds nothing, and time
+    spent cannot outrun the clock.
+    """
     return model_response(
         await service.record_heartbeat(
             enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal, data=data

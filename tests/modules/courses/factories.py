@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -85,3 +86,12 @@ def create_enrollment(student: User, course: SeededCourse, **fields: Any) -> uui
         session.add(enrollment)
         session.flush()
         return enrollment.id
+
+
+def let_time_pass(enrollment_id: uuid.UUID, seconds: int) -> None:
+    """As if the enrollment had last been accessed `seconds` earlier: heartbeats credit no more
+    time than has passed since then."""
+    with session_scope() as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        assert enrollment is not None and enrollment.last_accessed_at is not None
+        enrollment.last_accessed_at -= timedelta(seconds=seconds)

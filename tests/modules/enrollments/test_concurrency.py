@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,9 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.database import session_scope
+from app.core.dependencies import Principal
 from app.core.errors import Conflict
 from app.modules.enrollments import service
-from app.modules.enrollments.models import Enrollment
+from app.modules.enrollments.models import Enrollment, LessonProgress
+from app.modules.enrollments.schemas import ProgressHeartbeat
 from tests.modules.courses.factories import create_course, create_enrollment
 
 pytestmark = pytest.mark.postgres
@@ -107,3 +110,33 @@ def test_concurrent_completions_complete_once(
             100.0,
         )
     assert [name for name, _ in recorded] == ["course.completed"]
+
+
+def test_concurrent_retries_of_a_heartbeat_credit_its_time_once(
+    instructor: Any, student: Any
+) -> None:
+    """The same heartbeat sent by several connections at once: the enrollment's row lock
+    makes all but the first see the access it just recorded, so the time counts once."""
+    course = create_course(instructor)
+    enrollment_id = create_enrollment(student, course)
+    principal = Principal(user_id=student.id, token_version=student.token_version)
+    beat = ProgressHeartbeat(position_seconds=40, time_spent_delta_seconds=25)
+
+    def send() -> int:
+        progress = asyncio.run(
+            service.record_heartbeat(
+                enrollment_id=enrollment_id,
+                lesson_id=course.lesson_ids[0],
+                principal=principal,
+                data=beat,
+            )
+        )
+        return progress.last_position_seconds
+
+    outcomes = _race(send)
+    assert outcomes == [40] * THREADS, outcomes
+    with session_scope() as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        assert enrollment is not None and enrollment.total_time_spent_seconds == 25
+        spent = session.scalars(select(LessonProgress.time_spent_seconds)).all()
+        assert spent == [25]

@@ -6,7 +6,7 @@ from typing import Any
 
 import jwt
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.core.database import get_engine, session_scope
 from app.core.errors import BusinessRuleViolation, NotFound
@@ -14,7 +14,7 @@ from app.modules.enrollments import service
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.users.models import User
 from tests.factories import statements
-from tests.modules.courses.factories import create_course, create_enrollment
+from tests.modules.courses.factories import create_course, create_enrollment, let_time_pass
 
 API = "/api/v1"
 
@@ -45,6 +45,7 @@ def test_heartbeat_is_monotonic(client: Any, setup: Any, student: Any, auth_head
     for beat in beats:
         response = client.put(url, json=beat, headers=headers)
         assert response.status_code == 200, response.text
+        let_time_pass(enrollment_id, 60)
     body = response.json()
     assert body["last_position_seconds"] == 120
     assert body["completion_percentage"] == 40.0
@@ -56,28 +57,79 @@ def test_heartbeat_is_monotonic(client: Any, setup: Any, student: Any, auth_head
     assert detail["lessons"][0]["last_position_seconds"] == 120
 
 
+def _time_spent(enrollment_id: Any) -> tuple[int, int]:
+    """(the enrollment's total, the sum over its lessons)."""
+    with session_scope() as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        assert enrollment is not None
+        lessons = session.scalar(
+            select(func.sum(LessonProgress.time_spent_seconds)).where(
+                LessonProgress.enrollment_id == enrollment_id
+            )
+        )
+        return enrollment.total_time_spent_seconds, int(lessons or 0)
+
+
+def test_a_repeated_heartbeat_credits_its_time_once(
+    client: Any, setup: Any, student: Any, auth_headers: Any
+) -> None:
+    """A client retrying a heartbeat (a timeout, a double send) must not double the time."""
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    url = _url(enrollment_id, course.lesson_ids[0])
+    beat = {"position_seconds": 50, "time_spent_delta_seconds": 20, "completion_percentage": 30}
+    for _ in range(3):
+        response = client.put(url, json=beat, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["time_spent_seconds"] == 20
+        assert response.json()["last_position_seconds"] == 50
+    assert _time_spent(enrollment_id) == (20, 20)
+
+
+def test_heartbeats_credit_no_more_time_than_has_passed(
+    client: Any, setup: Any, student: Any, auth_headers: Any
+) -> None:
+    """Time spent cannot outrun the clock: each heartbeat adds its delta, at most the time
+    since the enrollment's previous access, across the course's lessons."""
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    first, second = (_url(enrollment_id, lesson) for lesson in course.lesson_ids[:2])
+    beat = {"time_spent_delta_seconds": 30}
+    assert client.put(first, json=beat, headers=headers).json()["time_spent_seconds"] == 30
+    let_time_pass(enrollment_id, 7)
+    assert client.put(first, json=beat, headers=headers).json()["time_spent_seconds"] == 37
+    # Another lesson of the same course shares the enrollment's clock.
+    let_time_pass(enrollment_id, 12)
+    assert client.put(second, json=beat, headers=headers).json()["time_spent_seconds"] == 12
+    let_time_pass(enrollment_id, 3600)
+    assert client.put(second, json=beat, headers=headers).json()["time_spent_seconds"] == 42
+    assert _time_spent(enrollment_id) == (79, 79)
+
+
 def test_heartbeat_is_one_statement_on_postgresql(
     client: Any, setup: Any, student: Any, auth_headers: Any
 ) -> None:
     """No user read, no lesson read: the write itself checks the student, the token's version
     and the lesson. PostgreSQL runs it as one statement (no BEGIN/COMMIT round trips either);
-    SQLite, which cannot write in a CTE, as the touch then the upsert."""
+    SQLite, which cannot write in a CTE, as the time credit's read, the touch, then the
+    upsert."""
     course, enrollment_id = setup
     headers = auth_headers(student)
     url = _url(enrollment_id, course.lesson_ids[0])
     client.put(url, json={"position_seconds": 5}, headers=headers)
     with statements() as seen:
         assert client.put(url, json={"position_seconds": 10}, headers=headers).status_code == 200
-    assert not any(s.lstrip().upper().startswith("SELECT") for s in seen), seen
     if get_engine().dialect.name == "postgresql":
         assert len(seen) == 1, seen
-        assert seen[0].lstrip().upper().startswith("WITH TOUCHED AS")
+        assert seen[0].lstrip().upper().startswith("WITH PREVIOUS AS")
         assert "UPDATE enrollments" in seen[0] and "INSERT INTO lesson_progress" in seen[0]
     else:
-        writes = [s.lstrip().upper() for s in seen if "enrollments" in s or "lesson_progress" in s]
-        assert len(writes) == 2, seen
-        assert writes[0].startswith("UPDATE ENROLLMENTS")
-        assert writes[1].startswith("INSERT INTO LESSON_PROGRESS")
+        work = [s.lstrip().upper() for s in seen if "enrollments" in s or "lesson_progress" in s]
+        assert len(work) == 3, seen
+        assert work[0].startswith("SELECT") and "FROM ENROLLMENTS" in work[0]
+        assert "USERS" not in work[0] and "LESSONS" not in work[0]
+        assert work[1].startswith("UPDATE ENROLLMENTS")
+        assert work[2].startswith("INSERT INTO LESSON_PROGRESS")
     assert all("FROM users" in s for s in seen if s.lstrip().upper().startswith("UPDATE"))
 
 
