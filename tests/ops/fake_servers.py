@@ -58,13 +58,18 @@ def signed_by_itself(
     return builder.sign(key, hashes.SHA256())
 
 
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (also its own CA); returns (cert_path, key_path)."""
+def self_signed_certificate(folder: Path, name: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate valid for `name` only, an IP address or a DNS name (also its own CA);
+    returns (cert_path, key_path)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    try:
+        subject: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        subject = x509.DNSName(name)
     certificate = signed_by_itself(
         key,
-        "127.0.0.1",
-        (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+        name,
+        (x509.SubjectAlternativeName([subject]), False),
         (x509.BasicConstraints(ca=True, path_length=None), True),
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"

@@ -14,9 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from app.core.database import session_scope
@@ -26,7 +23,7 @@ from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.modules.webhooks.ssrf import UnsafeTarget, check_target
 from tests.modules.payments.factories import create_course
 from tests.modules.payments.helpers import sandbox_webhook
-from tests.ops.fake_servers import serve, signed_by_itself
+from tests.ops.fake_servers import self_signed_certificate, serve
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 
@@ -390,27 +387,6 @@ def test_delivery_to_a_named_target_keeps_host_path_and_signature(
     assert _verify(endpoint["secret"], request)["data"]["enrollment_id"] == "e5"
 
 
-def _certificate_for(name: str, folder: Path) -> tuple[Path, Path]:
-    """A self-signed CA certificate valid for the DNS name `name` only; (cert, key) paths."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    certificate = signed_by_itself(
-        key,
-        name,
-        (x509.SubjectAlternativeName([x509.DNSName(name)]), False),
-        (x509.BasicConstraints(ca=True, path_length=None), True),
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def test_https_delivery_verifies_the_certificate_against_the_target_name(
     client: Any,
     admin: Any,
@@ -421,7 +397,7 @@ def test_https_delivery_verifies_the_certificate_against_the_target_name(
     tmp_path: Path,
 ) -> None:
     env(WEBHOOK_MAX_RETRIES="1")
-    tls = _certificate_for("hooks.test", tmp_path)
+    tls = self_signed_certificate(tmp_path, "hooks.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(tls[0]))  # trust the test CA
     dns.answers = {"hooks.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]}
     with serve(lambda *_: (204, {}, b""), tls=tls) as server:
