@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -92,21 +92,19 @@ def open_course_payment(
     )
 
 
-def bought_course_ids(
-    db: Session, *, user_id: uuid.UUID, course_ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of `course_ids` the user has a completed payment for, in one query."""
-    if not course_ids:
+def bought_pairs(
+    db: Session, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """Which (user_id, course_id) of `pairs` have a completed course payment, in one query."""
+    if not pairs:
         return set()
-    return set(
-        db.scalars(
-            select(Payment.course_id).where(
-                Payment.user_id == user_id,
-                Payment.course_id.in_(course_ids),
-                Payment.status == PaymentStatus.COMPLETED.value,
-            )
+    rows = db.execute(
+        select(Payment.user_id, Payment.course_id).where(
+            tuple_(Payment.user_id, Payment.course_id).in_(list(pairs)),
+            Payment.status == PaymentStatus.COMPLETED.value,
         )
     )
+    return {(user_id, course_id) for user_id, course_id in rows if course_id is not None}
 
 
 def user_payments_query(user_id: uuid.UUID) -> Select[Payment]:
@@ -192,24 +190,40 @@ def access_subscription(db: Session, *, user_id: uuid.UUID, now: datetime) -> Su
     )
 
 
-def lapsed_subscriptions(db: Session, *, now: datetime) -> Sequence[Subscription]:
-    return db.scalars(
-        select(Subscription)
-        .where(
-            Subscription.status.in_(ACCESS_STATUSES),
-            Subscription.current_period_end <= now,
+def expire_lapsed_subscriptions(db: Session, *, now: datetime) -> list[uuid.UUID]:
+    """Mark every subscription whose paid period is over as expired, in one UPDATE; their ids."""
+    return list(
+        db.scalars(
+            update(Subscription)
+            .where(
+                Subscription.status.in_(ACCESS_STATUSES),
+                Subscription.current_period_end <= now,
+            )
+            .values(status=SubscriptionStatus.EXPIRED.value)
+            .returning(Subscription.id)
+            .execution_options(synchronize_session="fetch")
         )
-        .with_for_update()
-    ).all()
+    )
 
 
-def open_grants(db: Session, subscription_id: uuid.UUID) -> Sequence[SubscriptionCourseGrant]:
-    return db.scalars(
-        select(SubscriptionCourseGrant).where(
-            SubscriptionCourseGrant.subscription_id == subscription_id,
+def revoke_open_grants(
+    db: Session, *, subscription_ids: Sequence[uuid.UUID], now: datetime
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Revoke the open grants of the subscriptions in one UPDATE; the (user_id, course_id) of
+    each grant revoked."""
+    if not subscription_ids:
+        return []
+    rows = db.execute(
+        update(SubscriptionCourseGrant)
+        .where(
+            SubscriptionCourseGrant.subscription_id.in_(subscription_ids),
             SubscriptionCourseGrant.revoked_at.is_(None),
         )
-    ).all()
+        .values(revoked_at=now)
+        .returning(SubscriptionCourseGrant.user_id, SubscriptionCourseGrant.course_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return [(user_id, course_id) for user_id, course_id in rows]
 
 
 def grant_exists(db: Session, *, subscription_id: uuid.UUID, course_id: uuid.UUID) -> bool:

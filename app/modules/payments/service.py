@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -398,30 +399,25 @@ def _activate_subscription(db: Session, payment: Payment) -> None:
     )
 
 
-def _revoke_subscription_grants(db: Session, subscription: Subscription) -> None:
-    now = utcnow()
-    grants = repository.open_grants(db, subscription.id)
-    # A course also bought on its own keeps its access.
-    bought = repository.bought_course_ids(
-        db, user_id=subscription.user_id, course_ids=[grant.course_id for grant in grants]
+def _revoke_subscription_grants(db: Session, subscription_ids: Sequence[uuid.UUID]) -> None:
+    """End the course access the subscriptions granted, in the same few statements however
+    many subscriptions there are."""
+    revoked = set(
+        repository.revoke_open_grants(db, subscription_ids=subscription_ids, now=utcnow())
     )
-    for grant in grants:
-        grant.revoked_at = now
-        if grant.course_id not in bought:
-            enrollment_service.revoke_paid_access(
-                db, student_id=grant.user_id, course_id=grant.course_id
-            )
+    # A course also bought on its own keeps its access.
+    lost = revoked - repository.bought_pairs(db, revoked)
+    # Sorted: concurrent revocations lock the enrollments in the same order.
+    for student_id, course_id in sorted(lost):
+        enrollment_service.revoke_paid_access(db, student_id=student_id, course_id=course_id)
     db.flush()
 
 
 def expire_subscriptions(db: Session) -> int:
     """Mark subscriptions past their period end as expired and end what they granted."""
-    lapsed = repository.lapsed_subscriptions(db, now=utcnow())
-    for subscription in lapsed:
-        subscription.status = SubscriptionStatus.EXPIRED.value
-        _revoke_subscription_grants(db, subscription)
-    db.flush()
-    return len(lapsed)
+    expired = repository.expire_lapsed_subscriptions(db, now=utcnow())
+    _revoke_subscription_grants(db, expired)
+    return len(expired)
 
 
 # --- gateway events --------------------------------------------------------------------------
@@ -453,7 +449,7 @@ def _revoke(db: Session, payment: Payment) -> None:
         if subscription is not None:
             subscription.status = SubscriptionStatus.EXPIRED.value
             subscription.current_period_end = utcnow()
-            _revoke_subscription_grants(db, subscription)
+            _revoke_subscription_grants(db, [subscription.id])
 
 
 def _send_receipt(db: Session, payment: Payment) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,8 +12,9 @@ from sqlalchemy import func, select
 from app.core.database import session_scope, utcnow
 from app.modules.courses.models import Course
 from app.modules.payments import service
-from app.modules.payments.models import Subscription
+from app.modules.payments.models import Subscription, SubscriptionCourseGrant
 from app.modules.users.models import User
+from tests.factories import statements
 from tests.modules.payments.factories import (
     create_course,
     create_payment,
@@ -161,6 +163,62 @@ def test_course_bought_separately_survives_subscription_expiry(
     with session_scope() as db:
         service.expire_subscriptions(db)
     assert count_enrollments(student.id, course.id) == 1
+
+
+def _lapse_with_grants(student: Any, instructor: Any) -> tuple[Any, Any, Any]:
+    """A subscription, just lapsed, that granted the student two paid courses: one also bought
+    on its own, one not. Returns the subscription, the bought course and the granted one."""
+    subscription = create_subscription(student, create_plan())
+    bought, granted = create_course(instructor), create_course(instructor)
+    with session_scope() as db:
+        user = db.get(User, student.id)
+        assert user is not None
+        for course in (bought, granted):
+            service.enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
+    create_payment(student, course=bought, completed_at=utcnow())
+    with session_scope() as db:
+        db.query(Subscription).filter(Subscription.id == subscription.id).update(
+            {Subscription.current_period_end: utcnow() - timedelta(seconds=1)}
+        )
+    return subscription, bought, granted
+
+
+def test_expiry_statements_do_not_grow_with_the_lapsed_subscriptions(
+    make_user: Callable[..., Any], instructor: Any
+) -> None:
+    def expire(count: int) -> tuple[list[str], list[tuple[Any, Any, Any, Any]]]:
+        lapsed = []
+        for _ in range(count):
+            student = make_user(role="student")
+            lapsed.append((student, *_lapse_with_grants(student, instructor)))
+        with statements() as seen, session_scope() as db:
+            assert service.expire_subscriptions(db) == count
+        return seen, lapsed
+
+    one, _ = expire(1)
+    four, lapsed = expire(4)
+
+    # The enrollments service drops each revoked enrollment on its own; everything the
+    # payments module runs is the same few statements for one lapsed subscription or four.
+    def outside_enrollments(seen: list[str]) -> list[str]:
+        return [sql for sql in seen if "enrollments" not in sql]
+
+    assert len(outside_enrollments(four)) == len(outside_enrollments(one)), four
+    ids = [subscription.id for _student, subscription, _bought, _granted in lapsed]
+    with session_scope() as db:
+        statuses = db.scalars(select(Subscription.status).where(Subscription.id.in_(ids))).all()
+        open_grants = db.scalar(
+            select(func.count())
+            .select_from(SubscriptionCourseGrant)
+            .where(
+                SubscriptionCourseGrant.subscription_id.in_(ids),
+                SubscriptionCourseGrant.revoked_at.is_(None),
+            )
+        )
+    assert statuses == ["expired"] * 4 and open_grants == 0
+    for student, _subscription, bought, granted in lapsed:
+        assert count_enrollments(student.id, bought.id) == 1
+        assert count_enrollments(student.id, granted.id) == 0
 
 
 def test_cancel_is_limited_to_the_owner(
