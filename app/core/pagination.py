@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+Columns = TypeVarTuple("Columns")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -24,6 +24,10 @@ class PageParams(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+    def pages(self, total: int) -> int:
+        """How many pages `total` items fill."""
+        return -(-total // self.page_size)
 
 
 # async: pure parsing, so FastAPI need not hop to a worker thread for it.
@@ -55,12 +59,20 @@ class Page(BaseModel, Generic[T]):
             total=total,
             page=params.page,
             page_size=params.page_size,
-            pages=math.ceil(total / params.page_size) if total else 0,
+            pages=params.pages(total),
         )
 
 
-def paginate(session: Session, statement: Select[Any], params: PageParams) -> tuple[list[Any], int]:
-    """Run `statement` for one page and count the whole result in SQL."""
+def paginate_rows(
+    session: Session, statement: Select[*Columns], params: PageParams
+) -> tuple[list[Row[*Columns]], int]:
+    """Run `statement` for one page of whole rows and count the whole result in SQL."""
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = session.scalars(statement.limit(params.page_size).offset(params.offset)).all()
+    rows = session.execute(statement.limit(params.page_size).offset(params.offset)).all()
     return list(rows), int(total or 0)
+
+
+def paginate(session: Session, statement: Select[Any], params: PageParams) -> tuple[list[Any], int]:
+    """`paginate_rows` keeping the first column of each row (the model, for `select(Model)`)."""
+    rows, total = paginate_rows(session, statement, params)
+    return [row[0] for row in rows], total

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.core.database import session_scope
 from app.core.errors import NotFound
-from app.core.pagination import PageParams
+from app.core.pagination import PageParams, paginate_rows
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
 from app.modules.assignments.schemas import (
     EnrollmentGradeItem,
@@ -200,11 +200,7 @@ def _rows(
 def gradebook(db: Session, *, course_id: uuid.UUID, user: User, params: PageParams) -> Gradebook:
     courses_service.get_owned_course(db, course_id=course_id, user=user)
     columns = _columns(db, course_id)
-    statement = _students(course_id)
-    total = int(
-        db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    )
-    students = db.execute(statement.limit(params.page_size).offset(params.offset)).all()
+    students, total = paginate_rows(db, _students(course_id), params)
     return Gradebook(
         course_id=course_id,
         columns=columns,
@@ -212,7 +208,7 @@ def gradebook(db: Session, *, course_id: uuid.UUID, user: User, params: PagePara
         total=total,
         page=params.page,
         page_size=params.page_size,
-        pages=-(-total // params.page_size) if total else 0,
+        pages=params.pages(total),
     )
 
 

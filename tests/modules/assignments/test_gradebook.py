@@ -99,6 +99,39 @@ def test_gradebook_is_paginated(
     assert page["items"][0]["course_grade"] == "72.73"
 
 
+@pytest.mark.parametrize(
+    ("page", "page_size", "names", "pages"),
+    [
+        (1, 3, ["=Aaron(1)", "Alice Able"], 1),  # one partial page
+        (2, 3, [], 1),  # beyond the end: no rows, same total
+        (5, 1, [], 2),
+    ],
+)
+def test_gradebook_paging_edges(
+    client: TestClient,
+    instructor: Any,
+    auth_headers: H,
+    book: Book,
+    page: int,
+    page_size: int,
+    names: list[str],
+    pages: int,
+) -> None:
+    body = client.get(
+        f"/api/v1/courses/{book.course.id}/gradebook",
+        params={"page": page, "page_size": page_size},
+        headers=auth_headers(instructor),
+    ).json()
+    assert [row["student_name"] for row in body["items"]] == names
+    assert (body["total"], body["page"], body["page_size"], body["pages"]) == (
+        2,
+        page,
+        page_size,
+        pages,
+    )
+    assert [column["title"] for column in body["columns"]] == ["Midterm", "Essay"]
+
+
 def test_gradebook_csv(client: TestClient, instructor: Any, auth_headers: H, book: Book) -> None:
     response = client.get(
         f"/api/v1/courses/{book.course.id}/gradebook",
