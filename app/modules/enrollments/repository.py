@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -22,6 +23,7 @@ from sqlalchemy import (
     extract,
     func,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,6 +80,24 @@ def get_for_student(
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return db.scalars(statement).one_or_none()
+
+
+def drop_enrollments(
+    db: Session, *, pairs: Collection[tuple[uuid.UUID, uuid.UUID]], now: datetime
+) -> None:
+    """Drop the enrollments of the (student_id, course_id) pairs that are not dropped yet, in
+    one UPDATE (which locks the rows it changes)."""
+    if not pairs:
+        return
+    db.execute(
+        update(Enrollment)
+        .where(
+            tuple_(Enrollment.student_id, Enrollment.course_id).in_(list(pairs)),
+            Enrollment.status != EnrollmentStatus.DROPPED.value,
+        )
+        .values(status=EnrollmentStatus.DROPPED.value, dropped_at=now, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 # The columns of `CourseSummary` besides its id (the enrollment's course_id), selected beside

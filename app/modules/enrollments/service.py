@@ -8,6 +8,7 @@ and `revoke_paid_access`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NoReturn
 
@@ -193,14 +194,10 @@ def activate_paid_enrollment(
     return enrollment
 
 
-def revoke_paid_access(db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID) -> None:
-    """Remove access after a refund: the enrollment is dropped, its history kept."""
-    enrollment = repository.get_for_student(db, student_id, course_id, for_update=True)
-    if enrollment is None or enrollment.status == EnrollmentStatus.DROPPED.value:
-        return
-    enrollment.status = EnrollmentStatus.DROPPED.value
-    enrollment.dropped_at = utcnow()
-    db.flush()
+def revoke_paid_access(db: Session, *, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Remove access after a refund or a lapsed subscription, for each (student_id, course_id)
+    of `pairs` in one statement: the enrollments are dropped, their history kept."""
+    repository.drop_enrollments(db, pairs=pairs, now=utcnow())
 
 
 # --- progress ----------------------------------------------------------------------------

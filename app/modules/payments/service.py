@@ -407,9 +407,7 @@ def _revoke_subscription_grants(db: Session, subscription_ids: Sequence[uuid.UUI
     )
     # A course also bought on its own keeps its access.
     lost = revoked - repository.bought_pairs(db, revoked)
-    # Sorted: concurrent revocations lock the enrollments in the same order.
-    for student_id, course_id in sorted(lost):
-        enrollment_service.revoke_paid_access(db, student_id=student_id, course_id=course_id)
+    enrollment_service.revoke_paid_access(db, pairs=lost)
     db.flush()
 
 
@@ -441,9 +439,7 @@ def _grant(db: Session, payment: Payment) -> None:
 
 def _revoke(db: Session, payment: Payment) -> None:
     if payment.course_id is not None:
-        enrollment_service.revoke_paid_access(
-            db, student_id=payment.user_id, course_id=payment.course_id
-        )
+        enrollment_service.revoke_paid_access(db, pairs=[(payment.user_id, payment.course_id)])
     elif payment.subscription_id is not None:
         subscription = repository.lock_subscription(db, payment.subscription_id)
         if subscription is not None:

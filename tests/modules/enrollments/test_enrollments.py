@@ -146,7 +146,7 @@ def test_paid_activation_is_idempotent_and_revocable(
     assert [name for name, _ in recorded] == ["enrollment.created"]
 
     with session_scope() as session:
-        service.revoke_paid_access(session, student_id=student.id, course_id=course.id)
+        service.revoke_paid_access(session, pairs=[(student.id, course.id)])
     with session_scope() as session:
         assert (
             service.get_student_enrollment(session, student_id=student.id, course_id=course.id)
