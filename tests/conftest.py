@@ -132,6 +132,7 @@ for _key, _value in BASE_ENV.items():
 PRODUCTION_ENV: dict[str, str] = {
     "ENVIRONMENT": "production",
     "SECRET_KEY": "p" * 24 + "-production-grade-key-0123456789",
+    "MFA_SECRET_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1ncmFkZS1mZXJuZXQta2V5LTAxMjM=",
     "DATABASE_URL": "postgresql+psycopg://lms@127.0.0.1:1/lms",
     "REDIS_URL": "redis://127.0.0.1:1/0",
     "TASKS_FORCE_INLINE": "false",

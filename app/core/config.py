@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     EMAIL_VERIFICATION_TOKEN_EXPIRE_HOURS: int = Field(default=24, ge=1)
     MFA_CHALLENGE_TOKEN_EXPIRE_MINUTES: int = Field(default=10, ge=1)
     MFA_ISSUER: str = "LMS Backend"
+    # Fernet keys that encrypt TOTP secrets at rest: the first encrypts, every one decrypts, so
+    # a new key goes first and the old one stays second until every secret was rewritten.
+    MFA_SECRET_ENCRYPTION_KEYS: CsvList = []
     PASSWORD_MIN_LENGTH: int = Field(default=8, ge=8, le=72)
     ALLOW_INSTRUCTOR_SIGNUP: bool = False
     REQUIRE_EMAIL_VERIFICATION: bool = False
@@ -228,6 +233,7 @@ class Settings(BaseSettings):
         "FORWARDED_ALLOW_IPS",
         "RATE_LIMIT_EXCLUDED_PATHS",
         "ALLOWED_UPLOAD_EXTENSIONS",
+        "MFA_SECRET_ENCRYPTION_KEYS",
         mode="before",
     )
     @classmethod
@@ -291,7 +297,18 @@ class Settings(BaseSettings):
         """The JWT/HMAC key: configured, or a random one kept per installation in `VAR_DIR`."""
         if self.SECRET_KEY:
             return self.SECRET_KEY
-        return _installation_secret(self.VAR_DIR)
+        return _installation_secret(self.VAR_DIR, "secret_key")
+
+    @property
+    def mfa_encryption_keys(self) -> list[str]:
+        """The TOTP-secret keys, newest first: configured, or one random key kept per
+        installation in `VAR_DIR`.
+
+        Its own file rather than a key derived from SECRET_KEY: rotating the signing key (to end
+        every session) must not make every enrolled authenticator unreadable."""
+        if self.MFA_SECRET_ENCRYPTION_KEYS:
+            return self.MFA_SECRET_ENCRYPTION_KEYS
+        return [_installation_secret(self.VAR_DIR, "mfa_secret_key")]
 
     def production_problems(self) -> list[str]:
         """Every reason this configuration must not serve production traffic."""
@@ -305,6 +322,17 @@ class Settings(BaseSettings):
             problems.append("SECRET_KEY is a well-known placeholder value")
         elif len(key) < 32:
             problems.append("SECRET_KEY is shorter than 32 characters")
+        if not self.MFA_SECRET_ENCRYPTION_KEYS:
+            problems.append(
+                "MFA_SECRET_ENCRYPTION_KEYS is not set (generate a key with: python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+        for position, mfa_key in enumerate(self.MFA_SECRET_ENCRYPTION_KEYS, start=1):
+            if not _is_fernet_key(mfa_key):
+                problems.append(
+                    f"MFA_SECRET_ENCRYPTION_KEYS key {position} is not a Fernet key "
+                    "(32 random bytes, url-safe base64)"
+                )
         if self.DEBUG:
             problems.append("DEBUG must be false")
         if "*" in self.CORS_ORIGINS:
@@ -342,13 +370,28 @@ class ConfigurationError(RuntimeError):
         super().__init__(f"Refusing to start in production:\n{listing}")
 
 
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key)
+    except ValueError:
+        return False
+    return True
+
+
+# How each per-installation secret kept in VAR_DIR is generated, by file name.
+_INSTALLATION_SECRETS: dict[str, Callable[[], str]] = {
+    "secret_key": lambda: secrets.token_urlsafe(48),
+    "mfa_secret_key": lambda: Fernet.generate_key().decode(),
+}
+
+
 @lru_cache
-def _installation_secret(var_dir: Path) -> str:
-    path = var_dir / "secret_key"
+def _installation_secret(var_dir: Path, name: str) -> str:
+    path = var_dir / name
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        scratch = var_dir / f".secret_key.{os.getpid()}"
-        scratch.write_text(secrets.token_urlsafe(48))
+        scratch = var_dir / f".{name}.{os.getpid()}"
+        scratch.write_text(_INSTALLATION_SECRETS[name]())
         scratch.chmod(0o600)
         # link() is atomic and refuses to overwrite: when several workers start at once,
         # exactly one key wins and every process reads that one.

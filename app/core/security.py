@@ -1,5 +1,5 @@
-"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs and the
-access-token blacklist."""
+"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs, the
+access-token blacklist and the encryption of TOTP secrets at rest."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 import redis
+from cryptography.fernet import Fernet, InvalidToken
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
@@ -78,6 +79,30 @@ def purpose_digest(purpose: str, message: bytes) -> bytes:
     so a value signed for one use (a download link, a certificate) never verifies as another."""
     key = hmac.new(get_settings().signing_key.encode(), purpose.encode(), hashlib.sha256).digest()
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+class UnreadableSecret(Exception):
+    """Stored ciphertext that none of the configured keys opens (a removed or wrong key, or an
+    altered value)."""
+
+
+def encrypt_mfa_secret(secret: str) -> str:
+    """Fernet (AES-CBC with HMAC-SHA256) ciphertext of a TOTP secret under the first key."""
+    key = get_settings().mfa_encryption_keys[0]
+    return Fernet(key).encrypt(secret.encode()).decode()
+
+
+def decrypt_mfa_secret(ciphertext: str) -> tuple[str, bool]:
+    """(secret, stale): stale when an older key of the list opened it, so the caller can
+    re-encrypt it under the current key. Raises `UnreadableSecret` when no key does.
+
+    MultiFernet tries the same keys in the same order but cannot say which one matched."""
+    for position, key in enumerate(get_settings().mfa_encryption_keys):
+        try:
+            return Fernet(key).decrypt(ciphertext).decode(), position > 0
+        except InvalidToken:
+            continue
+    raise UnreadableSecret("no key of MFA_SECRET_ENCRYPTION_KEYS opens this value")
 
 
 class TokenType:

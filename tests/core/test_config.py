@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from app.core.config import ConfigurationError, Settings
 from tests.conftest import PRODUCTION_ENV
@@ -35,6 +36,12 @@ def test_a_good_production_configuration_has_no_problems() -> None:
         ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS must not contain '*'"),
         ({"DATABASE_URL": "sqlite:///var/lms.db"}, "not SQLite"),
         ({"REDIS_URL": None}, "REDIS_URL must be set"),
+        ({"MFA_SECRET_ENCRYPTION_KEYS": ""}, "MFA_SECRET_ENCRYPTION_KEYS is not set"),
+        ({"MFA_SECRET_ENCRYPTION_KEYS": "change-me"}, "key 1 is not a Fernet key"),
+        (
+            {"MFA_SECRET_ENCRYPTION_KEYS": f"{Fernet.generate_key().decode()},c2hvcnQ="},
+            "key 2 is not a Fernet key",
+        ),
     ],
 )
 def test_each_production_rule(overrides: dict[str, Any], expected: str) -> None:
@@ -45,11 +52,20 @@ def test_each_production_rule(overrides: dict[str, Any], expected: str) -> None:
 def test_startup_lists_every_problem_at_once(env: Any) -> None:
     from app.main import create_app
 
-    env(**{**PRODUCTION_ENV, "SECRET_KEY": "short", "DEBUG": "true", "CORS_ORIGINS": "*"})
+    env(
+        **{
+            **PRODUCTION_ENV,
+            "SECRET_KEY": "short",
+            "DEBUG": "true",
+            "CORS_ORIGINS": "*",
+            "MFA_SECRET_ENCRYPTION_KEYS": None,
+        }
+    )
     with pytest.raises(ConfigurationError) as excinfo:
         create_app()
     message = str(excinfo.value)
     assert "SECRET_KEY" in message and "DEBUG" in message and "CORS_ORIGINS" in message
+    assert "MFA_SECRET_ENCRYPTION_KEYS is not set" in message
 
 
 def test_docs_are_off_in_production_unless_enabled(env: Any) -> None:
@@ -76,6 +92,18 @@ def test_development_generates_a_random_key_per_installation(tmp_path: Path) -> 
     assert (tmp_path / "a" / "secret_key").read_text().strip() == first.signing_key
 
 
+def test_development_generates_an_mfa_key_per_installation(tmp_path: Path) -> None:
+    unset: Any = {"_env_file": None, "MFA_SECRET_ENCRYPTION_KEYS": ""}
+    first = Settings(**unset, VAR_DIR=tmp_path / "a")
+    second = Settings(**unset, VAR_DIR=tmp_path / "b")
+    [key] = first.mfa_encryption_keys
+    Fernet(key)  # a usable key, not a placeholder
+    assert first.mfa_encryption_keys == [key]
+    assert second.mfa_encryption_keys != [key]
+    assert key != first.signing_key
+    assert (tmp_path / "a" / "mfa_secret_key").read_text().strip() == key
+
+
 def test_every_setting_is_documented() -> None:
     example = (ROOT / ".env.example").read_text()
     readme = (ROOT / "README.md").read_text()
@@ -92,6 +120,7 @@ def test_check_config_masks_secrets_and_fails_on_problems(tmp_path: Path) -> Non
         **PRODUCTION_ENV,
         "SECRET_KEY": "tiny",
         "SMTP_PASSWORD": "hunter2-smtp",
+        "MFA_SECRET_ENCRYPTION_KEYS": "tiny-mfa-key",
         "DATABASE_URL": "postgresql+psycopg://lms:dbpass@127.0.0.1:1/lms",
         "PATH": "/usr/bin:/bin",
     }
@@ -109,3 +138,5 @@ def test_check_config_masks_secrets_and_fails_on_problems(tmp_path: Path) -> Non
     assert "dbpass" not in result.stdout
     assert "tiny" not in result.stdout
     assert "SECRET_KEY is shorter than 32 characters" in result.stderr
+    assert "MFA_SECRET_ENCRYPTION_KEYS key 1 is not a Fernet key" in result.stderr
+    assert "tiny-mfa-key" not in result.stderr

@@ -3,6 +3,7 @@ email verification and TOTP management."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,10 +18,17 @@ from sqlalchemy.orm import Session
 from app.core import lockout
 from app.core.config import get_settings
 from app.core.database import utcnow
-from app.core.errors import BadRequest, Conflict, PermissionDenied, Unauthorized
+from app.core.errors import (
+    BadRequest,
+    Conflict,
+    PermissionDenied,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from app.core.permissions import Role
 from app.core.security import (
     TokenType,
+    UnreadableSecret,
     create_access_token,
     create_refresh_token,
     create_token,
@@ -35,6 +43,8 @@ from app.modules.notifications.service import queue_email
 from app.modules.users import service as users_service
 from app.modules.users.models import User
 
+logger = logging.getLogger("app.auth")
+
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a token purpose, not a secret
 EMAIL_VERIFICATION = "email_verification"
 RECOVERY_CODE_COUNT = 10
@@ -47,6 +57,12 @@ class RefreshTokenReused(Unauthorized):
     """A consumed refresh token came back: its family was revoked and that must be kept."""
 
     code = "refresh_token_reused"
+
+
+class MFAUnavailable(ServiceUnavailable):
+    """The stored TOTP secret cannot be decrypted with the configured keys."""
+
+    code = "mfa_unavailable"
 
 
 @dataclass(frozen=True)
@@ -338,12 +354,32 @@ def _normalize_code(code: str) -> str:
     return "".join(code.split()).replace("-", "").lower()
 
 
+def _totp_secret(user: User) -> str | None:
+    """The user's TOTP secret; one no configured key opens fails closed (no code is accepted,
+    recovery codes still are) and tells operators which setting to look at."""
+    try:
+        return user.mfa_secret
+    except UnreadableSecret as exc:
+        logger.error(
+            "TOTP secret of user %s cannot be decrypted with MFA_SECRET_ENCRYPTION_KEYS "
+            "(key removed or replaced?)",
+            user.id,
+        )
+        raise MFAUnavailable(
+            "Authenticator codes cannot be verified because of a server problem; "
+            "recovery codes still work"
+        ) from exc
+
+
 def _verify_totp(session: Session, user: User, code: str) -> bool:
     """Accept a code of the current (or adjacent) step once: the step is recorded so the same
     code cannot be replayed while it is still valid."""
-    if not user.mfa_secret or not code.isdigit() or len(code) != 6:
+    if not code.isdigit() or len(code) != 6:
         return False
-    totp = pyotp.TOTP(user.mfa_secret)
+    secret = _totp_secret(user)
+    if secret is None:
+        return False
+    totp = pyotp.TOTP(secret)
     current = totp.timecode(utcnow())
     for offset in _TOTP_WINDOW:
         step = current + offset
@@ -390,7 +426,7 @@ def mfa_begin(session: Session, user: User) -> tuple[str, str, str]:
 def mfa_confirm(session: Session, user: User, *, code: str) -> list[str]:
     if user.mfa_enabled:
         raise Conflict("MFA is already enabled", code="mfa_already_enabled")
-    if not user.mfa_secret:
+    if user.mfa_secret_ciphertext is None:
         raise Conflict("Request MFA setup first", code="mfa_not_requested")
     if not _verify_totp(session, user, _normalize_code(code)):
         raise BadRequest("The authentication code is not valid", code="invalid_mfa_code")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey
 from app.core.permissions import Role
+from app.core.security import decrypt_mfa_secret, encrypt_mfa_secret
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):
@@ -25,9 +26,29 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     avatar_url: Mapped[str | None] = mapped_column(String(1000))
     bio: Mapped[str | None] = mapped_column(Text)
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    # Only ciphertext is stored, so a database dump or a read-only injection does not hand out
+    # every second factor; the secret is read and written in clear through `mfa_secret`. The
+    # column keeps its name so processes of the previous release still load users mid-deploy.
+    mfa_secret_ciphertext: Mapped[str | None] = mapped_column("mfa_secret", String(255))
     # Counter of the last accepted TOTP time step, so a code cannot be replayed in its window.
     mfa_last_used_step: Mapped[int | None]
     email_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped when every outstanding token must die (password reset, deactivation).
     token_version: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def mfa_secret(self) -> str | None:
+        """The TOTP secret in clear; raises `UnreadableSecret` when no configured key opens it.
+
+        A secret that an older key opened is re-encrypted under the current one (written with
+        the next flush), so a retired key is needed only until each user's next sign-in."""
+        if self.mfa_secret_ciphertext is None:
+            return None
+        secret, stale = decrypt_mfa_secret(self.mfa_secret_ciphertext)
+        if stale:
+            self.mfa_secret = secret
+        return secret
+
+    @mfa_secret.setter
+    def mfa_secret(self, secret: str | None) -> None:
+        self.mfa_secret_ciphertext = None if secret is None else encrypt_mfa_secret(secret)
