@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("app.secrets")
 
-MANAGED_SECRETS = ("SECRET_KEY", "DATABASE_URL", "SMTP_PASSWORD")
+MANAGED_SECRETS = ("SECRET_KEY", "DATABASE_URL", "SMTP_PASSWORD", "MFA_SECRET_ENCRYPTION_KEYS")
 PROVIDER_TIMEOUT_SECONDS = 10
 
 
@@ -115,4 +115,5 @@ def apply_secrets(settings: Settings, *, credential: Any = None) -> Settings:
     found = fetch_secrets(settings, credential=credential)
     if not found:
         return settings
-    return settings.model_copy(update=found)
+    # Validated like the environment's values (a comma-separated list becomes a list).
+    return type(settings).model_validate({**settings.model_dump(), **found})

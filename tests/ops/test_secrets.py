@@ -11,16 +11,19 @@ from urllib.parse import urlparse
 
 import pytest
 from azure.core.credentials import AccessToken
+from cryptography.fernet import Fernet
 
 from app.core.config import Settings, get_settings
 from app.core.secrets import SecretsError, apply_secrets, fetch_secrets
 from tests.ops.fake_servers import json_response, self_signed_certificate, serve
 
 VAULT_TOKEN = "hvs.test-token"
+NEW_MFA_KEY, OLD_MFA_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 VAULT_DATA = {
     "SECRET_KEY": "vault-secret-key-0123456789-0123456789-abcdef",
     "DATABASE_URL": "postgresql+psycopg://lms:from-vault@db.internal:5432/lms",
     "SMTP_PASSWORD": "smtp-from-vault",
+    "MFA_SECRET_ENCRYPTION_KEYS": f"{NEW_MFA_KEY},{OLD_MFA_KEY}",
     "UNRELATED": "ignored",
 }
 
@@ -66,6 +69,7 @@ def test_vault_secrets_replace_the_environment() -> None:
     assert VAULT_DATA["SECRET_KEY"] == settings.SECRET_KEY
     assert VAULT_DATA["DATABASE_URL"] == settings.DATABASE_URL
     assert VAULT_DATA["SMTP_PASSWORD"] == settings.SMTP_PASSWORD
+    assert settings.MFA_SECRET_ENCRYPTION_KEYS == [NEW_MFA_KEY, OLD_MFA_KEY]
     assert not hasattr(settings, "UNRELATED")
     method, path, headers = vault.requests[0]
     assert (method, urlparse(path).path) == ("GET", "/v1/kv/data/apps/lms")
@@ -185,7 +189,12 @@ def test_azure_keyvault_secrets_replace_the_environment(trusted_tls: tuple[Path,
     assert settings.DATABASE_URL == "sqlite:///kept-from-env.db"
     assert credential.scopes and all(scope.endswith("/.default") for scope in credential.scopes)
     requested = {urlparse(path).path.strip("/") for _, path, _ in keyvault.requests}
-    assert {"secrets/SECRET-KEY", "secrets/DATABASE-URL", "secrets/SMTP-PASSWORD"} <= requested
+    assert {
+        "secrets/SECRET-KEY",
+        "secrets/DATABASE-URL",
+        "secrets/SMTP-PASSWORD",
+        "secrets/MFA-SECRET-ENCRYPTION-KEYS",
+    } <= requested
 
 
 def test_azure_keyvault_refusal_is_an_error(trusted_tls: tuple[Path, Path]) -> None:
