@@ -189,6 +189,7 @@ class Settings(BaseSettings):
     MYFATOORAH_BASE_URL: str = "https://apitest.myfatoorah.com"
     MYFATOORAH_WEBHOOK_SECRET: str | None = None
     PAYMOB_SECRET_KEY: str | None = None
+    PAYMOB_API_KEY: str | None = None
     PAYMOB_PUBLIC_KEY: str | None = None
     PAYMOB_HMAC_SECRET: str | None = None
     PAYMOB_INTEGRATION_ID: int | None = None
@@ -204,6 +205,12 @@ class Settings(BaseSettings):
     COURSE_REMINDER_CRON: str = "0 10 * * *"
     REMINDER_INACTIVE_DAYS: int = Field(default=7, ge=1)
     SUBSCRIPTION_EXPIRY_CRON: str = "5 * * * *"
+    PAYMENT_RECONCILIATION_CRON: str = "*/10 * * * *"
+    # Pending payments are asked about once this old (the webhook had its chance) and until
+    # this old (then the checkout has long expired at every gateway).
+    PAYMENT_RECONCILIATION_MIN_AGE_MINUTES: int = Field(default=15, ge=1, le=1440)
+    PAYMENT_RECONCILIATION_MAX_AGE_DAYS: int = Field(default=7, ge=1)
+    PAYMENT_RECONCILIATION_BATCH_SIZE: int = Field(default=100, ge=1, le=1000)
     TOKEN_CLEANUP_CRON: str = "30 3 * * *"  # noqa: S105 - a schedule, not a secret
     SCHEDULE_TIMEZONE: str = "UTC"
 

@@ -4,6 +4,7 @@
 - daily course reminder (COURSE_REMINDER_CRON): students with an active enrollment they
   have not opened for REMINDER_INACTIVE_DAYS;
 - expire subscriptions (SUBSCRIPTION_EXPIRY_CRON);
+- reconcile payments left pending, by asking their gateway (PAYMENT_RECONCILIATION_CRON);
 - clean expired refresh/one-time tokens and in-memory blacklist entries (TOKEN_CLEANUP_CRON).
 
 Report and reminder are non-transactional mail: users who opted out (`email_opt_out`) are
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings, get_settings
 from app.core.database import session_scope, utcnow
+from app.core.errors import DomainError
 from app.core.permissions import Role
 from app.core.security import purge_memory_blacklist
 from app.core.tasks import RETRY_POLICY, celery_app
@@ -37,6 +39,7 @@ from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.notifications.models import NotificationSend
 from app.modules.notifications.service import queue_email
 from app.modules.payments import service as payment_service
+from app.modules.payments.gateways import StatusQuery
 from app.modules.users.models import User
 
 logger = logging.getLogger("app.jobs")
@@ -231,6 +234,34 @@ def expire_subscriptions_job() -> int:
         return payment_service.expire_subscriptions(db)
 
 
+def _reconcile(query: StatusQuery) -> str:
+    """Ask about one payment and apply the answer in a transaction of its own; the gateway
+    call holds no transaction open. Whatever goes wrong is logged and left to the next run."""
+    try:
+        event = payment_service.fetch_gateway_status(query)
+        if event is None:
+            return "pending"
+        with session_scope() as db:
+            return payment_service.apply_gateway_event(
+                db, gateway=query.gateway, event=event, source=payment_service.RECONCILIATION
+            ).status
+    except DomainError as exc:
+        # The service logged why (gateway unavailable, amount mismatch).
+        logger.info("payment %s not reconciled: %s", query.payment_id, exc)
+    except Exception:
+        logger.exception("payment %s not reconciled", query.payment_id)
+    return "error"
+
+
+@celery_app.task(name="payments.reconcile_pending", **RETRY_POLICY)
+def reconcile_payments_job() -> dict[str, int]:
+    with session_scope() as db:
+        queries = payment_service.claim_payments_to_reconcile(db, now=utcnow())
+    outcomes = Counter(_reconcile(query) for query in queries)
+    logger.info("pending payments reconciled: %s", dict(outcomes))
+    return dict(outcomes)
+
+
 @celery_app.task(name="default.clean_expired_tokens", **RETRY_POLICY)
 def clean_expired_tokens_job() -> dict[str, int]:
     with session_scope() as db:
@@ -274,6 +305,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "expire-subscriptions": {
             "task": expire_subscriptions_job.name,
             "schedule": parse_schedule(settings.SUBSCRIPTION_EXPIRY_CRON),
+        },
+        "reconcile-payments": {
+            "task": reconcile_payments_job.name,
+            "schedule": parse_schedule(settings.PAYMENT_RECONCILIATION_CRON),
         },
         "clean-expired-tokens": {
             "task": clean_expired_tokens_job.name,

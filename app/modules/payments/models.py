@@ -141,7 +141,7 @@ class PaymentEvent(UUIDPrimaryKey, Base):
     gateway: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str | None] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(100))
-    # webhook, api, admin, system
+    # webhook, reconciliation (the gateway's API answered a status query), api, admin, system
     source: Mapped[str] = mapped_column(String(20))
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))

@@ -73,6 +73,40 @@ def event_exists(db: Session, gateway: str, event_id: str) -> bool:
     )
 
 
+def claim_pending_payments(
+    db: Session,
+    *,
+    created_after: datetime,
+    created_before: datetime,
+    now: datetime,
+    limit: int,
+) -> list[Payment]:
+    """Up to `limit` pending payments created in the window, those checked longest ago first,
+    marked as checked `now`, in one UPDATE. A pending payment's `updated_at` is when it was
+    last checked, so each run takes the next ones and every payment in the window gets its
+    turn (and two overlapping runs take different ones)."""
+    due = (
+        select(Payment.id)
+        .where(
+            Payment.status == PaymentStatus.PENDING.value,
+            Payment.created_at > created_after,
+            Payment.created_at <= created_before,
+            Payment.gateway_reference.is_not(None),
+        )
+        .order_by(Payment.updated_at, Payment.id)
+        .limit(limit)
+    )
+    return list(
+        db.scalars(
+            update(Payment)
+            .where(Payment.id.in_(due), Payment.status == PaymentStatus.PENDING.value)
+            .values(updated_at=now)
+            .returning(Payment)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
 def open_course_payment(
     db: Session, *, user_id: uuid.UUID, course_id: uuid.UUID, gateway: str, since: datetime
 ) -> Payment | None:

@@ -30,6 +30,7 @@ from app.modules.payments.schemas import (
     PlanCreate,
     PlanRead,
     PlanUpdate,
+    ReconcileResult,
     RefundCreate,
     RevenueRow,
     RevenueSummary,
@@ -234,3 +235,12 @@ def refund_payment(
 ) -> Any:
     """Refund a completed payment in full at its gateway and revoke the access it bought."""
     return service.refund_payment(db, payment_id=payment_id, admin=admin, reason=data.reason)
+
+
+@router.post("/{payment_id}/reconcile", response_model=ReconcileResult)
+def reconcile_payment(payment_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> Any:
+    """Ask the gateway where an open payment stands and apply it as its webhook would (admin)."""
+    outcome = service.reconcile_payment(db, payment_id=payment_id)
+    return ReconcileResult(
+        status=outcome.status, payment=AdminPaymentRead.model_validate(outcome.payment)
+    )

@@ -95,6 +95,12 @@ class WebhookAck(BaseModel):
     payment_status: str | None = None
 
 
+class ReconcileResult(BaseModel):
+    # pending: the gateway has no final answer yet
+    status: Literal["processed", "duplicate", "ignored", "pending"]
+    payment: AdminPaymentRead
+
+
 class SandboxResult(BaseModel):
     payment_id: uuid.UUID
     webhook: WebhookAck

@@ -2,10 +2,13 @@
 
 Rules:
 - Amount and currency always come from the course or plan on the server.
-- Only a verified gateway webhook moves a payment to completed; no client-callable endpoint
-  can. Each gateway event is stored once (unique gateway + event id), so a replayed or
-  concurrently duplicated webhook changes nothing the second time; the payment row is
-  locked while an event is applied, so events for one payment apply one at a time.
+- Only the gateway moves a payment to completed: its verified webhook, or its own API
+  answering a status query (reconciliation, for a payment whose webhook never came); no
+  client-callable endpoint can. Both reach `apply_gateway_event`. Each gateway event is
+  stored once (unique gateway + event id), so a replayed or concurrently duplicated webhook
+  changes nothing the second time; the payment row is locked while an event is applied, so
+  events for one payment apply one at a time, and a webhook arriving after reconciliation
+  (or the other way round) finds the work done.
 - Out-of-order events: a payment never leaves `refunded`, and a late `failed`/`cancelled`
   never overrides `completed`; a late success after a failure still completes.
 - A completion whose amount or currency differs from the payment is refused (422).
@@ -57,6 +60,7 @@ from app.modules.payments.gateways import (
     EventKind,
     GatewayError,
     GatewayEvent,
+    StatusQuery,
     get_gateway,
 )
 from app.modules.payments.models import (
@@ -81,6 +85,8 @@ SUBSCRIPTION_ACTIVATED = "subscription.activated"
 SUBSCRIPTION_CANCELLED = "subscription.cancelled"
 # A pending checkout younger than this is handed out again instead of opening a new one.
 CHECKOUT_REUSE_WINDOW = timedelta(minutes=30)
+# The `source` of events a gateway reported through its API rather than a webhook.
+RECONCILIATION = "reconciliation"
 
 # Which states an event may move a payment from; anything else is recorded and ignored.
 _TRANSITIONS: dict[EventKind, tuple[PaymentStatus, ...]] = {
@@ -423,7 +429,8 @@ def expire_subscriptions(db: Session) -> int:
 
 @dataclass(frozen=True)
 class WebhookOutcome:
-    status: str  # processed, duplicate, ignored
+    # processed, duplicate, ignored; or pending: the gateway has no final answer yet
+    status: str
     payment: Payment | None = None
 
 
@@ -546,12 +553,20 @@ def handle_webhook(
     headers: dict[str, str],
     query: dict[str, str],
 ) -> WebhookOutcome:
-    """Verify, deduplicate and apply one gateway webhook (the only way a payment completes)."""
+    """Verify, deduplicate and apply one gateway webhook."""
     try:
         event = get_gateway(gateway).parse_webhook(body, headers, query)
     except InvalidSignature as exc:
         logger.warning("rejected %s webhook: %s", gateway, exc)
         raise BadRequest("The webhook signature is invalid", code="invalid_signature") from exc
+    return apply_gateway_event(db, gateway=gateway, event=event, source="webhook")
+
+
+def apply_gateway_event(
+    db: Session, *, gateway: str, event: GatewayEvent, source: str
+) -> WebhookOutcome:
+    """Deduplicate and apply one event a gateway reported, by webhook or through its API
+    (the only ways a payment completes)."""
     if repository.event_exists(db, gateway, event.event_id):
         return WebhookOutcome("duplicate")
     payment = repository.find_payment_for_event(
@@ -572,7 +587,7 @@ def handle_webhook(
                 payment,
                 gateway=gateway,
                 event_type=event.event_type,
-                source="webhook",
+                source=source,
                 event_id=event.event_id,
                 payload=event.payload,
                 from_status=payment.status if payment else None,
@@ -596,6 +611,73 @@ def handle_webhook(
         record.note = f"{event.kind.value} ignored: payment is {payment.status}"
     db.flush()
     return WebhookOutcome("processed" if changed else "ignored", payment)
+
+
+# --- reconciliation --------------------------------------------------------------------------
+
+
+def _status_query(payment: Payment) -> StatusQuery:
+    if payment.gateway_reference is None:
+        raise Conflict("The payment has no checkout at its gateway", code="not_reconcilable")
+    return StatusQuery(
+        gateway=payment.gateway,
+        payment_id=str(payment.id),
+        reference=payment.gateway_reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        created_at=payment.created_at,
+    )
+
+
+def claim_payments_to_reconcile(db: Session, *, now: datetime) -> list[StatusQuery]:
+    """The pending payments to ask their gateway about this run: pending for longer than
+    PAYMENT_RECONCILIATION_MIN_AGE_MINUTES (their webhook should have come) and less than
+    PAYMENT_RECONCILIATION_MAX_AGE_DAYS, at most PAYMENT_RECONCILIATION_BATCH_SIZE, those asked
+    longest ago first."""
+    settings = get_settings()
+    payments = repository.claim_pending_payments(
+        db,
+        created_after=now - timedelta(days=settings.PAYMENT_RECONCILIATION_MAX_AGE_DAYS),
+        created_before=now - timedelta(minutes=settings.PAYMENT_RECONCILIATION_MIN_AGE_MINUTES),
+        now=now,
+        limit=settings.PAYMENT_RECONCILIATION_BATCH_SIZE,
+    )
+    return [_status_query(payment) for payment in payments]
+
+
+def fetch_gateway_status(query: StatusQuery) -> GatewayEvent | None:
+    """Ask the payment's gateway where it stands (no database work, so callers can hold no
+    transaction open meanwhile); None while nothing is final."""
+    try:
+        return get_gateway(query.gateway).fetch_status(query)
+    except GatewayError as exc:
+        logger.warning(
+            "status of payment %s at %s unavailable: %s", query.payment_id, query.gateway, exc
+        )
+        raise ServiceUnavailable(
+            "The payment gateway could not report the payment's status",
+            code="gateway_unavailable",
+        ) from exc
+
+
+def reconcile_payment(db: Session, *, payment_id: uuid.UUID) -> WebhookOutcome:
+    """Ask the gateway about one payment now and apply its answer as its webhook would be."""
+    payment = db.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("Payment not found", code="payment_not_found")
+    # The states a completion may still move (a late success after a failure completes).
+    if payment.status not in _TRANSITIONS[EventKind.COMPLETED]:
+        raise Conflict(
+            f"Only an open payment can be reconciled (this one is {payment.status})",
+            code="not_reconcilable",
+        )
+    event = fetch_gateway_status(_status_query(payment))
+    if event is None:
+        return WebhookOutcome("pending", payment)
+    outcome = apply_gateway_event(db, gateway=payment.gateway, event=event, source=RECONCILIATION)
+    # A duplicate was applied by another transaction after the payment was read.
+    db.refresh(payment)
+    return WebhookOutcome(outcome.status, payment)
 
 
 # --- refunds ---------------------------------------------------------------------------------

@@ -181,14 +181,21 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
     for bad in ("0 9 * *", "every:0", "every:x"):
         with pytest.raises(ValueError):
             jobs.parse_schedule(bad)
-    env(WEEKLY_REPORT_CRON="15 7 * * 5", COURSE_REMINDER_CRON="every:30")
+    env(
+        WEEKLY_REPORT_CRON="15 7 * * 5",
+        COURSE_REMINDER_CRON="every:30",
+        PAYMENT_RECONCILIATION_CRON="every:45",
+    )
     schedule = jobs.beat_schedule(get_settings())
     assert set(schedule) == {
         "weekly-progress-report",
         "course-reminders",
         "expire-subscriptions",
+        "reconcile-payments",
         "clean-expired-tokens",
     }
     assert schedule["weekly-progress-report"]["schedule"].hour == {7}
     assert schedule["course-reminders"]["schedule"] == 30.0
     assert schedule["weekly-progress-report"]["task"] == "emails.weekly_progress_report"
+    assert schedule["reconcile-payments"]["task"] == "payments.reconcile_pending"
+    assert schedule["reconcile-payments"]["schedule"] == 45.0

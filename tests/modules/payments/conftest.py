@@ -5,7 +5,12 @@ from typing import Any
 
 import pytest
 
-from tests.modules.payments.factories import clear_outbox, create_course
+from tests.modules.payments.factories import (
+    FakeGateway,
+    clear_outbox,
+    create_course,
+    fake_gateway_server,
+)
 
 
 @pytest.fixture
@@ -22,3 +27,10 @@ def other_student(make_user: Any) -> Any:
 def outbox() -> Iterator[None]:
     clear_outbox()
     yield
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGateway]:
+    """A local stand-in for the gateways' HTTPS APIs."""
+    with fake_gateway_server() as server:
+        yield server

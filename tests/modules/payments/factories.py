@@ -160,20 +160,27 @@ def fake_gateway_server() -> Iterator[FakeGateway]:
     fake = FakeGateway()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+        def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             path = self.path.split("?", 1)[0]
             fake.requests.append(
-                {"path": path, "headers": dict(self.headers), "body": raw.decode()}
+                {
+                    "method": self.command,
+                    "path": path,
+                    "headers": dict(self.headers),
+                    "body": raw.decode(),
+                }
             )
-            status, body = fake.routes.get(("POST", path), (404, {"error": "no route"}))
+            status, body = fake.routes.get((self.command, path), (404, {"error": "no route"}))
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        do_GET = do_POST = _answer
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -133,3 +133,142 @@ def event_types(payment_id: str) -> list[tuple[str, str | None, str | None]]:
             .order_by(PaymentEvent.created_at)
         ).all()
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+# --- gateway payloads, shaped as each gateway documents them ----------------------------------
+
+STRIPE_WHSEC = "whsec_test_0123456789abcdef"
+MYFATOORAH_SECRET = "mf-webhook-secret"
+PAYMOB_SECRET = "paymob-hmac-secret"
+
+
+def stripe_session(
+    session_id: str,
+    payment_id: str,
+    status: str = "unpaid",
+    *,
+    session_status: str | None = None,
+    amount_total: int = 4900,
+) -> dict[str, Any]:
+    """A Checkout Session; `status` is its payment_status, `session_status` its status
+    (complete when paid, else open, unless given)."""
+    return {
+        "id": session_id,
+        "object": "checkout.session",
+        "amount_total": amount_total,
+        "currency": "usd",
+        "client_reference_id": payment_id,
+        "metadata": {"payment_id": payment_id},
+        "mode": "payment",
+        "payment_intent": "pi_3TestIntent" if status == "paid" else None,
+        "payment_method_types": ["card"],
+        "payment_status": status,
+        "status": session_status or ("complete" if status == "paid" else "open"),
+        "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+    }
+
+
+def stripe_event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+            "object": "event",
+            "api_version": "2025-09-30.clover",
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+            "data": {"object": obj},
+        }
+    ).encode()
+
+
+def myfatoorah_payment_event(
+    invoice_id: str, payment_id: str, *, status: str = "SUCCESS", value: str = "49.000"
+) -> dict[str, Any]:
+    return {
+        "Event": {
+            "Code": 1,
+            "Name": "PAYMENT_STATUS_CHANGED",
+            "CountryIsoCode": "KWT",
+            "CreationDate": "2026-11-22T10:00:00Z",
+            "Reference": f"WH-{uuid.uuid4().hex[:10]}",
+        },
+        "Data": {
+            "Invoice": {
+                "Id": invoice_id,
+                "Status": "PAID" if status == "SUCCESS" else "PENDING",
+                "Reference": "2026000073",
+                "CreationDate": "2026-11-22T09:59:00Z",
+                "ExpirationDate": "2026-11-25T09:59:00Z",
+                "ExternalIdentifier": None,
+                "UserDefinedField": payment_id,
+            },
+            "Transaction": {
+                "Id": "86781",
+                "Status": status,
+                "PaymentMethod": "VISA/MASTER",
+                "PaymentId": "07076409988323998875",
+                "ReferenceId": "106310001097",
+                "TrackId": "22-11-2026_477336",
+                "AuthorizationId": "B68413",
+                "TransactionDate": "2026-11-22T10:00:00Z",
+            },
+            "Customer": {"Name": "Test Student", "Mobile": "", "Email": "student@example.com"},
+            "Amount": {
+                "BaseCurrency": "KWD",
+                "ValueInBaseCurrency": "15.000",
+                "DisplayCurrency": "USD",
+                "ValueInDisplayCurrency": value,
+                "PayCurrency": "KWD",
+                "ValueInPayCurrency": "15.000",
+            },
+        },
+    }
+
+
+def myfatoorah_event_signature(event: dict[str, Any], secret: str = MYFATOORAH_SECRET) -> str:
+    data = event["Data"]
+    return myfatoorah_signature(
+        secret,
+        [
+            ("Invoice.Id", data["Invoice"]["Id"]),
+            ("Invoice.Status", data["Invoice"]["Status"]),
+            ("Transaction.Status", data["Transaction"]["Status"]),
+            ("Transaction.PaymentId", data["Transaction"]["PaymentId"]),
+            ("Invoice.ExternalIdentifier", data["Invoice"]["ExternalIdentifier"]),
+        ],
+    )
+
+
+def paymob_transaction(order_id: int, **overrides: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "id": 192036465,
+        "pending": False,
+        "amount_cents": 4900,
+        "success": True,
+        "is_auth": False,
+        "is_capture": False,
+        "is_standalone_payment": True,
+        "is_voided": False,
+        "is_refunded": False,
+        "is_3d_secure": True,
+        "integration_id": 4097558,
+        "profile_id": 1,
+        "has_parent_transaction": False,
+        "order": {
+            "id": order_id,
+            "merchant_order_id": None,
+            "amount_cents": 4900,
+            "currency": "EGP",
+        },
+        "created_at": "2026-11-22T11:33:44.592345",
+        "currency": "EGP",
+        "source_data": {"pan": "2346", "type": "card", "sub_type": "MasterCard"},
+        "error_occured": False,
+        "owner": 302852,
+        "data": {"message": "Approved"},
+    }
+    obj.update(overrides)
+    return obj

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,26 +18,24 @@ from tests.modules.payments.factories import (
     FakeGateway,
     create_course,
     create_payment,
-    fake_gateway_server,
 )
 from tests.modules.payments.helpers import (
+    MYFATOORAH_SECRET,
+    PAYMOB_SECRET,
+    STRIPE_WHSEC,
     count_enrollments,
+    myfatoorah_event_signature,
+    myfatoorah_payment_event,
     myfatoorah_signature,
     payment_row,
     paymob_hmac,
+    paymob_transaction,
+    stripe_event,
+    stripe_session,
     stripe_signature,
 )
 
 INTENT = "/api/v1/payments/create-payment-intent"
-STRIPE_WHSEC = "whsec_test_0123456789abcdef"
-MYFATOORAH_SECRET = "mf-webhook-secret"
-PAYMOB_SECRET = "paymob-hmac-secret"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGateway]:
-    with fake_gateway_server() as server:
-        yield server
 
 
 @pytest.fixture
@@ -62,39 +58,6 @@ def _open(client: Any, headers: dict[str, str], course: Any) -> dict[str, Any]:
 # --- Stripe ----------------------------------------------------------------------------------
 
 
-def _stripe_session(session_id: str, payment_id: str, status: str = "unpaid") -> dict[str, Any]:
-    return {
-        "id": session_id,
-        "object": "checkout.session",
-        "amount_total": 4900,
-        "currency": "usd",
-        "client_reference_id": payment_id,
-        "metadata": {"payment_id": payment_id},
-        "mode": "payment",
-        "payment_intent": "pi_3TestIntent" if status == "paid" else None,
-        "payment_method_types": ["card"],
-        "payment_status": status,
-        "status": "complete" if status == "paid" else "open",
-        "url": f"https://checkout.stripe.com/c/pay/{session_id}",
-    }
-
-
-def _stripe_event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
-    return json.dumps(
-        {
-            "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
-            "object": "event",
-            "api_version": "2025-09-30.clover",
-            "created": int(time.time()),
-            "livemode": False,
-            "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
-            "data": {"object": obj},
-        }
-    ).encode()
-
-
 def test_stripe_checkout_and_webhook(
     client: Any,
     student: Any,
@@ -105,7 +68,7 @@ def test_stripe_checkout_and_webhook(
 ) -> None:
     stripe_env.routes[("POST", "/v1/checkout/sessions")] = (
         200,
-        _stripe_session("cs_test_abc", "placeholder"),
+        stripe_session("cs_test_abc", "placeholder"),
     )
     checkout = _open(client, auth_headers(student), paid_course)
     assert checkout["checkout_url"] == "https://checkout.stripe.com/c/pay/cs_test_abc"
@@ -117,8 +80,8 @@ def test_stripe_checkout_and_webhook(
     assert sent["headers"]["Stripe-Version"] == "2025-09-30.clover"
     assert sent["headers"]["Idempotency-Key"] == f"checkout-{checkout['payment_id']}"
 
-    payload = _stripe_event(
-        "checkout.session.completed", _stripe_session("cs_test_abc", checkout["payment_id"], "paid")
+    payload = stripe_event(
+        "checkout.session.completed", stripe_session("cs_test_abc", checkout["payment_id"], "paid")
     )
     hook = "/api/v1/payments/webhooks/stripe"
     tampered = payload.replace(b'"amount_total": 4900', b'"amount_total": 100')
@@ -165,7 +128,7 @@ def test_stripe_checkout_and_webhook(
     assert refund.status_code == 200, refund.text
     assert parse_qs(stripe_env.requests[-1]["body"])["payment_intent"] == ["pi_3TestIntent"]
     assert count_enrollments(student.id, paid_course.id) == 0
-    charge = _stripe_event(
+    charge = stripe_event(
         "charge.refunded",
         {
             "id": "ch_1",
@@ -184,16 +147,16 @@ def test_stripe_checkout_and_webhook(
 def test_stripe_refund_webhook_revokes_access(
     client: Any, student: Any, paid_course: Any, auth_headers: Any, stripe_env: FakeGateway
 ) -> None:
-    stripe_env.routes[("POST", "/v1/checkout/sessions")] = (200, _stripe_session("cs_test_r", "x"))
+    stripe_env.routes[("POST", "/v1/checkout/sessions")] = (200, stripe_session("cs_test_r", "x"))
     checkout = _open(client, auth_headers(student), paid_course)
     hook = "/api/v1/payments/webhooks/stripe"
-    paid = _stripe_event(
-        "checkout.session.completed", _stripe_session("cs_test_r", checkout["payment_id"], "paid")
+    paid = stripe_event(
+        "checkout.session.completed", stripe_session("cs_test_r", checkout["payment_id"], "paid")
     )
     client.post(
         hook, content=paid, headers={"Stripe-Signature": stripe_signature(paid, STRIPE_WHSEC)}
     )
-    partial = _stripe_event(
+    partial = stripe_event(
         "charge.refunded",
         {"id": "ch_2", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": False},
     )
@@ -201,7 +164,7 @@ def test_stripe_refund_webhook_revokes_access(
         hook, content=partial, headers={"Stripe-Signature": stripe_signature(partial, STRIPE_WHSEC)}
     )
     assert payment_row(checkout["payment_id"]).status == "completed"
-    full = _stripe_event(
+    full = stripe_event(
         "charge.refunded",
         {"id": "ch_2", "object": "charge", "payment_intent": "pi_3TestIntent", "refunded": True},
     )
@@ -232,66 +195,8 @@ def test_gateway_outage_creates_no_payment(
 # --- MyFatoorah ------------------------------------------------------------------------------
 
 
-def _myfatoorah_payment_event(
-    invoice_id: str, payment_id: str, *, status: str = "SUCCESS", value: str = "49.000"
-) -> dict[str, Any]:
-    return {
-        "Event": {
-            "Code": 1,
-            "Name": "PAYMENT_STATUS_CHANGED",
-            "CountryIsoCode": "KWT",
-            "CreationDate": "2026-11-22T10:00:00Z",
-            "Reference": f"WH-{uuid.uuid4().hex[:10]}",
-        },
-        "Data": {
-            "Invoice": {
-                "Id": invoice_id,
-                "Status": "PAID" if status == "SUCCESS" else "PENDING",
-                "Reference": "2026000073",
-                "CreationDate": "2026-11-22T09:59:00Z",
-                "ExpirationDate": "2026-11-25T09:59:00Z",
-                "ExternalIdentifier": None,
-                "UserDefinedField": payment_id,
-            },
-            "Transaction": {
-                "Id": "86781",
-                "Status": status,
-                "PaymentMethod": "VISA/MASTER",
-                "PaymentId": "07076409988323998875",
-                "ReferenceId": "106310001097",
-                "TrackId": "22-11-2026_477336",
-                "AuthorizationId": "B68413",
-                "TransactionDate": "2026-11-22T10:00:00Z",
-            },
-            "Customer": {"Name": "Test Student", "Mobile": "", "Email": "student@example.com"},
-            "Amount": {
-                "BaseCurrency": "KWD",
-                "ValueInBaseCurrency": "15.000",
-                "DisplayCurrency": "USD",
-                "ValueInDisplayCurrency": value,
-                "PayCurrency": "KWD",
-                "ValueInPayCurrency": "15.000",
-            },
-        },
-    }
-
-
-def _mf_sign(event: dict[str, Any], secret: str = MYFATOORAH_SECRET) -> str:
-    data = event["Data"]
-    return myfatoorah_signature(
-        secret,
-        [
-            ("Invoice.Id", data["Invoice"]["Id"]),
-            ("Invoice.Status", data["Invoice"]["Status"]),
-            ("Transaction.Status", data["Transaction"]["Status"]),
-            ("Transaction.PaymentId", data["Transaction"]["PaymentId"]),
-            ("Invoice.ExternalIdentifier", data["Invoice"]["ExternalIdentifier"]),
-        ],
-    )
-
-
 def test_myfatoorah_signed_string_follows_the_documented_format() -> None:
-    data = _myfatoorah_payment_event("6409988", "p")["Data"]
+    data = myfatoorah_payment_event("6409988", "p")["Data"]
     assert myfatoorah.signed_string("PAYMENT_STATUS_CHANGED", data) == (
         "Invoice.Id=6409988,Invoice.Status=PAID,Transaction.Status=SUCCESS,"
         "Transaction.PaymentId=07076409988323998875,Invoice.ExternalIdentifier="
@@ -337,9 +242,9 @@ def test_myfatoorah_checkout_webhook_and_refund(
     assert body["NotificationOption"] == "LNK"
 
     hook = "/api/v1/payments/webhooks/myfatoorah"
-    event = _myfatoorah_payment_event("6409988", checkout["payment_id"])
+    event = myfatoorah_payment_event("6409988", checkout["payment_id"])
     payload = json.dumps(event).encode()
-    signature = _mf_sign(event)
+    signature = myfatoorah_event_signature(event)
     tampered = dict(
         event,
         Data={
@@ -352,14 +257,16 @@ def test_myfatoorah_checkout_webhook_and_refund(
     )
     assert bad.status_code == 400
     forged = client.post(
-        hook, content=payload, headers={"MyFatoorah-Signature": _mf_sign(event, "wrong")}
+        hook,
+        content=payload,
+        headers={"MyFatoorah-Signature": myfatoorah_event_signature(event, "wrong")},
     )
     assert forged.status_code == 400
-    mismatch = _myfatoorah_payment_event("6409988", checkout["payment_id"], value="4.900")
+    mismatch = myfatoorah_payment_event("6409988", checkout["payment_id"], value="4.900")
     response = client.post(
         hook,
         content=json.dumps(mismatch).encode(),
-        headers={"MyFatoorah-Signature": _mf_sign(mismatch)},
+        headers={"MyFatoorah-Signature": myfatoorah_event_signature(mismatch)},
     )
     assert response.status_code == 422
 
@@ -439,40 +346,8 @@ def test_myfatoorah_refund_event_is_verified_with_its_own_fields(
 # --- Paymob ----------------------------------------------------------------------------------
 
 
-def _paymob_obj(order_id: int, **overrides: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "id": 192036465,
-        "pending": False,
-        "amount_cents": 4900,
-        "success": True,
-        "is_auth": False,
-        "is_capture": False,
-        "is_standalone_payment": True,
-        "is_voided": False,
-        "is_refunded": False,
-        "is_3d_secure": True,
-        "integration_id": 4097558,
-        "profile_id": 1,
-        "has_parent_transaction": False,
-        "order": {
-            "id": order_id,
-            "merchant_order_id": None,
-            "amount_cents": 4900,
-            "currency": "EGP",
-        },
-        "created_at": "2026-11-22T11:33:44.592345",
-        "currency": "EGP",
-        "source_data": {"pan": "2346", "type": "card", "sub_type": "MasterCard"},
-        "error_occured": False,
-        "owner": 302852,
-        "data": {"message": "Approved"},
-    }
-    obj.update(overrides)
-    return obj
-
-
 def test_paymob_hmac_string_matches_the_documented_example() -> None:
-    obj = _paymob_obj(
+    obj = paymob_transaction(
         217503754, id=192036465, amount_cents=100000, created_at="2024-06-13T11:33:44.592345"
     )
     obj["integration_id"] = 4097558
@@ -516,11 +391,11 @@ def test_paymob_checkout_and_callback(
     assert fake.requests[0]["headers"]["Authorization"] == "Token egy_sk_test"
 
     hook = "/api/v1/payments/webhooks/paymob"
-    callback = {"type": "TRANSACTION", "obj": _paymob_obj(217503754)}
+    callback = {"type": "TRANSACTION", "obj": paymob_transaction(217503754)}
     body = json.dumps(callback).encode()
     good = paymob_hmac(callback["obj"], PAYMOB_SECRET)
     tampered = json.dumps(
-        {"type": "TRANSACTION", "obj": _paymob_obj(217503754, amount_cents=100)}
+        {"type": "TRANSACTION", "obj": paymob_transaction(217503754, amount_cents=100)}
     ).encode()
     assert client.post(hook, params={"hmac": good}, content=tampered).status_code == 400
     assert client.post(hook, content=body).status_code == 400
@@ -532,7 +407,9 @@ def test_paymob_checkout_and_callback(
     assert client.post(hook, params={"hmac": good}, content=body).json()["status"] == "duplicate"
     assert count_enrollments(student.id, course.id) == 1
 
-    refund_obj = _paymob_obj(217503754, id=192036999, is_refunded=True, has_parent_transaction=True)
+    refund_obj = paymob_transaction(
+        217503754, id=192036999, is_refunded=True, has_parent_transaction=True
+    )
     refund_body = json.dumps({"type": "TRANSACTION", "obj": refund_obj}).encode()
     response = client.post(
         hook, params={"hmac": paymob_hmac(refund_obj, PAYMOB_SECRET)}, content=refund_body

@@ -9,6 +9,7 @@ from app.modules.payments.gateways.base import (
     GatewayError,
     GatewayEvent,
     PaymentGateway,
+    StatusQuery,
 )
 from app.modules.payments.gateways.myfatoorah import MyFatoorahGateway
 from app.modules.payments.gateways.paymob import PaymobGateway
@@ -35,5 +36,6 @@ __all__ = [
     "GatewayError",
     "GatewayEvent",
     "PaymentGateway",
+    "StatusQuery",
     "get_gateway",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -91,8 +92,21 @@ class Checkout:
 
 
 @dataclass(frozen=True)
+class StatusQuery:
+    """One of our pending payments, as its gateway is asked about it (`fetch_status`)."""
+
+    gateway: str
+    payment_id: str
+    # The gateway's id of the checkout (`Checkout.reference`).
+    reference: str
+    amount: Decimal
+    currency: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class GatewayEvent:
-    """A verified webhook, normalised."""
+    """A verified webhook, or a status the gateway's API reported, normalised."""
 
     event_id: str
     event_type: str
@@ -130,3 +144,10 @@ class PaymentGateway(ABC):
         currency: str,
     ) -> str:
         """Refund the whole payment at the gateway; returns the gateway's refund id."""
+
+    @abstractmethod
+    def fetch_status(self, query: StatusQuery) -> GatewayEvent | None:
+        """Ask the gateway's API where the checkout stands: the event its webhook would have
+        delivered (completed, failed, cancelled, refunded), or None while nothing is final.
+        An event of the same state has the same `event_id` on every call, so asking twice
+        records it once. Raises GatewayError when the gateway cannot answer."""

@@ -1,5 +1,6 @@
 """MyFatoorah: invoices through the SendPayment REST API (payment link), refunds through
-MakeRefund, and Webhook V2 events verified with the `MyFatoorah-Signature` header.
+MakeRefund, an invoice's status through GetPaymentStatus, and Webhook V2 events verified with
+the `MyFatoorah-Signature` header.
 
 The signature (per MyFatoorah's "Webhook Signature" documentation) is not over the raw
 body: take the documented `Data` fields of the event type in their documented order, join
@@ -28,6 +29,7 @@ from app.modules.payments.gateways.base import (
     GatewayEvent,
     GatewayNotConfigured,
     PaymentGateway,
+    StatusQuery,
     lookup,
     text,
 )
@@ -51,6 +53,11 @@ SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 TIMEOUT_SECONDS = 20.0
+# GetPaymentStatus: the invoice is paid once one of its transactions succeeded ("Succss" is
+# the documented spelling); it stays "Pending" through failed attempts, since the customer may
+# pay it again until it expires.
+_PAID_TRANSACTION = frozenset(["SUCCSS", "SUCCESS"])
+_CLOSED_INVOICE = frozenset(["CANCELED", "CANCELLED", "EXPIRED"])
 
 
 def signed_string(event_name: str, data: Mapping[str, Any]) -> str:
@@ -177,3 +184,45 @@ class MyFatoorahGateway(PaymentGateway):
             },
         )
         return str((body.get("Data") or {}).get("RefundId"))
+
+    def fetch_status(self, query: StatusQuery) -> GatewayEvent | None:
+        body = self._post("/v2/GetPaymentStatus", {"Key": query.reference, "KeyType": "InvoiceId"})
+        data: dict[str, Any] = body.get("Data") or {}
+        if text(data.get("CustomerReference")) != query.payment_id:
+            raise GatewayError("MyFatoorah answered about an invoice of another payment")
+        status = text(data.get("InvoiceStatus")).upper()
+        common: dict[str, Any] = {
+            "event_type": f"InvoiceStatus.{text(data.get('InvoiceStatus'))}",
+            "payload": body,
+            "reference": query.reference,
+            "payment_id": query.payment_id,
+        }
+        if status in _CLOSED_INVOICE:
+            return GatewayEvent(
+                **common, event_id=f"{query.reference}:cancelled", kind=EventKind.CANCELLED
+            )
+        if status != "PAID":
+            return None
+        paid = next(
+            (
+                transaction
+                for transaction in data.get("InvoiceTransactions") or []
+                if text(transaction.get("TransactionStatus")).upper() in _PAID_TRANSACTION
+            ),
+            None,
+        )
+        if paid is None or not paid.get("PaymentId"):
+            raise GatewayError("MyFatoorah reports the invoice paid but no successful transaction")
+        # GetPaymentStatus states amounts in the account's base currency with display labels
+        # ("12,345.000 KD"), never as an ISO 4217 amount to compare. The invoice is the one
+        # SendPayment created for exactly this payment's amount and currency (its reference
+        # names the payment, checked above), and an invoice's value cannot change.
+        return GatewayEvent(
+            **common,
+            event_id=f"{query.reference}:completed",
+            kind=EventKind.COMPLETED,
+            transaction_id=text(paid.get("PaymentId")),
+            amount=query.amount,
+            currency=query.currency,
+            payment_method=text(paid.get("PaymentGateway")) or None,
+        )

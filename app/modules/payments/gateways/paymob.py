@@ -1,5 +1,6 @@
-"""Paymob: the Intention API (Unified Checkout), refunds, and the transaction processed
-callback verified with its `hmac` query parameter.
+"""Paymob: the Intention API (Unified Checkout), refunds, the transaction processed
+callback verified with its `hmac` query parameter, and the transaction inquiry (an order's
+latest transaction; it takes an auth token obtained with the account's API key).
 
 Per Paymob's "HMAC Transaction Callback" documentation: take these fields of the callback's
 `obj`, in this (lexicographic) order, concatenate their values with no separator (booleans
@@ -26,6 +27,7 @@ from app.modules.payments.gateways.base import (
     GatewayEvent,
     GatewayNotConfigured,
     PaymentGateway,
+    StatusQuery,
     from_minor_units,
     lookup,
     text,
@@ -66,26 +68,68 @@ def compute_hmac(secret: str, obj: Mapping[str, Any]) -> str:
     return hmac.new(secret.encode(), hmac_string(obj).encode(), hashlib.sha512).hexdigest()
 
 
+def _transaction_event(obj: Mapping[str, Any], **common: Any) -> GatewayEvent:
+    """A transaction object (callback `obj`, or an inquiry's answer) as its event."""
+    if obj.get("is_refunded") or obj.get("is_voided"):
+        kind = EventKind.REFUNDED
+    elif obj.get("pending"):
+        kind = EventKind.IGNORED
+    elif obj.get("success"):
+        kind = EventKind.COMPLETED
+    else:
+        kind = EventKind.FAILED
+    currency = text(obj.get("currency")).upper() or None
+    cents = obj.get("amount_cents")
+    order = obj.get("order") or {}
+    return GatewayEvent(
+        **common,
+        # One transaction can be reported again in another state (e.g. refunded later).
+        event_id=f"{obj.get('id')}:{kind.value}",
+        event_type="TRANSACTION",
+        kind=kind,
+        reference=text(order.get("id")) or None,
+        payment_id=order.get("merchant_order_id"),
+        transaction_id=text(obj.get("id")) or None,
+        amount=from_minor_units(cents, currency) if cents is not None and currency else None,
+        currency=currency,
+        payment_method=text(lookup(obj, "source_data.sub_type")) or None,
+    )
+
+
 class PaymobGateway(PaymentGateway):
     name = "paymob"
 
-    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        settings = get_settings()
-        if not settings.PAYMOB_SECRET_KEY:
-            raise GatewayNotConfigured("PAYMOB_SECRET_KEY is not set")
+    def _send(
+        self, path: str, payload: dict[str, Any], authorization: str | None
+    ) -> httpx.Response:
+        headers = {"Authorization": authorization} if authorization else {}
         try:
-            response = httpx.post(
-                settings.PAYMOB_BASE_URL.rstrip("/") + path,
+            return httpx.post(
+                get_settings().PAYMOB_BASE_URL.rstrip("/") + path,
                 json=payload,
-                headers={"Authorization": f"Token {settings.PAYMOB_SECRET_KEY}"},
+                headers=headers,
                 timeout=TIMEOUT_SECONDS,
             )
-            body: dict[str, Any] = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except httpx.HTTPError as exc:
             raise GatewayError("Paymob could not be reached") from exc
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
             raise GatewayError(f"Paymob refused the request ({response.status_code})")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise GatewayError("Paymob answered with no JSON") from exc
+        if not isinstance(body, dict):
+            raise GatewayError("Paymob answered with an unexpected body")
         return body
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        secret = get_settings().PAYMOB_SECRET_KEY
+        if not secret:
+            raise GatewayNotConfigured("PAYMOB_SECRET_KEY is not set")
+        return self._json(self._send(path, payload, f"Token {secret}"))
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
         settings = get_settings()
@@ -144,30 +188,7 @@ class PaymobGateway(PaymentGateway):
                 kind=EventKind.IGNORED,
                 payload=event,
             )
-        if obj.get("is_refunded") or obj.get("is_voided"):
-            kind = EventKind.REFUNDED
-        elif obj.get("pending"):
-            kind = EventKind.IGNORED
-        elif obj.get("success"):
-            kind = EventKind.COMPLETED
-        else:
-            kind = EventKind.FAILED
-        currency = text(obj.get("currency")).upper() or None
-        cents = obj.get("amount_cents")
-        order = obj.get("order") or {}
-        return GatewayEvent(
-            # One transaction can be reported again in another state (e.g. refunded later).
-            event_id=f"{obj.get('id')}:{kind.value}",
-            event_type="TRANSACTION",
-            kind=kind,
-            payload=event,
-            reference=text(order.get("id")) or None,
-            payment_id=order.get("merchant_order_id"),
-            transaction_id=text(obj.get("id")) or None,
-            amount=from_minor_units(cents, currency) if cents is not None and currency else None,
-            currency=currency,
-            payment_method=text(lookup(obj, "source_data.sub_type")) or None,
-        )
+        return _transaction_event(obj, payload=event)
 
     def refund(
         self, *, payment_id: str, transaction_id: str | None, amount: Decimal, currency: str
@@ -182,3 +203,25 @@ class PaymobGateway(PaymentGateway):
             },
         )
         return text(body.get("id"))
+
+    def fetch_status(self, query: StatusQuery) -> GatewayEvent | None:
+        api_key = get_settings().PAYMOB_API_KEY
+        if not api_key:
+            raise GatewayNotConfigured("PAYMOB_API_KEY is not set")
+        token = self._json(self._send("/api/auth/tokens", {"api_key": api_key}, None)).get("token")
+        if not token:
+            raise GatewayError("Paymob issued no auth token")
+        response = self._send(
+            "/api/ecommerce/orders/transaction_inquiry",
+            {"order_id": query.reference},
+            f"Bearer {token}",
+        )
+        if response.status_code == 404:
+            return None  # no transaction on the order yet: the customer has not paid
+        obj = self._json(response)
+        if text(lookup(obj, "order.id")) != query.reference:
+            raise GatewayError("Paymob answered about another order")
+        event = _transaction_event(obj, payload=obj)
+        # The same transaction and state has the same event id as its callback, so the
+        # callback arriving afterwards is a duplicate (and the other way round).
+        return None if event.kind is EventKind.IGNORED else event

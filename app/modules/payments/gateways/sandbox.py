@@ -4,6 +4,10 @@ the same verification and processing as a real gateway's.
 
 Webhooks carry `Sandbox-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` keyed
 with SANDBOX_WEBHOOK_SECRET (or a key derived from the installation's signing key).
+
+Its webhooks are delivered in-process, so none is ever lost; asked for a checkout's status, the
+sandbox reports what a real provider still would: a checkout nobody acted on expires after
+CHECKOUT_LIFETIME (Stripe's default session lifetime).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +28,7 @@ from app.modules.payments.gateways.base import (
     EventKind,
     GatewayEvent,
     PaymentGateway,
+    StatusQuery,
 )
 from app.modules.webhooks import signing
 from app.modules.webhooks.signing import InvalidSignature
@@ -34,6 +40,7 @@ EVENT_KINDS = {
     "payment.cancelled": EventKind.CANCELLED,
     "payment.refunded": EventKind.REFUNDED,
 }
+CHECKOUT_LIFETIME = timedelta(hours=24)
 
 
 def webhook_secret() -> str:
@@ -119,3 +126,15 @@ class SandboxGateway(PaymentGateway):
         self, *, payment_id: str, transaction_id: str | None, amount: Decimal, currency: str
     ) -> str:
         return f"sbx_re_{uuid.uuid4().hex}"
+
+    def fetch_status(self, query: StatusQuery) -> GatewayEvent | None:
+        if datetime.now(UTC) - query.created_at < CHECKOUT_LIFETIME:
+            return None
+        return GatewayEvent(
+            event_id=f"{query.reference}:expired",
+            event_type="payment.expired",
+            kind=EventKind.CANCELLED,
+            payload={"reference": query.reference, "status": "expired"},
+            reference=query.reference,
+            payment_id=query.payment_id,
+        )

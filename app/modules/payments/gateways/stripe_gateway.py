@@ -1,6 +1,7 @@
 """Stripe: Checkout Sessions through the official SDK (API version pinned from the
 settings); webhooks verified with `stripe.Webhook.construct_event` (the `Stripe-Signature`
-header: `t=...,v1=...`, HMAC-SHA256 of "<t>.<payload>" with the endpoint's whsec secret).
+header: `t=...,v1=...`, HMAC-SHA256 of "<t>.<payload>" with the endpoint's whsec secret);
+a checkout's status read back with `GET /v1/checkout/sessions/{id}`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,27 @@ from app.modules.payments.gateways.base import (
     GatewayEvent,
     GatewayNotConfigured,
     PaymentGateway,
+    StatusQuery,
     from_minor_units,
     to_minor_units,
 )
 from app.modules.webhooks.signing import InvalidSignature
+
+
+def _session_event(obj: dict[str, Any], *, kind: EventKind, **common: Any) -> GatewayEvent:
+    """A Checkout Session (from a webhook or read back) as the event `kind` about it."""
+    currency = str(obj.get("currency") or "").upper() or None
+    amount = obj.get("amount_total")
+    return GatewayEvent(
+        **common,
+        kind=kind,
+        reference=obj.get("id"),
+        payment_id=obj.get("client_reference_id") or (obj.get("metadata") or {}).get("payment_id"),
+        transaction_id=obj.get("payment_intent"),
+        amount=from_minor_units(amount, currency) if amount is not None and currency else None,
+        currency=currency,
+        payment_method=",".join(obj.get("payment_method_types") or []) or None,
+    )
 
 
 class StripeGateway(PaymentGateway):
@@ -89,8 +107,6 @@ class StripeGateway(PaymentGateway):
             "payload": raw,
         }
         if event_type.startswith("checkout.session."):
-            currency = str(obj.get("currency") or "").upper() or None
-            amount = obj.get("amount_total")
             kind = {
                 "checkout.session.completed": (
                     EventKind.COMPLETED
@@ -101,19 +117,7 @@ class StripeGateway(PaymentGateway):
                 "checkout.session.async_payment_failed": EventKind.FAILED,
                 "checkout.session.expired": EventKind.CANCELLED,
             }.get(event_type, EventKind.IGNORED)
-            return GatewayEvent(
-                **common,
-                kind=kind,
-                reference=obj.get("id"),
-                payment_id=obj.get("client_reference_id")
-                or (obj.get("metadata") or {}).get("payment_id"),
-                transaction_id=obj.get("payment_intent"),
-                amount=from_minor_units(amount, currency)
-                if amount is not None and currency
-                else None,
-                currency=currency,
-                payment_method=",".join(obj.get("payment_method_types") or []) or None,
-            )
+            return _session_event(obj, kind=kind, **common)
         if event_type == "charge.refunded":
             # Only a full refund ends access; a partial one is recorded and changes nothing.
             return GatewayEvent(
@@ -137,3 +141,27 @@ class StripeGateway(PaymentGateway):
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe refused the refund: {exc.user_message or exc}") from exc
         return str(refund.id)
+
+    def fetch_status(self, query: StatusQuery) -> GatewayEvent | None:
+        try:
+            session = self._client().v1.checkout.sessions.retrieve(query.reference)
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                f"Stripe could not report the checkout: {exc.user_message or exc}"
+            ) from exc
+        obj: dict[str, Any] = session.to_dict()
+        status = obj.get("status")
+        if status == "expired":
+            kind = EventKind.CANCELLED
+        elif status == "complete" and obj.get("payment_status") == "paid":
+            kind = EventKind.COMPLETED
+        else:
+            # Open, or complete with an asynchronous payment (a bank debit) still processing.
+            return None
+        return _session_event(
+            obj,
+            kind=kind,
+            event_id=f"{obj['id']}:{kind.value}",
+            event_type=f"checkout.session.{status}",
+            payload=obj,
+        )
