@@ -55,6 +55,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def unavailable(description: str) -> dict[int | str, dict[str, Any]]:
+    """The 503 a route answers when a service it depends on fails, for its `responses`."""
+    return {503: _problem(description)}
+
+
 class DomainError(Exception):
     """Base of every error a service raises; the handler turns it into problem details."""
 

@@ -168,3 +168,26 @@ def test_openapi_command_writes_the_served_schema(client: Any, tmp_path: Path) -
     assert written["paths"]["/"]["get"]["summary"] == (
         "Service name, version and where the documentation lives."
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/auth/login/mfa"),
+        ("post", "/api/v1/auth/mfa/enable/confirm"),
+        ("post", "/api/v1/auth/mfa/disable"),
+        ("post", "/api/v1/auth/firebase"),
+        ("post", "/api/v1/enrollments"),
+        ("post", "/api/v1/files/upload"),
+        ("post", "/api/v1/payments/create-payment-intent"),
+        ("post", "/api/v1/payments/create-subscription"),
+        ("post", "/api/v1/payments/{payment_id}/refund"),
+        ("post", "/api/v1/payments/{payment_id}/reconcile"),
+    ],
+)
+def test_routes_that_depend_on_an_outside_service_document_503(
+    openapi: dict[str, Any], method: str, path: str
+) -> None:
+    answer = openapi["paths"][path][method]["responses"]["503"]
+    schema = answer["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/Problem"), answer

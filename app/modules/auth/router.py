@@ -23,7 +23,13 @@ from app.core.dependencies import (
     DbSession,
     verify_csrf,
 )
-from app.core.errors import BadRequest, DomainError, PermissionDenied, problem_response
+from app.core.errors import (
+    BadRequest,
+    DomainError,
+    PermissionDenied,
+    problem_response,
+    unavailable,
+)
 from app.core.ratelimit import client_ip
 from app.core.routing import APIRouter
 from app.modules.auth import service
@@ -48,6 +54,9 @@ from app.modules.auth.schemas import (
 from app.modules.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+# Routes that check an authenticator code need the stored TOTP secret to decrypt.
+_TOTP_UNAVAILABLE = unavailable("Authenticator codes cannot be checked (a server problem)")
 
 _ACCEPTED = MessageResponse(detail="If the account exists, an email is on its way.")
 
@@ -181,7 +190,7 @@ def token(
     )
 
 
-@router.post("/login/mfa", response_model=TokenResponse)
+@router.post("/login/mfa", response_model=TokenResponse, responses=_TOTP_UNAVAILABLE)
 def login_mfa(
     payload: MFALoginRequest, request: Request, response: Response, db: DbSession
 ) -> TokenResponse:
@@ -275,7 +284,9 @@ def mfa_enable_request(db: DbSession, user: CurrentUser) -> MFASetupResponse:
     return MFASetupResponse(secret=secret, otpauth_uri=uri, qr_code=qr)
 
 
-@router.post("/mfa/enable/confirm", response_model=RecoveryCodesResponse)
+@router.post(
+    "/mfa/enable/confirm", response_model=RecoveryCodesResponse, responses=_TOTP_UNAVAILABLE
+)
 def mfa_enable_confirm(
     payload: MFACodeRequest, db: DbSession, user: CurrentUser
 ) -> RecoveryCodesResponse:
@@ -283,7 +294,7 @@ def mfa_enable_confirm(
     return RecoveryCodesResponse(recovery_codes=service.mfa_confirm(db, user, code=payload.code))
 
 
-@router.post("/mfa/disable", response_model=MessageResponse)
+@router.post("/mfa/disable", response_model=MessageResponse, responses=_TOTP_UNAVAILABLE)
 def mfa_disable(payload: MFADisableRequest, db: DbSession, user: CurrentUser) -> MessageResponse:
     """Turn MFA off; needs the password and an authenticator or recovery code."""
     service.mfa_disable(db, user, password=payload.password, code=payload.code)

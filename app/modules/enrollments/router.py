@@ -14,6 +14,7 @@ from app.core.dependencies import (
     DbSession,
     require_permissions,
 )
+from app.core.errors import unavailable
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter, model_response
@@ -43,7 +44,10 @@ Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
     "",
     response_model=EnrollmentRead,
     status_code=http_status.HTTP_201_CREATED,
-    responses={402: {"description": "Paid course: the body carries the checkout to pay at"}},
+    responses={
+        402: {"description": "Paid course: the body carries the checkout to pay at"},
+        **unavailable("Paid course: the payment gateway could not open a checkout"),
+    },
 )
 def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreate) -> Any:
     """Enroll in a published course (free at once; paid: 402 with a checkout to pay at)."""

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from app.core.config import get_settings
 from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
-from app.core.errors import Gone, NotFound, PayloadTooLarge, PermissionDenied
+from app.core.errors import Gone, NotFound, PayloadTooLarge, PermissionDenied, unavailable
 from app.core.pagination import Page, Pagination, paginate
 from app.core.permissions import Permission, Role
 from app.core.routing import APIRouter, TransactionalRoute
@@ -68,7 +68,12 @@ def _serve(record: UploadedFile) -> Response:
     return RedirectResponse(link.url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
 
 
-@router.post("/upload", response_model=FileRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/upload",
+    response_model=FileRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=unavailable("File storage is unavailable"),
+)
 def upload(
     db: DbSession,
     user: Uploader,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from app.core.config import get_settings
 from app.core.dependencies import AdminUser, CurrentUser, DbSession, OptionalUser
-from app.core.errors import NotFound, PayloadTooLarge
+from app.core.errors import NotFound, PayloadTooLarge, unavailable
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
 from app.core.routing import APIRouter
@@ -44,6 +44,8 @@ from app.modules.payments.schemas import (
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
+_GATEWAY_UNAVAILABLE = unavailable("The payment gateway could not be reached or refused")
+
 MAX_WEBHOOK_BYTES = 1024 * 1024
 GatewayName = Literal["stripe", "myfatoorah", "paymob", "sandbox"]
 
@@ -65,7 +67,10 @@ def _ack(outcome: service.WebhookOutcome) -> WebhookAck:
 
 
 @router.post(
-    "/create-payment-intent", response_model=CheckoutRead, status_code=status.HTTP_201_CREATED
+    "/create-payment-intent",
+    response_model=CheckoutRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=_GATEWAY_UNAVAILABLE,
 )
 def create_payment_intent(data: PaymentIntentCreate, db: DbSession, user: CurrentUser) -> Any:
     """Open a checkout for a paid course at the configured gateway (price from the course)."""
@@ -74,7 +79,10 @@ def create_payment_intent(data: PaymentIntentCreate, db: DbSession, user: Curren
 
 
 @router.post(
-    "/create-subscription", response_model=CheckoutRead, status_code=status.HTTP_201_CREATED
+    "/create-subscription",
+    response_model=CheckoutRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=_GATEWAY_UNAVAILABLE,
 )
 def create_subscription(data: SubscriptionCreate, db: DbSession, user: CurrentUser) -> Any:
     """Subscribe to a plan: a pending subscription and the checkout for its first period."""
@@ -229,7 +237,9 @@ def payment_events(
     )
 
 
-@router.post("/{payment_id}/refund", response_model=AdminPaymentRead)
+@router.post(
+    "/{payment_id}/refund", response_model=AdminPaymentRead, responses=_GATEWAY_UNAVAILABLE
+)
 def refund_payment(
     payment_id: uuid.UUID, data: RefundCreate, db: DbSession, admin: AdminUser
 ) -> Any:
@@ -237,7 +247,9 @@ def refund_payment(
     return service.refund_payment(db, payment_id=payment_id, admin=admin, reason=data.reason)
 
 
-@router.post("/{payment_id}/reconcile", response_model=ReconcileResult)
+@router.post(
+    "/{payment_id}/reconcile", response_model=ReconcileResult, responses=_GATEWAY_UNAVAILABLE
+)
 def reconcile_payment(payment_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> Any:
     """Ask the gateway where an open payment stands and apply it as its webhook would (admin)."""
     outcome = service.reconcile_payment(db, payment_id=payment_id)
