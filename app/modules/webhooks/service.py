@@ -35,7 +35,12 @@ from app.modules.webhooks.models import (
     WebhookEndpoint,
 )
 from app.modules.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
-from app.modules.webhooks.ssrf import UnsafeTarget, check_target, vetted_addresses
+from app.modules.webhooks.ssrf import (
+    UnresolvedTarget,
+    UnsafeTarget,
+    check_target,
+    vetted_addresses,
+)
 
 logger = logging.getLogger("app.webhooks")
 
@@ -279,6 +284,8 @@ def _post(target: _Target, delivery_id: uuid.UUID) -> _Result:
     try:
         # Resolved again at send time: the endpoint's DNS may have changed since creation.
         addresses = vetted_addresses(target.url, allow_private=settings.webhooks_allow_private)
+    except UnresolvedTarget as exc:
+        return _Result(None, f"DNS lookup failed: {exc}", None, 0)  # retried like a connect error
     except UnsafeTarget as exc:
         return _Result(None, f"target refused: {exc}", None, 0)
     body = target.body.encode()

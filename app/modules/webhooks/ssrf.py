@@ -11,6 +11,11 @@ class UnsafeTarget(Exception):
     """The URL is not an http(s) URL on a public address."""
 
 
+class UnresolvedTarget(UnsafeTarget):
+    """The host did not resolve: refused when registering, but at send time possibly a
+    passing DNS failure, worth another attempt."""
+
+
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -39,10 +44,10 @@ def vetted_addresses(url: str, *, allow_private: bool) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError) as exc:
-        raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
+        raise UnresolvedTarget(f"the host {host!r} does not resolve") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
-        raise UnsafeTarget(f"the host {host!r} does not resolve")
+        raise UnresolvedTarget(f"the host {host!r} does not resolve")
     if not allow_private and not all(_is_public(address) for address in addresses):
         raise UnsafeTarget(f"the host {host!r} resolves to a non-public address")
     return addresses

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.core.database import session_scope
 from app.core.events import emit
 from app.modules.webhooks import signing
-from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.modules.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from app.modules.webhooks.ssrf import UnsafeTarget, check_target
 from tests.modules.payments.factories import create_course
 from tests.modules.payments.helpers import sandbox_webhook
@@ -67,7 +67,8 @@ def receiver() -> Iterator[Receiver]:
 
 @dataclass
 class FakeDns:
-    """Answers chosen names with scripted addresses in turn, the last repeated; others resolve."""
+    """Answers chosen names with scripted addresses in turn, the last repeated (no address: the
+    lookup fails); others resolve."""
 
     answers: dict[str, list[list[str]]] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
@@ -84,6 +85,8 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
         fake.lookups.append(host)
         answers = fake.answers[host]
         addresses = answers.pop(0) if len(answers) > 1 else answers[0]
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [
             (
                 socket.AF_INET6 if ":" in address else socket.AF_INET,
@@ -385,6 +388,28 @@ def test_delivery_to_a_named_target_keeps_host_path_and_signature(
     assert request["path"] == "/lms/hooks?source=lms"
     assert request["headers"]["Host"] == f"hooks.test:{receiver.port}"
     assert _verify(endpoint["secret"], request)["data"]["enrollment_id"] == "e5"
+
+
+def test_a_failed_dns_lookup_at_send_time_is_retried(
+    client: Any, admin: Any, auth_headers: Any, receiver: Receiver, dns: FakeDns, env: Any
+) -> None:
+    """A passing DNS failure is not a refused target: the delivery is tried again."""
+    env(WEBHOOK_MAX_RETRIES="3")
+    dns.answers["flaky.test"] = [[], ["127.0.0.1"]]
+    _register(client, auth_headers(admin), f"http://flaky.test:{receiver.port}/hooks", ["*"])
+    _emit("course.completed", {"enrollment_id": "e7"})
+    assert len(receiver.received) == 1
+    with session_scope() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts_count) == ("succeeded", 2)
+        attempts = session.execute(
+            select(WebhookDeliveryAttempt.status_code, WebhookDeliveryAttempt.error)
+            .where(WebhookDeliveryAttempt.delivery_id == delivery.id)
+            .order_by(WebhookDeliveryAttempt.attempt_number)
+        ).all()
+    (_, first_error), (second_status, _) = attempts
+    assert first_error is not None and "does not resolve" in first_error
+    assert second_status == 200
 
 
 def test_https_delivery_verifies_the_certificate_against_the_target_name(
