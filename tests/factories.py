@@ -59,17 +59,18 @@ def statements() -> Iterator[list[str]]:
     def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    send = psycopg.AsyncConnection.execute
+    # Every async statement goes through a cursor's execute (a connection's does too).
+    send = psycopg.AsyncCursor.execute
 
-    async def _send(connection: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _send(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(str(query))
-        return await send(connection, query, *args, **kwargs)
+        return await send(cursor, query, *args, **kwargs)
 
     engine = get_engine()
     event.listen(engine, "before_cursor_execute", _record)
-    psycopg.AsyncConnection.execute = _send  # type: ignore[method-assign,assignment]
+    psycopg.AsyncCursor.execute = _send  # type: ignore[method-assign,assignment]
     try:
         yield seen
     finally:
-        psycopg.AsyncConnection.execute = send  # type: ignore[method-assign]
+        psycopg.AsyncCursor.execute = send  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", _record)
