@@ -265,17 +265,18 @@ def _post_to_first_reachable(
     # Host and, for https, the SNI name and certificate check keep the real name.
     extensions = {"sni_hostname": url.raw_host.decode("ascii")}
     headers = {**headers, "Host": url.netloc.decode("ascii")}
-    *others, last = addresses
-    for address in others:
+
+    def post(address: str) -> httpx.Response:
+        return client.post(
+            url.copy_with(host=address), content=body, headers=headers, extensions=extensions
+        )
+
+    for address in addresses[:-1]:
         try:
-            return client.post(
-                url.copy_with(host=address), content=body, headers=headers, extensions=extensions
-            )
+            return post(address)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             continue  # nothing was sent to this address
-    return client.post(
-        url.copy_with(host=last), content=body, headers=headers, extensions=extensions
-    )
+    return post(addresses[-1])
 
 
 def _post(target: _Target, delivery_id: uuid.UUID) -> _Result:
