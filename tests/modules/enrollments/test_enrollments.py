@@ -160,6 +160,34 @@ def test_paid_activation_is_idempotent_and_revocable(
     assert [name for name, _ in recorded] == ["enrollment.created", "enrollment.created"]
 
 
+def test_revoking_paid_access_drops_only_the_named_enrollments(
+    instructor: Any, student: Any, other_student: Any
+) -> None:
+    """Revoked (student, course) pairs lose access; the same student's other course and
+    another student of the same course keep theirs, and a dropped one keeps its drop time."""
+    refunded, kept = create_course(instructor, price="20.00"), create_course(instructor)
+    lost = create_enrollment(student, refunded)
+    other_course = create_enrollment(student, kept)
+    other_student_enrollment = create_enrollment(other_student, refunded)
+    with session_scope() as session:
+        service.revoke_paid_access(session, pairs=[(student.id, refunded.id)])
+    with session_scope() as session:
+        first_drop = session.get(Enrollment, lost)
+        assert first_drop is not None and first_drop.dropped_at is not None
+        dropped_at = first_drop.dropped_at
+    with session_scope() as session:
+        service.revoke_paid_access(
+            session, pairs=[(student.id, refunded.id), (other_student.id, kept.id)]
+        )
+    with session_scope() as session:
+        statuses = {
+            row.id: (row.status, row.dropped_at) for row in session.scalars(select(Enrollment))
+        }
+    assert statuses[lost] == ("dropped", dropped_at)
+    assert statuses[other_course] == ("active", None)
+    assert statuses[other_student_enrollment] == ("active", None)
+
+
 def test_paid_activation_for_unknown_course(student: Any) -> None:
     with session_scope() as session, pytest.raises(NotFound):
         service.activate_paid_enrollment(session, student_id=student.id, course_id=uuid.uuid4())
