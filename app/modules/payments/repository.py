@@ -84,7 +84,8 @@ def claim_pending_payments(
     """Up to `limit` pending payments created in the window, those checked longest ago first,
     marked as checked `now`, in one UPDATE. A pending payment's `updated_at` is when it was
     last checked, so each run takes the next ones and every payment in the window gets its
-    turn (and two overlapping runs take different ones)."""
+    turn. Two overlapping runs may both ask about one payment; applying the answer twice
+    changes nothing (the event is recorded once, under the payment's row lock)."""
     due = (
         select(Payment.id)
         .where(

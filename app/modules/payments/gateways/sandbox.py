@@ -17,11 +17,12 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.core.config import get_settings
+from app.core.database import utcnow
 from app.modules.payments.gateways.base import (
     Checkout,
     CheckoutRequest,
@@ -128,7 +129,7 @@ class SandboxGateway(PaymentGateway):
         return f"sbx_re_{uuid.uuid4().hex}"
 
     def fetch_status(self, query: StatusQuery) -> GatewayEvent | None:
-        if datetime.now(UTC) - query.created_at < CHECKOUT_LIFETIME:
+        if utcnow() - query.created_at < CHECKOUT_LIFETIME:
             return None
         return GatewayEvent(
             event_id=f"{query.reference}:expired",
