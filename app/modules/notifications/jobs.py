@@ -235,16 +235,9 @@ def expire_subscriptions_job() -> int:
 
 
 def _reconcile(query: StatusQuery) -> str:
-    """Ask about one payment and apply the answer in a transaction of its own; the gateway
-    call holds no transaction open. Whatever goes wrong is logged and left to the next run."""
+    """`reconcile` one payment; whatever goes wrong is logged and left to the next run."""
     try:
-        event = payment_service.fetch_gateway_status(query)
-        if event is None:
-            return "pending"
-        with session_scope() as db:
-            return payment_service.apply_gateway_event(
-                db, gateway=query.gateway, event=event, source=payment_service.RECONCILIATION
-            ).status
+        return payment_service.reconcile(query).status
     except DomainError as exc:
         # The service logged why (gateway unavailable, amount mismatch).
         logger.info("payment %s not reconciled: %s", query.payment_id, exc)

@@ -250,9 +250,9 @@ def refund_payment(
 @router.post(
     "/{payment_id}/reconcile", response_model=ReconcileResult, responses=_GATEWAY_UNAVAILABLE
 )
-def reconcile_payment(payment_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> Any:
+def reconcile_payment(payment_id: uuid.UUID, _admin: AdminUser) -> Any:
     """Ask the gateway where an open payment stands and apply it as its webhook would (admin)."""
-    outcome = service.reconcile_payment(db, payment_id=payment_id)
+    outcome = service.reconcile_payment(payment_id=payment_id)
     return ReconcileResult(
         status=outcome.status, payment=AdminPaymentRead.model_validate(outcome.payment)
     )

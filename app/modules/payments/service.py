@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.database import utcnow
+from app.core.database import session_scope, utcnow
 from app.core.errors import (
     BadRequest,
     BusinessRuleViolation,
@@ -645,11 +645,12 @@ def claim_payments_to_reconcile(db: Session, *, now: datetime) -> list[StatusQue
     return [_status_query(payment) for payment in payments]
 
 
-def fetch_gateway_status(query: StatusQuery) -> GatewayEvent | None:
-    """Ask the payment's gateway where it stands (no database work, so callers can hold no
-    transaction open meanwhile); None while nothing is final."""
+def reconcile(query: StatusQuery) -> WebhookOutcome:
+    """Ask the gateway about one payment and apply its answer as its webhook would be, in a
+    transaction of its own: none is open (nor, on SQLite, the write lock held) while the
+    gateway answers."""
     try:
-        return get_gateway(query.gateway).fetch_status(query)
+        event = get_gateway(query.gateway).fetch_status(query)
     except GatewayError as exc:
         logger.warning(
             "status of payment %s at %s unavailable: %s", query.payment_id, query.gateway, exc
@@ -658,26 +659,28 @@ def fetch_gateway_status(query: StatusQuery) -> GatewayEvent | None:
             "The payment gateway could not report the payment's status",
             code="gateway_unavailable",
         ) from exc
-
-
-def reconcile_payment(db: Session, *, payment_id: uuid.UUID) -> WebhookOutcome:
-    """Ask the gateway about one payment now and apply its answer as its webhook would be."""
-    payment = db.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound("Payment not found", code="payment_not_found")
-    # The states a completion may still move (a late success after a failure completes).
-    if payment.status not in _TRANSITIONS[EventKind.COMPLETED]:
-        raise Conflict(
-            f"Only an open payment can be reconciled (this one is {payment.status})",
-            code="not_reconcilable",
-        )
-    event = fetch_gateway_status(_status_query(payment))
     if event is None:
-        return WebhookOutcome("pending", payment)
-    outcome = apply_gateway_event(db, gateway=payment.gateway, event=event, source=RECONCILIATION)
-    # A duplicate was applied by another transaction after the payment was read.
-    db.refresh(payment)
-    return WebhookOutcome(outcome.status, payment)
+        return WebhookOutcome("pending")
+    with session_scope() as db:
+        return apply_gateway_event(db, gateway=query.gateway, event=event, source=RECONCILIATION)
+
+
+def reconcile_payment(*, payment_id: uuid.UUID) -> WebhookOutcome:
+    """`reconcile` one open payment now (admin); the outcome carries the payment as it ends."""
+    with session_scope() as db:
+        payment = db.get(Payment, payment_id)
+        if payment is None:
+            raise NotFound("Payment not found", code="payment_not_found")
+        # The states a completion may still move (a late success after a failure completes).
+        if payment.status not in _TRANSITIONS[EventKind.COMPLETED]:
+            raise Conflict(
+                f"Only an open payment can be reconciled (this one is {payment.status})",
+                code="not_reconcilable",
+            )
+        query = _status_query(payment)
+    outcome = reconcile(query)
+    with session_scope() as db:
+        return WebhookOutcome(outcome.status, db.get(Payment, payment_id))
 
 
 # --- refunds ---------------------------------------------------------------------------------

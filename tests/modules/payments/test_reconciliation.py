@@ -245,13 +245,7 @@ def test_a_webhook_that_wins_the_race_leaves_the_answer_nothing_to_do(
         headers={"Stripe-Signature": stripe_signature(body, STRIPE_WHSEC)},
     )
     assert hook.json()["status"] == "processed"
-    event = payment_service.fetch_gateway_status(query)
-    assert event is not None
-    with session_scope() as db:
-        outcome = payment_service.apply_gateway_event(
-            db, gateway="stripe", event=event, source=payment_service.RECONCILIATION
-        )
-    assert outcome.status == "ignored"
+    assert payment_service.reconcile(query).status == "ignored"
     assert count_enrollments(student.id, paid_course.id) == 1
     assert _receipts(student) == 1
 
