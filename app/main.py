@@ -72,7 +72,7 @@ def _summaries_from_docstrings(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     validate_for_startup(settings)
-    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON, settings.LOG_LEVEL_LIBRARIES)
     init_sentry(settings, component="api")
     load_all()
 

@@ -33,16 +33,14 @@ EXAMPLE_TIME = "2026-01-01T09:00:00Z"
 
 
 def register(subparsers: Any) -> None:
-    postman = subparsers.add_parser(
-        "postman", help="write a Postman collection and environments from the OpenAPI schema"
-    )
+    postman = subparsers.add_parser("postman")
     postman.add_argument("--output-dir", default="postman", help="folder (default postman/)")
     postman.add_argument(
         "--base-url", default="http://127.0.0.1:8000", help="base_url in the environments"
     )
     postman.set_defaults(handler=postman_command)
 
-    docs = subparsers.add_parser("docs", help="write a Markdown API reference from OpenAPI")
+    docs = subparsers.add_parser("docs")
     docs.add_argument("--output", "-o", default="docs/API.md", help="file (default docs/API.md)")
     docs.set_defaults(handler=docs_command)
 

@@ -45,11 +45,11 @@ class BackupError(RuntimeError):
 
 
 def register(subparsers: Any) -> None:
-    backup = subparsers.add_parser("backup", help="back up the database (pg_dump or SQLite)")
+    backup = subparsers.add_parser("backup")
     backup.add_argument("--dir", default="backups", help="folder for backups (default backups/)")
     backup.set_defaults(handler=backup_command)
 
-    restore = subparsers.add_parser("restore", help="restore a backup over the database")
+    restore = subparsers.add_parser("restore")
     restore.add_argument("backup", help="backup file written by `lms backup`")
     restore.add_argument(
         "--target-url", default=None, help="database to restore into (default: DATABASE_URL)"
@@ -57,9 +57,7 @@ def register(subparsers: Any) -> None:
     restore.add_argument("--yes", action="store_true", help="confirm replacing the data")
     restore.set_defaults(handler=restore_command)
 
-    drill = subparsers.add_parser(
-        "restore-drill", help="restore a backup into a scratch database and check row counts"
-    )
+    drill = subparsers.add_parser("restore-drill")
     drill.add_argument("backup", nargs="?", help="backup file (default: the newest in --dir)")
     drill.add_argument("--dir", default="backups", help="folder for backups (default backups/)")
     drill.add_argument("--fresh", action="store_true", help="take a new backup and drill it")

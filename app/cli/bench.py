@@ -27,9 +27,7 @@ CHUNK_ROWS = 5000
 
 
 def register(subparsers: Any) -> None:
-    seed = subparsers.add_parser(
-        "seed-bench", help="bulk-insert a large dataset for the analytics benchmark"
-    )
+    seed = subparsers.add_parser("seed-bench")
     seed.add_argument("--students", type=int, default=20_000, help="number of students")
     seed.add_argument("--courses", type=int, default=200, help="number of courses")
     seed.add_argument("--instructors", type=int, default=None, help="default: courses / 4")
@@ -337,11 +335,13 @@ def seed_bench(
 
 
 def seed_bench_command(args: argparse.Namespace) -> int:
+    from app.cli.database import require_schema
     from app.core.config import get_settings
 
     if get_settings().is_production:
         print("Refusing to seed benchmark data into a production database.", file=sys.stderr)
         return 2
+    require_schema()
     started = time.perf_counter()
     summary = seed_bench(
         students=args.students,

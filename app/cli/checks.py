@@ -15,15 +15,11 @@ from app.modules.notifications.service import connect_smtp
 
 
 def register(subparsers: Any) -> None:
-    smtp = subparsers.add_parser(
-        "check-smtp", help="connect, STARTTLS and log in to SMTP_HOST; optionally send a test"
-    )
+    smtp = subparsers.add_parser("check-smtp")
     smtp.add_argument("--to", default=None, help="also send a test email to this address")
     smtp.set_defaults(handler=check_smtp_command)
 
-    worker = subparsers.add_parser(
-        "check-worker", help="send a ping task to each queue and wait for a worker to run it"
-    )
+    worker = subparsers.add_parser("check-worker")
     worker.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
     worker.add_argument(
         "--queues", default=None, help="comma-separated queues (default: all of them)"

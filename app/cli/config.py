@@ -16,7 +16,7 @@ _URL_CREDENTIALS = re.compile(r"(//[^:/@]+:)[^@]+@")
 
 
 def register(subparsers: Any) -> None:
-    check = subparsers.add_parser("check-config", help="print settings and production problems")
+    check = subparsers.add_parser("check-config")
     check.set_defaults(handler=check_config_command)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
+from app.cli import CommandError
 from app.core.config import get_settings
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -22,8 +23,37 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def require_schema() -> None:
+    """Stop with one line, before anything is created, when the database does not exist or is
+    not migrated to the code's head revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import make_url
+
+    from app.core.database import get_engine
+
+    url = make_url(get_settings().DATABASE_URL)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)
+        if not path.exists():
+            raise CommandError(
+                f"no database at {path.resolve()} (a relative path such as the default "
+                f"var/lms.db starts in the current folder, {Path.cwd()}): run `lms migrate` "
+                "first, or run from the project folder, or set DATABASE_URL"
+            )
+    with get_engine().connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if current != heads:
+        state = ", ".join(sorted(current)) or "no schema"
+        raise CommandError(
+            f"the database is not migrated ({state}; the code needs {', '.join(sorted(heads))}):"
+            " run `lms migrate` first"
+        )
+
+
 def register(subparsers: Any) -> None:
-    migrate = subparsers.add_parser("migrate", help="apply migrations (upgrade to head)")
+    migrate = subparsers.add_parser("migrate")
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
     migrate.add_argument(
         "--downgrade", metavar="REVISION", help="downgrade to REVISION (e.g. base)"
@@ -33,7 +63,7 @@ def register(subparsers: Any) -> None:
     )
     migrate.set_defaults(handler=migrate_command)
 
-    wait = subparsers.add_parser("wait-for-db", help="wait until the database answers")
+    wait = subparsers.add_parser("wait-for-db")
     wait.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
     wait.set_defaults(handler=wait_for_db_command)
 

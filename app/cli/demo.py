@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli.database import require_schema
 from app.core.config import get_settings
 
 DEMO_PASSWORD = "Demo-Learn-2026!"  # noqa: S105  # nosec B105 - published demo credential
@@ -59,7 +60,7 @@ class SeedError(RuntimeError):
 
 
 def register(subparsers: Any) -> None:
-    seed = subparsers.add_parser("seed-demo", help="create demo accounts and a demo course")
+    seed = subparsers.add_parser("seed-demo")
     seed.add_argument(
         "--snapshot",
         default="postman/demo_seed_snapshot.json",
@@ -258,6 +259,7 @@ def seed(snapshot_path: Path) -> dict[str, Any]:
     settings = get_settings()
     if settings.is_production:
         raise SeedError("refusing to seed demo accounts with a published password in production")
+    require_schema()
     user_ids = ensure_accounts()
     api = Api()
     for key in ACCOUNTS:

@@ -13,14 +13,14 @@ from app.core.config import get_settings
 
 
 def register(subparsers: Any) -> None:
-    serve = subparsers.add_parser("serve", help="serve the API with uvicorn")
+    serve = subparsers.add_parser("serve")
     serve.add_argument("--host", default=None, help="bind address (default: HOST)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT)")
     serve.add_argument("--workers", type=int, default=None, help="processes (default: WORKERS)")
     serve.add_argument("--reload", action="store_true", help="reload on code changes")
     serve.set_defaults(handler=serve_command)
 
-    openapi = subparsers.add_parser("openapi", help="write the OpenAPI schema as JSON")
+    openapi = subparsers.add_parser("openapi")
     openapi.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
     openapi.set_defaults(handler=openapi_command)
 
@@ -37,14 +37,20 @@ def _prepare_multiprocess_metrics(workers: int) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # The served address is the settings' own, so links the app prints (PUBLIC_BASE_URL's
+    # default) follow `--host`/`--port`, in every worker process too.
+    for name, value in (("HOST", args.host), ("PORT", args.port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    get_settings.cache_clear()
     settings = get_settings()
     workers = args.workers or settings.WORKERS
     _prepare_multiprocess_metrics(workers)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=args.host or settings.HOST,
-        port=args.port or settings.PORT,
+        host=settings.HOST,
+        port=settings.PORT,
         workers=None if args.reload else workers,
         reload=args.reload,
         # The app resolves client addresses itself from FORWARDED_ALLOW_IPS.

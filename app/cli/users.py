@@ -8,14 +8,12 @@ import os
 import sys
 from typing import Any
 
-from app.core.errors import DomainError
+from app.cli import CommandError
 from app.core.permissions import Role
 
 
 def register(subparsers: Any) -> None:
-    create = subparsers.add_parser(
-        "create-user", help="create an account of any role (admins are made this way)"
-    )
+    create = subparsers.add_parser("create-user")
     create.add_argument("--email", required=True)
     create.add_argument(
         "--password",
@@ -37,19 +35,24 @@ def _password(args: argparse.Namespace) -> str:
     from_env = os.environ.get("LMS_USER_PASSWORD")
     if from_env:
         return from_env
+    if not sys.stdin.isatty():
+        raise CommandError("no password: pass --password or set LMS_USER_PASSWORD")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Repeat password: ") != first:
-        raise SystemExit("Passwords do not match.")
+        raise CommandError("the passwords do not match")
     return first
 
 
 def create_user_command(args: argparse.Namespace) -> int:
+    from app.cli.database import require_schema
     from app.core.database import session_scope, utcnow
+    from app.core.errors import DomainError
     from app.core.registry import load_models
     from app.modules.users import service
 
-    load_models()
     password = _password(args)
+    require_schema()
+    load_models()
     role = Role(args.role)
     try:
         with session_scope() as session:

@@ -9,7 +9,7 @@ from app.core.config import get_settings
 
 
 def register(subparsers: Any) -> None:
-    worker = subparsers.add_parser("worker", help="run a Celery worker on every queue")
+    worker = subparsers.add_parser("worker")
     worker.add_argument("--concurrency", type=int, default=None, help="processes (default: CPUs)")
     worker.add_argument(
         "--queues", default=None, help="comma-separated queues (default: all of them)"
@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--loglevel", default=None, help="log level (default: LOG_LEVEL)")
     worker.set_defaults(handler=worker_command)
 
-    beat = subparsers.add_parser("beat", help="run Celery beat (scheduled jobs)")
+    beat = subparsers.add_parser("beat")
     beat.add_argument("--loglevel", default=None, help="log level (default: LOG_LEVEL)")
     beat.set_defaults(handler=beat_command)
 

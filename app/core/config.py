@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CsvList = Annotated[list[str], NoDecode]
@@ -47,10 +47,13 @@ class Settings(BaseSettings):
     DEBUG: bool = False
     API_V1_PREFIX: str = "/api/v1"
     ENABLE_API_DOCS: bool | None = None
-    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+    # Public URL of this API (certificate verify links, signed download links); empty means
+    # the served address, http://HOST:PORT.
+    PUBLIC_BASE_URL: str = ""
     FRONTEND_URL: str = "http://localhost:3000"
     VAR_DIR: Path = Path("var")
     LOG_LEVEL: str = "INFO"
+    LOG_LEVEL_LIBRARIES: str = "WARNING"
     LOG_JSON: bool = True
     HOST: str = "127.0.0.1"
     PORT: int = 8000
@@ -253,6 +256,15 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_extensions(cls, value: list[str]) -> list[str]:
         return [item.lower().lstrip(".") for item in value]
+
+    @model_validator(mode="after")
+    def _public_base_url_from_address(self) -> Settings:
+        if not self.PUBLIC_BASE_URL:
+            unspecified = ("", "0.0.0.0", "::")  # noqa: S104  # nosec B104 - compared, not bound
+            host = "127.0.0.1" if self.HOST in unspecified else self.HOST
+            host = f"[{host}]" if ":" in host else host
+            self.PUBLIC_BASE_URL = f"http://{host}:{self.PORT}"
+        return self
 
     # --- Derived values ---
     @property

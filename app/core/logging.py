@@ -52,14 +52,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
+# The project's own loggers (and its servers') log at LOG_LEVEL; every other library's only
+# from LOG_LEVEL_LIBRARIES (default WARNING): font subsetting alone writes ~100 INFO lines
+# per certificate.
+OWN_LOGGERS = ("app", "uvicorn", "celery")
+# Client libraries log full URLs (query strings may carry tokens) at INFO: never below WARNING.
+URL_LOGGERS = ("httpx", "httpcore", "botocore", "urllib3")
+
+
+def configure_logging(
+    level: str = "INFO", json_lines: bool = True, libraries_level: str = "WARNING"
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # Client libraries log full URLs (query strings may carry tokens) at INFO.
-    for noisy in ("httpx", "httpcore", "botocore", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    root.setLevel(libraries_level.upper())
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level.upper())
+    for name in URL_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

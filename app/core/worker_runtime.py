@@ -100,7 +100,7 @@ def _setup_logging(**_: Any) -> None:
     from app.core.logging import configure_logging
 
     settings = get_settings()
-    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON, settings.LOG_LEVEL_LIBRARIES)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_TaskContextFilter())
 
