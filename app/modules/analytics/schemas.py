@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class EnrollmentCounts(BaseModel):
@@ -36,7 +36,10 @@ class QuizStats(BaseModel):
     attempts: int
     passed: int
     average_percentage: float | None
-    pass_rate: float | None
+    pass_rate: float | None = Field(
+        description="Percent (0-100, two decimals) of the students who tried the quiz that "
+        "passed it; null when nobody tried."
+    )
 
 
 class StudentQuizStats(QuizStats):
@@ -83,8 +86,10 @@ class LessonFunnelStep(BaseModel):
     order_index: int
     started: int
     completed: int
-    # Completed by this share of all the course's enrollments.
-    completion_rate: float | None
+    completion_rate: float | None = Field(
+        description="Percent (0-100, two decimals) of all the course's enrollments that "
+        "completed this lesson; null when the course has none."
+    )
     # Enrollments lost since the previous lesson (the first lesson compares with all).
     drop_off: int
     time_spent_seconds: int
@@ -98,7 +103,10 @@ class QuizPerformance(BaseModel):
     students: int
     passed: int
     average_percentage: float | None
-    pass_rate: float | None
+    pass_rate: float | None = Field(
+        description="Percent (0-100, two decimals) of the students who tried the quiz that "
+        "passed it; null when nobody tried."
+    )
 
 
 class RatingSummary(BaseModel):
@@ -113,7 +121,10 @@ class CourseAnalytics(BaseModel):
     course_id: uuid.UUID
     title: str
     enrollments: EnrollmentCounts
-    completion_rate: float | None
+    completion_rate: float | None = Field(
+        description="Percent (0-100, two decimals) of the course's enrollments, dropped ones "
+        "included, that are completed; null when there are none."
+    )
     average_progress: float | None
     granularity: Literal["day", "week"]
     enrollment_trend: list[TrendPoint]
@@ -144,7 +155,10 @@ class InstructorOverview(BaseModel):
     students: int
     enrollments: int
     completions: int
-    completion_rate: float | None
+    completion_rate: float | None = Field(
+        description="Percent (0-100, two decimals) of the enrollments in the instructor's "
+        "courses that are completed; null when there are none."
+    )
     quizzes: QuizStats
     average_rating: float | None
     ratings: int
@@ -173,7 +187,10 @@ class SystemOverview(BaseModel):
     courses: int
     published_courses: int
     enrollments: SystemEnrollmentTotals
-    completion_rate: float | None
+    completion_rate: float | None = Field(
+        description="Percent (0-100, two decimals) of all enrollments that are completed; "
+        "null when there are none."
+    )
     certificates_issued: int
     certificates_revoked: int
     revenue: dict[str, Decimal]

@@ -81,8 +81,11 @@ class CourseEnrollmentStats(BaseModel):
     dropped: int
     # Mean progress of active and completed enrollments (dropped ones are history).
     average_progress: float
-    # completed / all enrollments ever made, dropped ones included; 0 when there are none.
-    completion_rate: float
+    completion_rate: float = Field(
+        description="Percent (0-100, two decimals) of all enrollments ever made, dropped ones "
+        "included, that are completed; 0 when there are none (the unit of the analytics "
+        "endpoints' completion_rate)."
+    )
     average_rating: float | None
     rating_count: int
 

@@ -434,7 +434,7 @@ def course_enrollment_stats(
         completed=completed,
         dropped=int(row.dropped or 0),
         average_progress=round(float(row.average_progress or 0), 2),
-        completion_rate=round(completed / total, 4) if total else 0.0,
+        completion_rate=round(completed * 100 / total, 2) if total else 0.0,
         average_rating=round(float(row.average_rating), 2)
         if row.average_rating is not None
         else None,

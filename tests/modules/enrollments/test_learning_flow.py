@@ -98,7 +98,10 @@ def test_instructor_to_completed_student(
     stats = client.get(f"{API}/enrollments/courses/{course_id}/stats", headers=teacher).json()
     assert stats["total_enrollments"] == 1
     assert stats["completed"] == 1
-    assert stats["completion_rate"] == 1.0
+    assert stats["completion_rate"] == 100.0
+    # One unit (percent) for the same course in the stats and in the analytics.
+    analytics = client.get(f"{API}/analytics/courses/{course_id}", headers=teacher).json()
+    assert analytics["completion_rate"] == stats["completion_rate"]
     assert stats["average_rating"] == 5.0
     assert stats["average_progress"] == 100.0
 
