@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install install-dev lint format typecheck test-embedded test-services migrate openapi bench azurite clean
+.PHONY: run test install install-dev lint format typecheck test-embedded test-services migrate openapi bench node-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,10 +57,12 @@ test-services: install-dev
 		echo "LMS_TEST_DATABASE_URL / LMS_TEST_REDIS_URL not set: services pass skipped"; \
 	fi
 
-# Azurite (the Azure Blob emulator, Node 20) into the gitignored node_modules/: the Azure
-# storage tests use it when present and are skipped otherwise.
-azurite:
-	npm install --no-save --no-package-lock --no-audit --no-fund azurite@3.35.0
+# The test tools from npm (Node 20), into the gitignored node_modules/ in one install (a
+# second `npm install --no-save` would remove the first one's packages): Azurite (the Azure
+# Blob emulator) for the Azure storage tests and newman (the Postman CLI) for the collection
+# tests; both kinds are skipped when their tool is absent.
+node-tools:
+	npm install --no-save --no-package-lock --no-audit --no-fund azurite@3.35.0 newman@6.2.2
 
 bench: install-dev
 	$(UV) sync --frozen --inexact --extra dev --extra bench --python $(BIN)/python

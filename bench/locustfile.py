@@ -8,7 +8,8 @@ heartbeats and take quizzes; instructors read their analytics.
 
 Targets on loopback only, and every run stops by itself after --run-time, or after
 LOCUST_MAX_SECONDS (default 600) when no run time is given. Instructor credentials come from
-postman/demo_seed_snapshot.json (written by `lms seed-demo`); students register themselves.
+var/postman/demo_seed_snapshot.json (written by `lms seed-demo`; LMS_DEMO_SNAPSHOT names
+another file); students register themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from locust import HttpUser, between, events, tag, task
 from locust.env import Environment
 
 API = "/api/v1"
-SNAPSHOT = Path(__file__).resolve().parents[1] / "postman" / "demo_seed_snapshot.json"
+SNAPSHOT = Path(
+    os.environ.get(
+        "LMS_DEMO_SNAPSHOT",
+        Path(__file__).resolve().parents[1] / "var" / "postman" / "demo_seed_snapshot.json",
+    )
+)
 MAX_SECONDS = float(os.environ.get("LOCUST_MAX_SECONDS", "600"))
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PASSWORD = "Bench-Password-9"

@@ -23,10 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create-user": ("app.cli.users", "create an account of any role (admins are made this way)"),
     "worker": ("app.cli.worker", "run a Celery worker on every queue"),
     "beat": ("app.cli.worker", "run Celery beat (scheduled jobs)"),
-    "postman": (
-        "app.cli.apidocs",
-        "write a Postman collection and environments from the OpenAPI schema",
-    ),
+    "postman": ("app.cli.postman", "write Postman collections and the local environment"),
     "docs": ("app.cli.apidocs", "write a Markdown API reference from OpenAPI"),
     "check-smtp": (
         "app.cli.checks",

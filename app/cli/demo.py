@@ -8,19 +8,26 @@ half-way with progress heartbeats, one just enrolled).
 
 Idempotent: accounts are reused (their passwords reset to the demo password), and the course
 is created only when the instructor has none of that title. The credentials are printed and,
-with every id, written to a snapshot JSON (`postman/demo_seed_snapshot.json`) that
-`lms postman` turns into a Postman environment. Refuses to run in production.
+with every id, written to this installation's files (under `VAR_DIR/postman/` by default,
+never into the tracked `postman/`): a snapshot JSON and the Postman environment that runs the
+committed demo collection (`base_url` is PUBLIC_BASE_URL, by default the served address).
+Refuses to run in production.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.cli.database import require_schema
+from app.cli.postman import (
+    DEMO_COLLECTION_FILE,
+    DEMO_ENVIRONMENT_FILE,
+    demo_environment,
+    write_json,
+)
 from app.core.config import get_settings
 
 DEMO_PASSWORD = "Demo-Learn-2026!"  # noqa: S105  # nosec B105 - published demo credential
@@ -53,6 +60,7 @@ QUESTIONS = [
     },
 ]
 CORRECT = {"multiple_choice": "median", "true_false": True}
+SNAPSHOT_FILE = "demo_seed_snapshot.json"
 
 
 class SeedError(RuntimeError):
@@ -62,9 +70,9 @@ class SeedError(RuntimeError):
 def register(subparsers: Any) -> None:
     seed = subparsers.add_parser("seed-demo")
     seed.add_argument(
-        "--snapshot",
-        default="postman/demo_seed_snapshot.json",
-        help="where to write ids and credentials (default postman/demo_seed_snapshot.json)",
+        "--output-dir",
+        default=None,
+        help="folder for the snapshot and the Postman environment (default VAR_DIR/postman)",
     )
     seed.set_defaults(handler=seed_demo_command)
 
@@ -108,7 +116,8 @@ class Api:
 
         from app.main import create_app
 
-        self.client = TestClient(create_app(), base_url="http://localhost")
+        self.app = create_app()
+        self.client = TestClient(self.app, base_url="http://localhost")
         self.tokens: dict[str, str] = {}
 
     def login(self, key: str) -> None:
@@ -255,7 +264,7 @@ def _learn(api: Api, course_id: str, quiz_id: str, lessons: list[str], assignmen
     api.call("POST", "/enrollments", "student3", 201, json={"course_id": course_id})
 
 
-def seed(snapshot_path: Path) -> dict[str, Any]:
+def seed(folder: Path) -> dict[str, Any]:
     settings = get_settings()
     if settings.is_production:
         raise SeedError("refusing to seed demo accounts with a published password in production")
@@ -318,14 +327,18 @@ def seed(snapshot_path: Path) -> dict[str, Any]:
             "certificate_number": certificate["certificate_number"],
         },
     }
-    snapshot_path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot_path.write_text(json.dumps(snapshot, indent=2) + "\n")
+    write_json(folder / SNAPSHOT_FILE, snapshot)
+    write_json(
+        folder / DEMO_ENVIRONMENT_FILE,
+        demo_environment(api.app.openapi(), snapshot, settings.PUBLIC_BASE_URL),
+    )
     return {"created": created, **snapshot}
 
 
 def seed_demo_command(args: argparse.Namespace) -> int:
+    folder = Path(args.output_dir) if args.output_dir else get_settings().VAR_DIR / "postman"
     try:
-        result = seed(Path(args.snapshot))
+        result = seed(folder)
     except SeedError as exc:
         print(f"Demo seed failed: {exc}", file=sys.stderr)
         return 1
@@ -334,5 +347,9 @@ def seed_demo_command(args: argparse.Namespace) -> int:
     print("Demo credentials (development only):")
     for key, credential in result["credentials"].items():
         print(f"  {key:<11} {credential['email']:<30} {credential['password']}")
-    print(f"Snapshot written to {args.snapshot}")
+    print(f"Ids and credentials: {folder / SNAPSHOT_FILE}")
+    print(
+        f"Postman environment: {folder / DEMO_ENVIRONMENT_FILE} (for "
+        f"postman/{DEMO_COLLECTION_FILE}, base_url {get_settings().PUBLIC_BASE_URL})"
+    )
     return 0

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 
 from app.cli import main
-from app.cli.apidocs import (
+from app.cli.apidocs import SchemaWalker, build_markdown, load_openapi, operations
+from app.cli.postman import (
     COLLECTION_FILE,
+    DEMO_COLLECTION_FILE,
     DEMO_ENVIRONMENT_FILE,
     ENVIRONMENT_FILE,
-    SNAPSHOT_FILE,
     build_collection,
+    build_demo_collection,
     build_environment,
-    build_markdown,
-    load_openapi,
-    operations,
+    expected_fields,
 )
 
 VARIABLE = re.compile(r"\{\{([^}]+)\}\}")
@@ -96,22 +96,46 @@ def test_every_variable_is_defined_by_the_environment(openapi: dict[str, Any]) -
     assert base["value"] == "http://127.0.0.1:8000"
 
 
-def test_postman_command_is_deterministic_and_uses_the_snapshot(tmp_path: Path) -> None:
+def test_postman_command_is_deterministic_and_follows_the_served_address(
+    tmp_path: Path, env: Any
+) -> None:
+    env(PUBLIC_BASE_URL="", PORT="9123")
     assert main(["postman", "--output-dir", str(tmp_path)]) == 0
     first = (tmp_path / COLLECTION_FILE).read_bytes()
-    assert not (tmp_path / DEMO_ENVIRONMENT_FILE).exists()
-    snapshot = {
-        "credentials": {"student": {"email": "s@example.com", "password": "pw-12345678"}},
-        "ids": {"course_id": "11111111-1111-1111-1111-111111111111"},
-    }
-    (tmp_path / SNAPSHOT_FILE).write_text(json.dumps(snapshot))
     assert main(["postman", "--output-dir", str(tmp_path)]) == 0
     assert (tmp_path / COLLECTION_FILE).read_bytes() == first
-    demo = json.loads((tmp_path / DEMO_ENVIRONMENT_FILE).read_text())
-    values = {v["key"]: v["value"] for v in demo["values"]}
-    assert values["course_id"] == snapshot["ids"]["course_id"]
-    assert values["email"] == "s@example.com"
-    assert json.loads((tmp_path / ENVIRONMENT_FILE).read_text())["name"]
+    assert (tmp_path / DEMO_COLLECTION_FILE).exists()
+    # The demo environment holds one installation's ids: only `lms seed-demo` writes it.
+    assert not (tmp_path / DEMO_ENVIRONMENT_FILE).exists()
+    local = json.loads((tmp_path / ENVIRONMENT_FILE).read_text())
+    values = {v["key"]: v["value"] for v in local["values"]}
+    assert values["base_url"] == "http://127.0.0.1:9123"
+    assert main(["postman", "--output-dir", str(tmp_path), "--base-url", "https://x.test"]) == 0
+    local = json.loads((tmp_path / ENVIRONMENT_FILE).read_text())
+    assert {v["key"]: v["value"] for v in local["values"]}["base_url"] == "https://x.test"
+
+
+def test_every_request_of_both_collections_asserts_its_status_and_fields(
+    openapi: dict[str, Any],
+) -> None:
+    walker = SchemaWalker(openapi)
+    demo = build_demo_collection(openapi)["item"]
+    for item in requests_of(build_collection(openapi)) + demo:
+        script = "\n".join(item["event"][0]["script"]["exec"])
+        status = item["response"][0]["code"]
+        assert f"pm.response.to.have.status({status});" in script, item["name"]
+        url = item["request"]["url"]
+        path = "/" + "/".join(re.sub(r"^:(.+)$", r"{\1}", s) for s in url["path"])
+        operation = openapi["paths"][path][item["request"]["method"].lower()]
+        fields = expected_fields(walker, operation, status)
+        if status >= 400:
+            assert f"pm.expect(pm.response.json().status).to.equal({status});" in script
+        elif fields:
+            keys = ", ".join(f"'{name}'" for name in fields)
+            assert f".to.include.keys({keys});" in script, item["name"]
+    # The demo journey checks fields of most answers, not only statuses.
+    checked = [i for i in demo if "include.keys" in json.dumps(i["event"])]
+    assert len(checked) > len(demo) // 2
 
 
 def test_committed_collection_is_current(openapi: dict[str, Any]) -> None:
@@ -134,17 +158,13 @@ def test_markdown_reference_lists_every_route(openapi: dict[str, Any], tmp_path:
 
 
 def test_committed_demo_collection_is_current(openapi: dict[str, Any]) -> None:
-    from app.cli.apidocs import DEMO_COLLECTION_FILE, build_demo_collection
-
     committed = Path(__file__).resolve().parents[2] / "postman" / DEMO_COLLECTION_FILE
     assert json.loads(committed.read_text()) == build_demo_collection(openapi), (
-        "postman/ is stale: run `lms seed-demo` then `lms postman`"
+        "postman/ is stale: run `lms postman`"
     )
 
 
 def test_demo_journey_uses_one_token_per_role(openapi: dict[str, Any]) -> None:
-    from app.cli.apidocs import build_demo_collection
-
     collection = build_demo_collection(openapi)
     logins = [i for i in collection["item"] if i["request"]["url"]["raw"].endswith("auth/login")]
     assert len(logins) == 3

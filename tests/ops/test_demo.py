@@ -27,8 +27,8 @@ def count(model: type) -> int:
 def test_seed_demo_creates_a_complete_course_and_is_idempotent(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    snapshot_path = tmp_path / "snapshot.json"
-    assert main(["seed-demo", "--snapshot", str(snapshot_path)]) == 0
+    snapshot_path = tmp_path / "demo_seed_snapshot.json"
+    assert main(["seed-demo", "--output-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "created" in out and DEMO_PASSWORD in out
     for email, _name, _role in ACCOUNTS.values():
@@ -55,15 +55,14 @@ def test_seed_demo_creates_a_complete_course_and_is_idempotent(
         assert ids[key], key
 
     # A second run adds nothing and reports the same ids.
-    assert main(["seed-demo", "--snapshot", str(snapshot_path)]) == 0
+    assert main(["seed-demo", "--output-dir", str(tmp_path)]) == 0
     assert "already present" in capsys.readouterr().out
     assert json.loads(snapshot_path.read_text())["ids"] == ids
     assert (count(User), count(Course), count(Enrollment), count(Certificate)) == (5, 1, 3, 1)
 
 
 def test_seed_demo_resets_a_changed_demo_password(tmp_path: Path) -> None:
-    snapshot = str(tmp_path / "s.json")
-    assert main(["seed-demo", "--snapshot", snapshot]) == 0
+    assert main(["seed-demo", "--output-dir", str(tmp_path)]) == 0
     from app.core.security import hash_password
 
     with session_scope() as session:
@@ -71,7 +70,7 @@ def test_seed_demo_resets_a_changed_demo_password(tmp_path: Path) -> None:
             select(User).where(User.email == "demo.student@example.com")
         ).scalar_one()
         user.password_hash = hash_password("Something-Else-1")
-    assert main(["seed-demo", "--snapshot", snapshot]) == 0
+    assert main(["seed-demo", "--output-dir", str(tmp_path)]) == 0
     with session_scope() as session:
         user = session.execute(
             select(User).where(User.email == "demo.student@example.com")
@@ -84,6 +83,6 @@ def test_seed_demo_refuses_production(
 ) -> None:
     # Only the environment name changes: the refusal comes before anything is contacted.
     env(ENVIRONMENT="production")
-    assert main(["seed-demo", "--snapshot", str(tmp_path / "s.json")]) == 1
+    assert main(["seed-demo", "--output-dir", str(tmp_path)]) == 1
     assert "production" in capsys.readouterr().err
     assert count(User) == 0

@@ -79,7 +79,7 @@ def _free_port() -> int:
 def azurite_blob_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = _azurite_binary()
     if binary is None:
-        pytest.skip("Azurite is not installed (make azurite, or set AZURITE_BIN)")
+        pytest.skip("Azurite is not installed (make node-tools, or set AZURITE_BIN)")
     port = _free_port()
     workdir = tmp_path_factory.mktemp("azurite")
     process = subprocess.Popen(
