@@ -86,3 +86,23 @@ def test_seed_demo_refuses_production(
     assert main(["seed-demo", "--output-dir", str(tmp_path)]) == 1
     assert "production" in capsys.readouterr().err
     assert count(User) == 0
+
+
+def test_seed_demo_writes_this_installation_files_under_var(env: Callable[..., None]) -> None:
+    from app.cli.postman import DEMO_ENVIRONMENT_FILE
+    from app.core.config import get_settings
+
+    env(PUBLIC_BASE_URL="", PORT="9000")
+    tracked = Path(__file__).resolve().parents[2] / "postman"
+    before = sorted(path.name for path in tracked.iterdir())
+    assert main(["seed-demo"]) == 0
+    folder = get_settings().VAR_DIR / "postman"
+    snapshot = json.loads((folder / "demo_seed_snapshot.json").read_text())
+    environment = json.loads((folder / DEMO_ENVIRONMENT_FILE).read_text())
+    values = {entry["key"]: entry["value"] for entry in environment["values"]}
+    # The environment holds this database's ids and the served address.
+    assert values["course_id"] == snapshot["ids"]["course_id"]
+    assert values["certificate_number"] == snapshot["ids"]["certificate_number"]
+    assert values["student_email"] == ACCOUNTS["student"][0]
+    assert values["base_url"] == "http://127.0.0.1:9000"
+    assert sorted(path.name for path in tracked.iterdir()) == before
