@@ -3,8 +3,9 @@
 Two backends, chosen by `LMS_TEST_BACKEND`:
 - `embedded` (default): a SQLite file per xdist worker, in-memory cache/limits/blacklist,
   tasks inline.
-- `services`: PostgreSQL (`LMS_TEST_DATABASE_URL`, one scratch database per xdist worker)
-  and Redis (`LMS_TEST_REDIS_URL`, one logical database per worker).
+- `services`: PostgreSQL (`LMS_TEST_DATABASE_URL`, created when the server answers and it is
+  missing; one scratch database per xdist worker, dropped after the run) and Redis
+  (`LMS_TEST_REDIS_URL`, one logical database per worker).
 
 The schema always comes from the Alembic migrations (upgrade head once per session); each
 test starts from empty tables. Tests that need a service the current pass does not have are
@@ -30,19 +31,11 @@ SERVICE_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL")
 SERVICE_REDIS_URL = os.environ.get("LMS_TEST_REDIS_URL")
 
 
-def _worker_database_url(base_url: str) -> str:
-    """Create (fresh) and return a scratch PostgreSQL database for this xdist worker."""
-    from sqlalchemy import create_engine, text
+def _worker_database_name(base_url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    base = make_url(base_url)
-    name = f"{base.database}_{os.environ.get('LMS_TEST_DB_SUFFIX', '')}{WORKER}".lower()
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    base = make_url(base_url).database
+    return f"{base}_{os.environ.get('LMS_TEST_DB_SUFFIX', '')}{WORKER}".lower()
 
 
 def _worker_redis_url(base_url: str) -> str:
@@ -53,48 +46,43 @@ def _worker_redis_url(base_url: str) -> str:
     return f"{root}/{db}"
 
 
-def _service_available(kind: str) -> bool:
+def _service_problem(kind: str) -> str | None:
+    """None when the service of `kind` can be used in this pass; else why not."""
     if BACKEND != "services":
-        return False
+        return "not the services pass"
+    if kind == "postgres":
+        if not SERVICE_DATABASE_URL:
+            return "LMS_TEST_DATABASE_URL is not set"
+        from tests.databases import postgres_problem
+
+        return postgres_problem(SERVICE_DATABASE_URL)
+    if not SERVICE_REDIS_URL:
+        return "LMS_TEST_REDIS_URL is not set"
+    import redis
+
     try:
-        if kind == "postgres" and SERVICE_DATABASE_URL:
-            import psycopg
-            from sqlalchemy.engine import make_url
-
-            url = make_url(SERVICE_DATABASE_URL)
-            psycopg.connect(
-                host=url.host,
-                port=url.port or 5432,
-                user=url.username,
-                password=url.password,
-                dbname=url.database,
-                connect_timeout=3,
-            ).close()
-            return True
-        if kind == "redis" and SERVICE_REDIS_URL:
-            import redis
-
-            redis.Redis.from_url(SERVICE_REDIS_URL, socket_connect_timeout=2).ping()
-            return True
-    except Exception:
-        return False
-    return False
+        redis.Redis.from_url(SERVICE_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
 
 
-POSTGRES_AVAILABLE = _service_available("postgres")
-REDIS_AVAILABLE = _service_available("redis")
+POSTGRES_PROBLEM = _service_problem("postgres")
+REDIS_PROBLEM = _service_problem("redis")
+POSTGRES_AVAILABLE = POSTGRES_PROBLEM is None
+REDIS_AVAILABLE = REDIS_PROBLEM is None
 
 if BACKEND == "services" and REQUIRE_SERVICES:
     missing = [
-        name
-        for name, url, ok in (
-            ("PostgreSQL", SERVICE_DATABASE_URL, POSTGRES_AVAILABLE),
-            ("Redis", SERVICE_REDIS_URL, REDIS_AVAILABLE),
+        f"{name} ({problem})"
+        for name, url, problem in (
+            ("PostgreSQL", SERVICE_DATABASE_URL, POSTGRES_PROBLEM),
+            ("Redis", SERVICE_REDIS_URL, REDIS_PROBLEM),
         )
-        if url and not ok
+        if url and problem
     ]
     if missing:
-        raise RuntimeError(f"LMS_TEST_REQUIRE_SERVICES=1 but not reachable: {', '.join(missing)}")
+        raise RuntimeError(f"LMS_TEST_REQUIRE_SERVICES=1 but not usable: {'; '.join(missing)}")
 
 BASE_ENV: dict[str, str] = {
     "ENVIRONMENT": "test",
@@ -116,7 +104,11 @@ BASE_ENV: dict[str, str] = {
     "DATABASE_URL": f"sqlite:///{TMP_ROOT / 'lms-test.db'}",
 }
 if POSTGRES_AVAILABLE and SERVICE_DATABASE_URL:
-    BASE_ENV["DATABASE_URL"] = _worker_database_url(SERVICE_DATABASE_URL)
+    from tests.databases import recreate_database
+
+    BASE_ENV["DATABASE_URL"] = recreate_database(
+        SERVICE_DATABASE_URL, _worker_database_name(SERVICE_DATABASE_URL)
+    )
 if REDIS_AVAILABLE and SERVICE_REDIS_URL:
     BASE_ENV["REDIS_URL"] = _worker_redis_url(SERVICE_REDIS_URL)
 
@@ -160,11 +152,11 @@ def reset_caches() -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        for kind, available in (("postgres", POSTGRES_AVAILABLE), ("redis", REDIS_AVAILABLE)):
-            if kind in item.keywords and not available:
+        for kind, problem in (("postgres", POSTGRES_PROBLEM), ("redis", REDIS_PROBLEM)):
+            if kind in item.keywords and problem:
                 if BACKEND == "services" and REQUIRE_SERVICES:
                     continue  # the fixture below fails loudly instead
-                item.add_marker(pytest.mark.skip(reason=f"needs {kind} (services pass)"))
+                item.add_marker(pytest.mark.skip(reason=f"needs {kind}: {problem}"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -179,6 +171,10 @@ def migrated_database() -> Iterator[str]:
     command.upgrade(config, "head")
     yield os.environ["DATABASE_URL"]
     reset_caches()
+    if POSTGRES_AVAILABLE and SERVICE_DATABASE_URL:
+        from tests.databases import drop_database
+
+        drop_database(SERVICE_DATABASE_URL, _worker_database_name(SERVICE_DATABASE_URL))
 
 
 def _truncate_all() -> None:
