@@ -36,7 +36,7 @@ from app.modules.assignments.schemas import (
 )
 from app.modules.courses import service as courses_service
 from app.modules.enrollments.models import Enrollment
-from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizType
+from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 from app.modules.users.models import User
 
 CSV_BATCH = 500
@@ -57,8 +57,15 @@ def _percentage(earned: Any, possible: Any) -> Decimal | None:
 
 
 def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
+    # A quiz column is worth the points of its questions, as an attempt's max_score.
+    quiz_points = (
+        select(func.coalesce(func.sum(QuizQuestion.points), 0))
+        .where(QuizQuestion.quiz_id == Quiz.id)
+        .correlate(Quiz)
+        .scalar_subquery()
+    )
     quizzes = db.execute(
-        select(Quiz.id, Quiz.title)
+        select(Quiz.id, Quiz.title, quiz_points.label("max_points"))
         .where(
             Quiz.course_id == course_id,
             Quiz.quiz_type == QuizType.GRADED.value,
@@ -73,7 +80,15 @@ def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
             Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at, Assignment.id
         )
     ).all()
-    return [GradebookColumn(id=row.id, kind="quiz", title=row.title) for row in quizzes] + [
+    return [
+        GradebookColumn(
+            id=row.id,
+            kind="quiz",
+            title=row.title,
+            max_points=_decimal(row.max_points).quantize(TWO_PLACES),
+        )
+        for row in quizzes
+    ] + [
         GradebookColumn(
             id=row.id,
             kind="assignment",

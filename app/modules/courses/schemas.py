@@ -8,14 +8,26 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from app.core.config import get_settings
 from app.modules.courses.models import DifficultyLevel, LessonType
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+# Two decimal places from the start, as stored: "0.00" on create as after a reload.
+Price = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2),
+    AfterValidator(lambda value: value.quantize(Decimal("0.01"))),
+]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
 

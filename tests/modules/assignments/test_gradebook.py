@@ -16,7 +16,15 @@ from tests.modules.assignments.factories import (
     make_graded_attempt,
     make_submission,
 )
-from tests.modules.quizzes.factories import CourseData, enroll, make_course, make_quiz
+from tests.modules.quizzes.factories import (
+    STANDARD_QUESTIONS,
+    CourseData,
+    enroll,
+    make_course,
+    make_quiz,
+)
+
+STANDARD_POINTS = sum(question.get("points", 1) for question in STANDARD_QUESTIONS)
 
 H = Callable[[Any], dict[str, str]]
 
@@ -73,6 +81,8 @@ def test_gradebook_values(client: TestClient, instructor: Any, auth_headers: H, 
         ("assignment", "Essay"),
     ]
     assert body["columns"][1]["max_points"] == "50.00"
+    # The quiz column is worth its questions' points (the factory's standard questions).
+    assert body["columns"][0]["max_points"] == f"{STANDARD_POINTS:.2f}"
     assert body["total"] == 2 and body["pages"] == 1
     bob, alice = body["items"]  # ordered by name: "=Aaron(1)" sorts before "Alice Able"
     assert alice["student_name"] == "Alice Able"

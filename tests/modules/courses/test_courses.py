@@ -41,6 +41,18 @@ def test_student_cannot_create_course(client: Any, student: Any, auth_headers: A
         assert session.scalar(select(Course.id)) is None
 
 
+@pytest.mark.parametrize(("sent", "shown"), [(0, "0.00"), ("150", "150.00"), (12.5, "12.50")])
+def test_price_reads_the_same_on_create_update_and_reload(
+    client: Any, instructor: Any, auth_headers: Any, sent: Any, shown: str
+) -> None:
+    headers = auth_headers(instructor)
+    created = _create(client, headers, price=sent)
+    assert created["price"] == shown
+    assert client.get(f"{API}/courses/{created['id']}", headers=headers).json()["price"] == shown
+    updated = client.patch(f"{API}/courses/{created['id']}", json={"price": sent}, headers=headers)
+    assert updated.json()["price"] == shown
+
+
 def test_anonymous_cannot_create_course(client: Any) -> None:
     assert client.post(f"{API}/courses", json={"title": "Mine"}).status_code == 401
 
