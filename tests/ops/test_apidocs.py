@@ -211,3 +211,15 @@ def test_routes_that_depend_on_an_outside_service_document_503(
     answer = openapi["paths"][path][method]["responses"]["503"]
     schema = answer["content"]["application/json"]["schema"]
     assert schema["$ref"].endswith("/Problem"), answer
+
+
+def test_schema_says_a_choice_answer_is_an_option_id(openapi: dict[str, Any]) -> None:
+    question = openapi["components"]["schemas"]["QuestionCreate"]
+    answer = question["properties"]["correct_answer"]
+    assert "`id` of the right option" in answer["description"]
+    (example,) = question["examples"]
+    assert example["correct_answer"] in {option["id"] for option in example["options"]}
+    # The collection's example body follows the schema's example.
+    collection = build_collection(openapi)
+    create = find(collection, "POST", "/api/v1/courses/:course_id/quizzes/:quiz_id/questions")
+    assert json.loads(create["request"]["body"]["raw"])["correct_answer"] == "median"

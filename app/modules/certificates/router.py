@@ -27,7 +27,11 @@ router = APIRouter(prefix="/certificates", tags=["certificates"])
 def generate(
     enrollment_id: uuid.UUID, db: DbSession, user: CurrentUser, response: Response
 ) -> CertificateRead:
-    """Issue the certificate of a completed enrollment (idempotent)."""
+    """Issue the certificate of a completed enrollment (idempotent).
+
+    Completing an enrollment issues its certificate automatically; this asks for it again
+    (for example when the background job has not run yet) and answers 200 when it exists.
+    """
     certificate, created = service.generate_for_enrollment(
         db, enrollment_id=enrollment_id, user=user
     )

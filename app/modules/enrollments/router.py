@@ -118,7 +118,8 @@ async def progress_heartbeat(
     Position, completion percentage and status only go up. Time spent grows by
     `time_spent_delta_seconds`, but by no more than the time since the enrollment was last
     accessed (a first heartbeat counts in full): a retried heartbeat adds nothing, and time
-    spent cannot outrun the clock.
+    spent cannot outrun the clock. A heartbeat never completes a lesson, even at 100%:
+    `POST .../complete` does.
     """
     return model_response(
         await service.record_heartbeat(
@@ -131,7 +132,11 @@ async def progress_heartbeat(
 def complete_lesson(
     db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID, lesson_id: uuid.UUID
 ) -> Any:
-    """Mark a lesson completed (quiz lessons complete by passing their quiz)."""
+    """Mark a lesson completed (quiz lessons complete by passing their quiz).
+
+    Completing the last lesson completes the enrollment, which issues the course certificate
+    automatically (in a background job when Celery runs).
+    """
     return service.complete_lesson_for_student(
         db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user
     )

@@ -116,13 +116,38 @@ def _unique_option_ids(options: list[OptionIn] | None) -> None:
             raise ValueError("option ids must be unique")
 
 
+CORRECT_ANSWER_DESCRIPTION = (
+    "multiple_choice: the `id` of the right option (not its text or position); "
+    "multiple_select: the list of the right options' ids; true_false: a boolean; "
+    "short_answer: the accepted answers (a single string is accepted too). "
+    "Null leaves the question a draft."
+)
+
+
 class QuestionCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question_text": "Which value is robust to outliers?",
+                    "question_type": "multiple_choice",
+                    "options": [
+                        {"id": "mean", "text": "The mean"},
+                        {"id": "median", "text": "The median"},
+                    ],
+                    "correct_answer": "median",
+                    "points": 2,
+                }
+            ]
+        }
+    )
+
     question_text: str = Field(min_length=1, max_length=5000)
     question_type: QuestionType
     options: list[OptionIn] | None = Field(default=None, max_length=20)
-    # multiple_choice: an option id; multiple_select: option ids; true_false: a boolean;
-    # short_answer: accepted answers (a single string is accepted too). Null = draft.
-    correct_answer: AnswerValue = None
+    correct_answer: AnswerValue = Field(
+        default=None, description=CORRECT_ANSWER_DESCRIPTION, examples=["median"]
+    )
     points: Decimal = Field(default=Decimal("1"), gt=0, le=1000, decimal_places=2)
     explanation: str | None = Field(default=None, max_length=5000)
 
@@ -138,7 +163,9 @@ class QuestionUpdate(BaseModel):
     question_text: str | None = Field(default=None, min_length=1, max_length=5000)
     question_type: QuestionType | None = None
     options: list[OptionIn] | None = Field(default=None, max_length=20)
-    correct_answer: AnswerValue = None
+    correct_answer: AnswerValue = Field(
+        default=None, description=CORRECT_ANSWER_DESCRIPTION, examples=["median"]
+    )
     points: Decimal | None = Field(default=None, gt=0, le=1000, decimal_places=2)
     explanation: str | None = Field(default=None, max_length=5000)
 

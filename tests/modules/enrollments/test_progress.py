@@ -57,6 +57,21 @@ def test_heartbeat_is_monotonic(client: Any, setup: Any, student: Any, auth_head
     assert detail["lessons"][0]["last_position_seconds"] == 120
 
 
+def test_a_heartbeat_at_100_percent_does_not_complete_the_lesson(
+    client: Any, setup: Any, student: Any, auth_headers: Any
+) -> None:
+    course, enrollment_id = setup
+    headers = auth_headers(student)
+    beat = {"position_seconds": 900, "time_spent_delta_seconds": 60, "completion_percentage": 100}
+    response = client.put(_url(enrollment_id, course.lesson_ids[0]), json=beat, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "in_progress"
+    detail = client.get(f"{API}/enrollments/{enrollment_id}", headers=headers).json()
+    assert detail["completed_lessons_count"] == 0
+    completed = client.post(_url(enrollment_id, course.lesson_ids[0], "complete"), headers=headers)
+    assert completed.json()["completed_lessons_count"] == 1
+
+
 def _time_spent(enrollment_id: Any) -> tuple[int, int]:
     """(the enrollment's total, the sum over its lessons)."""
     with session_scope() as session:
