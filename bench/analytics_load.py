@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, percentile, prepare_database, wait_ready
+from bench.common import Children, free_port, percentile, prepare_database, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -192,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         help="time the already seeded PostgreSQL database instead of recreating it",
     )
     args = parser.parse_args(argv)
+    if args.reuse and not os.environ.get("LMS_BENCH_DATABASE_URL"):
+        parser.error("--reuse needs LMS_BENCH_DATABASE_URL")
+    with Children() as children:
+        return _benchmark(args, children)
 
+
+def _benchmark(args: argparse.Namespace, children: Children) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="lms-analytics-bench-"))
     configured = os.environ.get("LMS_BENCH_DATABASE_URL")
-    if args.reuse and not configured:
-        parser.error("--reuse needs LMS_BENCH_DATABASE_URL")
     database_url = (
         configured
         if args.reuse and configured
@@ -229,32 +233,24 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
+    server = children.start(
         [lms, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
         cwd=ROOT,
         env=env,
-        start_new_session=True,
     )
     results: dict[str, Timings] = {}
     load_before = os.getloadavg()[0]
-    try:
-        wait_ready(f"{base_url}/api/v1/health", server, timeout=90)
-        for name, request in _scenarios(subjects).items():
-            results[name] = asyncio.run(
-                _measure(
-                    base_url,
-                    request,
-                    requests=args.requests,
-                    concurrency=args.concurrency,
-                    warmup=args.warmup,
-                )
+    wait_ready(f"{base_url}/api/v1/health", server, timeout=90)
+    for name, request in _scenarios(subjects).items():
+        results[name] = asyncio.run(
+            _measure(
+                base_url,
+                request,
+                requests=args.requests,
+                concurrency=args.concurrency,
+                warmup=args.warmup,
             )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        )
 
     print(
         f"\n{args.requests} requests per endpoint, concurrency {args.concurrency}, "

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import free_port, percentile, prepare_database, wait_ready
+from bench.common import Children, free_port, percentile, prepare_database, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -102,19 +102,12 @@ def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict
     return env
 
 
-def _start(command: list[str], env: dict[str, str], ready_url: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+def _start(
+    children: Children, command: list[str], env: dict[str, str], ready_url: str
+) -> subprocess.Popen[bytes]:
+    process = children.start(command, cwd=ROOT, env=env)
     wait_ready(ready_url, process, timeout=60)
     return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 RequestFactory = Callable[[random.Random], tuple[str, str, dict[str, Any]]]
@@ -274,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--enrollments-per-student", type=int, default=5)
     args = parser.parse_args(argv)
+    with Children() as children:
+        return _benchmark(args, children)
 
+
+def _benchmark(args: argparse.Namespace, children: Children) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="lms-bench-"))
     database_url = prepare_database(
         os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
@@ -316,12 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     app_port, hello_port = free_port(), free_port()
     flags = ["--host", "127.0.0.1", "--workers", str(args.workers)]
     lms = _start(
+        children,
         [str(VENV_BIN / "lms"), "serve", *flags, "--port", str(app_port)],
         env,
         f"http://127.0.0.1:{app_port}/api/v1/health",
     )
     # The same settings `lms serve` passes to uvicorn.run (see app/cli/server.py).
     hello = _start(
+        children,
         [
             str(VENV_BIN / "uvicorn"),
             "bench.hello_app:app",
@@ -339,35 +338,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Other work on the machine skews every figure; the load average says how much.
     load_before = os.getloadavg()[0]
-    try:
-        ceiling = asyncio.run(
+    ceiling = asyncio.run(
+        _drive(
+            f"http://127.0.0.1:{hello_port}",
+            "hello world (ceiling)",
+            lambda _rng: ("GET", "/hello", {}),
+            args.concurrency,
+            args.seconds,
+            args.warmup,
+            hello.pid,
+        )
+    )
+    results = [
+        asyncio.run(
             _drive(
-                f"http://127.0.0.1:{hello_port}",
-                "hello world (ceiling)",
-                lambda _rng: ("GET", "/hello", {}),
+                f"http://127.0.0.1:{app_port}",
+                name,
+                make,
                 args.concurrency,
                 args.seconds,
                 args.warmup,
-                hello.pid,
+                lms.pid,
             )
         )
-        results = [
-            asyncio.run(
-                _drive(
-                    f"http://127.0.0.1:{app_port}",
-                    name,
-                    make,
-                    args.concurrency,
-                    args.seconds,
-                    args.warmup,
-                    lms.pid,
-                )
-            )
-            for name, make in _scenarios(dataset, tokens).items()
-        ]
-    finally:
-        _stop(lms)
-        _stop(hello)
+        for name, make in _scenarios(dataset, tokens).items()
+    ]
 
     targets = {
         "catalogue page": ">= 40% of ceiling, p99 < 100 ms",
