@@ -19,15 +19,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 
 logger = logging.getLogger("app.broker")
 
 
 class QoS(kombu_redis.QoS):
+    def _detached(self) -> bool:
+        return self.channel.connection.client is None
+
     def restore_unacked(self, client: Any = None) -> None:
         delivered = self._delivered
-        if client is None and self.channel.connection.client is None and delivered is not None:
+        if client is None and self._detached() and delivered is not None:
             logger.warning(
                 "broker connection lost with %d unacknowledged message(s); they are "
                 "redelivered after the visibility timeout",
@@ -36,6 +40,20 @@ class QoS(kombu_redis.QoS):
             delivered.clear()
             return
         super().restore_unacked(client)
+
+    def ack(self, delivery_tag: str) -> None:
+        self._refuse_when_detached()
+        super().ack(delivery_tag)
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        self._refuse_when_detached()
+        super().reject(delivery_tag, requeue=requeue)
+
+    def _refuse_when_detached(self) -> None:
+        # A message taken over the lost connection cannot be acknowledged any more; a
+        # connection error is what Celery expects then (it logs it and carries on).
+        if self._detached():
+            raise redis.ConnectionError("the broker connection this message came on is closed")
 
 
 class Channel(kombu_redis.Channel):
