@@ -14,7 +14,6 @@ import pytest
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
 from app.core.tasks import MAX_COUNTDOWN_SECONDS, TASK_TIME_LIMIT_SECONDS
-from app.modules.notifications.jobs import beat_schedule
 from app.modules.webhooks import repository, service
 from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.modules.webhooks.tasks import redrive_overdue_job
@@ -101,18 +100,13 @@ def test_an_attempt_never_overlaps_one_in_progress(receiver: FakeServer) -> None
     delivery_id = _delivery(receiver, due_minutes_ago=0)
     now = utcnow()
     with session_scope() as session:
-        assert repository.claim_delivery(session, delivery_id, now=now, until=now + timedelta(minutes=1))
+        until = now + timedelta(minutes=1)
+        assert repository.claim_delivery(session, delivery_id, now=now, until=until)
     with session_scope() as session:
         assert not repository.claim_delivery(session, delivery_id, now=now, until=now)
     assert service.attempt_delivery(delivery_id).status == "skipped"
     assert receiver.requests == []
     assert _row(delivery_id).attempts_count == 0
-
-
-def test_beat_runs_the_redrive_on_its_schedule(env: Any) -> None:
-    env(WEBHOOK_REDRIVE_CRON="every:30")
-    entry = beat_schedule(get_settings())["redrive-webhook-deliveries"]
-    assert entry == {"task": "webhooks.redrive_overdue", "schedule": 30.0}
 
 
 def test_a_task_waiting_for_its_retry_is_not_handed_out_twice() -> None:
