@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.live import free_port
+from tests.live import free_port, service_env
 
 
 class PrivateRedis:
@@ -64,6 +64,17 @@ class PrivateRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
+
+    def env(self, tmp: Path, **overrides: str) -> dict[str, str]:
+        """A subprocess environment with this server as Redis and Celery broker."""
+        return service_env(
+            tmp,
+            REDIS_URL=self.url,
+            CELERY_BROKER_URL=self.url,
+            TASKS_FORCE_INLINE="false",
+            LOG_LEVEL="INFO",
+            **overrides,
+        )
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, decode_responses=True, socket_timeout=5)

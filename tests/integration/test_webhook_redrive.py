@@ -8,40 +8,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from celery import Celery
 
-from app.core.database import session_scope, utcnow
-from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.integration.private_redis import private_redis
-from tests.live import background, service_env
+from tests.live import background, wait_for
+from tests.modules.webhooks.helpers import create_delivery, stored_delivery
 from tests.ops.fake_servers import serve
 
 pytestmark = [pytest.mark.slow]
 
 REDRIVE_AFTER = 5
-
-
-def _wait_for(condition: Callable[[], Any], timeout: float, what: str, *logs: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    tails = "\n".join(log.read_text()[-3000:] for log in logs if log.exists())
-    raise AssertionError(f"{what} did not happen in {timeout}s:\n{tails}")
-
-
-def _delivery(delivery_id: Any) -> WebhookDelivery:
-    with session_scope() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        assert delivery is not None
-        session.expunge(delivery)
-        return delivery
 
 
 def test_a_delivery_lost_with_a_killed_worker_is_redriven_once(tmp_path: Path) -> None:
@@ -55,28 +35,9 @@ def test_a_delivery_lost_with_a_killed_worker_is_redriven_once(tmp_path: Path) -
         return 200, {}, b"ok"
 
     with private_redis(tmp_path) as broker, serve(receiver) as server:
-        with session_scope() as session:
-            endpoint = WebhookEndpoint(
-                url=f"{server.url}/hooks", secret="whsec_test", event_types=["*"]
-            )
-            session.add(endpoint)
-            session.flush()
-            delivery = WebhookDelivery(
-                endpoint_id=endpoint.id,
-                event_id="evt-redrive",
-                event_type="course.completed",
-                body='{"id":"evt-redrive"}',
-                next_attempt_at=utcnow(),
-            )
-            session.add(delivery)
-            session.flush()
-            delivery_id = delivery.id
-        env = service_env(
+        delivery_id = create_delivery(f"{server.url}/hooks")
+        env = broker.env(
             tmp_path,
-            REDIS_URL=broker.url,
-            CELERY_BROKER_URL=broker.url,
-            TASKS_FORCE_INLINE="false",
-            LOG_LEVEL="INFO",
             WEBHOOKS_ALLOW_PRIVATE_TARGETS="true",
             WEBHOOK_TIMEOUT_SECONDS="30",
             WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
@@ -89,12 +50,12 @@ def test_a_delivery_lost_with_a_killed_worker_is_redriven_once(tmp_path: Path) -
         )
         try:
             with background("worker", "--concurrency", "1", env=env, log=first_log) as first:
-                _wait_for(lambda: "ready." in first_log.read_text(), 60, "worker start", first_log)
+                wait_for(lambda: "ready." in first_log.read_text(), 60, "worker start", first_log)
                 sender.send_task("webhooks.deliver", args=[str(delivery_id)], queue="webhooks")
-                _wait_for(lambda: len(calls) == 1, 30, "the first attempt", first_log)
+                wait_for(lambda: len(calls) == 1, 30, "the first attempt", first_log)
                 os.killpg(first.pid, signal.SIGKILL)
                 first.wait(timeout=10)
-            lost = _delivery(delivery_id)
+            lost = stored_delivery(delivery_id)
             assert (lost.status, lost.attempts_count) == ("pending", 0)
             assert lost.claimed_until is not None
             assert client.hlen("unacked") == 1
@@ -103,8 +64,8 @@ def test_a_delivery_lost_with_a_killed_worker_is_redriven_once(tmp_path: Path) -
                 background("worker", "--concurrency", "1", env=env, log=second_log),
                 background("beat", env=env, log=beat_log),
             ):
-                _wait_for(
-                    lambda: _delivery(delivery_id).status == "succeeded",
+                wait_for(
+                    lambda: stored_delivery(delivery_id).status == "succeeded",
                     REDRIVE_AFTER + 60,
                     "the re-driven delivery",
                     second_log,
@@ -113,7 +74,7 @@ def test_a_delivery_lost_with_a_killed_worker_is_redriven_once(tmp_path: Path) -
                 # Beat keeps running the job: the delivered row is not sent again.
                 time.sleep(REDRIVE_AFTER + 3)
             assert len(calls) == 2
-            done = _delivery(delivery_id)
+            done = stored_delivery(delivery_id)
             assert (done.attempts_count, done.claimed_until) == (1, None)
             # The killed worker's message is still waiting out the visibility timeout.
             assert client.hlen("unacked") == 1

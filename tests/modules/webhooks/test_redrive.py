@@ -15,8 +15,9 @@ from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
 from app.core.tasks import MAX_COUNTDOWN_SECONDS, TASK_TIME_LIMIT_SECONDS
 from app.modules.webhooks import repository, service
-from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.modules.webhooks.models import WebhookDelivery
 from app.modules.webhooks.tasks import redrive_overdue_job
+from tests.modules.webhooks.helpers import create_delivery, stored_delivery
 from tests.ops.fake_servers import FakeServer, serve
 
 
@@ -27,36 +28,14 @@ def receiver(clean_state: None) -> Iterator[FakeServer]:
 
 
 def _delivery(server: FakeServer, *, due_minutes_ago: float, **fields: Any) -> uuid.UUID:
-    with session_scope() as session:
-        endpoint = WebhookEndpoint(url=f"{server.url}/hooks", secret="whsec_x", event_types=["*"])
-        session.add(endpoint)
-        session.flush()
-        delivery = WebhookDelivery(
-            endpoint_id=endpoint.id,
-            event_id=uuid.uuid4().hex,
-            event_type="course.completed",
-            body="{}",
-            next_attempt_at=utcnow() - timedelta(minutes=due_minutes_ago),
-            **fields,
-        )
-        session.add(delivery)
-        session.flush()
-        return delivery.id
-
-
-def _row(delivery_id: uuid.UUID) -> WebhookDelivery:
-    with session_scope() as session:
-        row = session.get(WebhookDelivery, delivery_id)
-        assert row is not None
-        session.expunge(row)
-        return row
+    return create_delivery(f"{server.url}/hooks", due_minutes_ago=due_minutes_ago, **fields)
 
 
 def test_an_overdue_delivery_is_sent_again_once(receiver: FakeServer) -> None:
     lost = _delivery(receiver, due_minutes_ago=10)
     assert redrive_overdue_job() == 1
     assert len(receiver.requests) == 1
-    row = _row(lost)
+    row = stored_delivery(lost)
     assert (row.status, row.attempts_count, row.claimed_until) == ("succeeded", 1, None)
     assert redrive_overdue_job() == 0
     assert len(receiver.requests) == 1
@@ -70,7 +49,7 @@ def test_claimed_recent_and_finished_deliveries_are_left_alone(receiver: FakeSer
     _delivery(receiver, due_minutes_ago=60, status="retrying", claimed_until=utcnow())
     assert redrive_overdue_job() == 1  # only the retrying one whose claim has just lapsed
     assert len(receiver.requests) == 1
-    assert _row(held).attempts_count == 0
+    assert stored_delivery(held).attempts_count == 0
 
     with session_scope() as session:
         row = session.get(WebhookDelivery, held)
@@ -78,7 +57,7 @@ def test_claimed_recent_and_finished_deliveries_are_left_alone(receiver: FakeSer
         row.claimed_until = utcnow() - timedelta(seconds=1)  # its worker died: claim lapsed
     assert redrive_overdue_job() == 1
     assert len(receiver.requests) == 2
-    assert _row(held).status == "succeeded"
+    assert stored_delivery(held).status == "succeeded"
 
 
 def test_a_redriven_delivery_is_not_taken_again_within_the_period(receiver: FakeServer) -> None:
@@ -106,7 +85,7 @@ def test_an_attempt_never_overlaps_one_in_progress(receiver: FakeServer) -> None
         assert not repository.claim_delivery(session, delivery_id, now=now, until=now)
     assert service.attempt_delivery(delivery_id).status == "skipped"
     assert receiver.requests == []
-    assert _row(delivery_id).attempts_count == 0
+    assert stored_delivery(delivery_id).attempts_count == 0
 
 
 def test_a_task_waiting_for_its_retry_is_not_handed_out_twice() -> None:
