@@ -8,9 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -111,3 +112,15 @@ def service_env(tmp: Path, **overrides: str) -> dict[str, str]:
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(overrides)
     return env
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, *logs: Path) -> Any:
+    """Poll `condition` until it is truthy (returned); on timeout fail with the logs' tails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    tails = "\n".join(log.read_text()[-3000:] for log in logs if log.exists())
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tails}")

@@ -57,8 +57,9 @@ class _Subcommands:
 
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         help_text = COMMANDS[name][1]
+        kwargs.setdefault("description", help_text)
         parser: argparse.ArgumentParser = self._subparsers.add_parser(
-            name, help=help_text, description=help_text, **kwargs
+            name, help=help_text, **kwargs
         )
         return parser
 

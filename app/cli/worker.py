@@ -1,4 +1,8 @@
-"""`lms worker` (a Celery worker on every queue) and `lms beat` (the scheduler)."""
+"""`lms worker` (a Celery worker on every queue) and `lms beat` (the scheduler).
+
+Both keep retrying when Redis goes away and carry on in the same process once it is back
+(`broker_connection_max_retries=None` and the transport in `app.core.broker`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ from app.core.config import get_settings
 
 
 def register(subparsers: Any) -> None:
-    worker = subparsers.add_parser("worker")
+    worker = subparsers.add_parser(
+        "worker",
+        description="Run a Celery worker on every queue. It reconnects to Redis after an "
+        "outage by itself (no retry limit); tasks it was running come back after "
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS, webhook deliveries sooner through beat's re-drive.",
+    )
     worker.add_argument("--concurrency", type=int, default=None, help="processes (default: CPUs)")
     worker.add_argument(
         "--queues", default=None, help="comma-separated queues (default: all of them)"

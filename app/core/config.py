@@ -114,7 +114,9 @@ class Settings(BaseSettings):
     CELERY_RESULT_BACKEND: str | None = None
     TASKS_FORCE_INLINE: bool = False
     TASK_MAX_RETRIES: int = Field(default=5, ge=0)
-    CELERY_VISIBILITY_TIMEOUT_SECONDS: int = Field(default=3600, ge=1)
+    # Longer than a task can be held unacknowledged: the longest retry countdown (600 s) plus
+    # the hard time limit (180 s), see app/core/tasks.py.
+    CELERY_VISIBILITY_TIMEOUT_SECONDS: int = Field(default=900, ge=1)
 
     # --- Rate limiting ---
     RATE_LIMIT_ENABLED: bool = True
@@ -202,6 +204,9 @@ class Settings(BaseSettings):
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: bool | None = None
     WEBHOOK_TIMEOUT_SECONDS: float = 10.0
     WEBHOOK_MAX_RETRIES: int = Field(default=8, ge=0)
+    # A delivery due this long ago and not being attempted is sent again by the re-drive job;
+    # also how long one attempt may hold a delivery (its task is stopped by then).
+    WEBHOOK_REDRIVE_AFTER_SECONDS: int = Field(default=300, ge=1)
 
     # --- Scheduled jobs ---
     WEEKLY_REPORT_CRON: str = "0 9 * * 1"
@@ -209,6 +214,7 @@ class Settings(BaseSettings):
     REMINDER_INACTIVE_DAYS: int = Field(default=7, ge=1)
     SUBSCRIPTION_EXPIRY_CRON: str = "5 * * * *"
     PAYMENT_RECONCILIATION_CRON: str = "*/10 * * * *"
+    WEBHOOK_REDRIVE_CRON: str = "* * * * *"
     # Pending payments are asked about once this old (the webhook had its chance) and until
     # this old (then the checkout has long expired at every gateway).
     PAYMENT_RECONCILIATION_MIN_AGE_MINUTES: int = Field(default=15, ge=1, le=1440)

@@ -7,6 +7,7 @@ in-process right after the commit. Tasks receive IDs and plain data, never ORM o
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -19,6 +20,15 @@ from app.core.database import after_commit
 logger = logging.getLogger("app.tasks")
 
 QUEUES = ("default", "emails", "progress", "certificates", "webhooks", "payments")
+# No task runs longer than this (the worker kills it); it gets a soft limit (an exception it
+# can clean up after) first.
+TASK_TIME_LIMIT_SECONDS = 180
+TASK_SOFT_TIME_LIMIT_SECONDS = 120
+# The longest retry countdown. A worker holds a task waiting for its countdown without
+# acknowledging it, so the broker's visibility timeout must exceed this plus the time limit
+# (CELERY_VISIBILITY_TIMEOUT_SECONDS, 900 s by default), or the task is handed to a second
+# worker meanwhile and runs twice.
+MAX_COUNTDOWN_SECONDS = 600
 
 
 def _make_celery() -> Celery:
@@ -41,9 +51,16 @@ def _make_celery() -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=120,
-        task_time_limit=180,
+        task_soft_time_limit=TASK_SOFT_TIME_LIMIT_SECONDS,
+        task_time_limit=TASK_TIME_LIMIT_SECONDS,
+        # Reconnect to a broker that went away for as long as it takes, instead of giving
+        # up (and exiting) after 100 attempts.
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # A task running when the broker connection drops can no longer be acknowledged, so
+        # the broker hands it out again: stop it rather than let it finish and run twice.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         broker_transport_options={
             "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT_SECONDS,
             # Look for messages of dead workers every few seconds (kombu's default sweep is
@@ -54,11 +71,25 @@ def _make_celery() -> Celery:
             ),
             "unacked_restore_throttle": 1,
         },
+        **_broker_transport(settings.broker_url),
         redis_max_connections=20,
         broker_pool_limit=10,
         task_always_eager=False,
     )
     return app
+
+
+def _broker_transport(url: str | None) -> dict[str, Any]:
+    """On Redis, kombu's transport with the fix that lets a worker outlive a Redis outage."""
+    if not url or not url.startswith(("redis://", "rediss://")):
+        return {}
+    from app.core.broker import TRANSPORT
+
+    options: dict[str, Any] = {"broker_transport": TRANSPORT}
+    if url.startswith("rediss://"):
+        # kombu turns TLS on from the URL's scheme only for its own transport name.
+        options["broker_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
 
 
 def _route_by_prefix(
@@ -84,7 +115,7 @@ def _load_application_tasks(**_kwargs: Any) -> None:
 RETRY_POLICY: dict[str, Any] = {
     "autoretry_for": (Exception,),
     "retry_backoff": True,
-    "retry_backoff_max": 600,
+    "retry_backoff_max": MAX_COUNTDOWN_SECONDS,
     "retry_jitter": True,
     "max_retries": get_settings().TASK_MAX_RETRIES,
 }

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from celery import Celery
 
-from tests.live import background, free_port, lms, service_env, wait_until_ready
+from tests.live import background, free_port, lms, service_env, wait_for, wait_until_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -103,16 +103,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         cluster.start_api()
         cluster.start_worker()
         yield cluster
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def redis_client() -> Any:

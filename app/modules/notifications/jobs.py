@@ -5,7 +5,9 @@
   have not opened for REMINDER_INACTIVE_DAYS;
 - expire subscriptions (SUBSCRIPTION_EXPIRY_CRON);
 - reconcile payments left pending, by asking their gateway (PAYMENT_RECONCILIATION_CRON);
-- clean expired refresh/one-time tokens and in-memory blacklist entries (TOKEN_CLEANUP_CRON).
+- clean expired refresh/one-time tokens and in-memory blacklist entries (TOKEN_CLEANUP_CRON);
+- send again webhook deliveries whose task was lost (WEBHOOK_REDRIVE_CRON, see
+  `app.modules.webhooks.service.redrive_overdue`).
 
 Report and reminder are non-transactional mail: users who opted out (`email_opt_out`) are
 skipped. Each is idempotent per period through `notification_sends`.
@@ -41,6 +43,7 @@ from app.modules.notifications.service import queue_email
 from app.modules.payments import service as payment_service
 from app.modules.payments.gateways import StatusQuery
 from app.modules.users.models import User
+from app.modules.webhooks.tasks import redrive_overdue_job
 
 logger = logging.getLogger("app.jobs")
 
@@ -306,6 +309,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "clean-expired-tokens": {
             "task": clean_expired_tokens_job.name,
             "schedule": parse_schedule(settings.TOKEN_CLEANUP_CRON),
+        },
+        "redrive-webhook-deliveries": {
+            "task": redrive_overdue_job.name,
+            "schedule": parse_schedule(settings.WEBHOOK_REDRIVE_CRON),
         },
     }
 

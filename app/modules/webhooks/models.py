@@ -40,6 +40,8 @@ class WebhookDelivery(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_endpoint_created_at", "endpoint_id", "created_at"),
+        # The re-drive job's scan: unfinished deliveries by when they were due.
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
@@ -54,7 +56,11 @@ class WebhookDelivery(UUIDPrimaryKey, Timestamps, Base):
     attempts_count: Mapped[int] = mapped_column(Integer, default=0)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    # When the next attempt is due; every unfinished delivery has one.
     next_attempt_at: Mapped[datetime | None]
+    # Set while an attempt is being made (see `service.claim_delivery`): until then no other
+    # worker may send it. A claim left by a killed worker lapses at that time.
+    claimed_until: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     redelivery_of_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("webhook_deliveries.id", ondelete="SET NULL")

@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ from app.core.database import session_scope, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound
 from app.core.events import ALL_EVENTS
 from app.core.pagination import PageParams, paginate
-from app.core.tasks import defer
+from app.core.tasks import MAX_COUNTDOWN_SECONDS, defer
 from app.modules.users.models import User
 from app.modules.webhooks import repository, signing
 from app.modules.webhooks.models import (
@@ -59,7 +59,9 @@ EVENT_TYPES = (
     "subscription.cancelled",
 )
 BACKOFF_BASE_SECONDS = 10
-BACKOFF_MAX_SECONDS = 3600
+# A retry waits in a worker as a countdown, which may not outlast the broker's visibility
+# timeout (see app/core/tasks.py).
+BACKOFF_MAX_SECONDS = MAX_COUNTDOWN_SECONDS
 EXCERPT_CHARS = 500
 
 
@@ -175,13 +177,20 @@ def record_event(db: Session, event_name: str, payload: dict[str, Any]) -> list[
         sort_keys=True,
         default=str,
     )
+    now = utcnow()
     deliveries = [
-        WebhookDelivery(endpoint_id=e.id, event_id=event_id, event_type=event_name, body=body)
+        WebhookDelivery(
+            endpoint_id=e.id,
+            event_id=event_id,
+            event_type=event_name,
+            body=body,
+            next_attempt_at=now,
+        )
         for e in endpoints
     ]
     db.add_all(deliveries)
     db.flush()
-    _schedule(db, deliveries)
+    _schedule(db, [d.id for d in deliveries])
     return deliveries
 
 
@@ -199,18 +208,34 @@ def redeliver(db: Session, *, delivery_id: uuid.UUID) -> WebhookDelivery:
         event_type=original.event_type,
         body=original.body,
         redelivery_of_id=original.id,
+        next_attempt_at=utcnow(),
     )
     db.add(copy)
     db.flush()
-    _schedule(db, [copy])
+    _schedule(db, [copy.id])
     return copy
 
 
-def _schedule(db: Session, deliveries: list[WebhookDelivery]) -> None:
+def _schedule(db: Session, delivery_ids: list[uuid.UUID]) -> None:
     from app.modules.webhooks.tasks import deliver_webhook
 
-    for delivery in deliveries:
-        defer(db, deliver_webhook, str(delivery.id))
+    for delivery_id in delivery_ids:
+        defer(db, deliver_webhook, str(delivery_id))
+
+
+def redrive_overdue(db: Session, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
+    """Send again the unfinished deliveries due more than WEBHOOK_REDRIVE_AFTER_SECONDS ago
+    that no attempt holds: their task was lost with a killed worker or an emptied broker.
+
+    Each one's due time moves to `now`, so it is sent again at most once per period however
+    often this runs; a copy that finds the delivery done or claimed does nothing.
+    """
+    overdue_before = now - timedelta(seconds=get_settings().WEBHOOK_REDRIVE_AFTER_SECONDS)
+    ids = repository.take_overdue(db, overdue_before=overdue_before, now=now, limit=limit)
+    if ids:
+        logger.warning("re-driving %d overdue webhook deliveries", len(ids))
+    _schedule(db, ids)
+    return ids
 
 
 def backoff_seconds(retries: int) -> float:
@@ -240,13 +265,19 @@ class _Result:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _load_target(delivery_id: uuid.UUID) -> _Target | None:
+def claim_delivery(delivery_id: uuid.UUID) -> _Target | None:
+    """Claim an unfinished delivery for one attempt, or None when it is finished or another
+    attempt holds it. The claim lapses after WEBHOOK_REDRIVE_AFTER_SECONDS, by when the task
+    holding it has been stopped (its time limit), so a killed worker never blocks it for good
+    and two attempts never overlap."""
+    now = utcnow()
+    lease = timedelta(seconds=get_settings().WEBHOOK_REDRIVE_AFTER_SECONDS)
     with session_scope() as db:
-        delivery = db.get(WebhookDelivery, delivery_id)
-        if delivery is None or delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED):
+        if not repository.claim_delivery(db, delivery_id, now=now, until=now + lease):
             return None
-        endpoint = db.get(WebhookEndpoint, delivery.endpoint_id)
-        if endpoint is None:
+        delivery = db.get(WebhookDelivery, delivery_id)
+        endpoint = db.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
+        if delivery is None or endpoint is None:
             return None
         return _Target(
             url=endpoint.url,
@@ -322,9 +353,10 @@ class Outcome:
     retry_in: float = 0.0
 
 
-def attempt_delivery(delivery_id: uuid.UUID, *, retries: int, final: bool) -> Outcome:
-    """Try one delivery and log the attempt; says whether (and when) to try again."""
-    target = _load_target(delivery_id)
+def attempt_delivery(delivery_id: uuid.UUID) -> Outcome:
+    """Try one delivery and log the attempt; says whether (and when) to try again.
+    WEBHOOK_MAX_RETRIES counts attempts: the last one marks the delivery failed."""
+    target = claim_delivery(delivery_id)
     if target is None:
         return Outcome("skipped")
     result = _post(target, delivery_id)
@@ -334,6 +366,7 @@ def attempt_delivery(delivery_id: uuid.UUID, *, retries: int, final: bool) -> Ou
         if delivery is None:
             return Outcome("skipped")
         delivery.attempts_count += 1
+        delivery.claimed_until = None
         db.add(
             WebhookDeliveryAttempt(
                 delivery_id=delivery.id,
@@ -351,12 +384,12 @@ def attempt_delivery(delivery_id: uuid.UUID, *, retries: int, final: bool) -> Ou
             delivery.delivered_at = utcnow()
             delivery.next_attempt_at = None
             return Outcome("succeeded")
-        if final or refused:
+        if refused or delivery.attempts_count >= max(get_settings().WEBHOOK_MAX_RETRIES, 1):
             delivery.status = DeliveryStatus.FAILED.value
             delivery.next_attempt_at = None
             logger.warning("webhook delivery %s failed for good", delivery_id)
             return Outcome("failed")
-        delay = backoff_seconds(retries)
+        delay = backoff_seconds(delivery.attempts_count - 1)
         delivery.status = DeliveryStatus.RETRYING.value
         delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
         return Outcome("retry", delay)

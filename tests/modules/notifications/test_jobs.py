@@ -185,6 +185,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         WEEKLY_REPORT_CRON="15 7 * * 5",
         COURSE_REMINDER_CRON="every:30",
         PAYMENT_RECONCILIATION_CRON="every:45",
+        WEBHOOK_REDRIVE_CRON="every:20",
     )
     schedule = jobs.beat_schedule(get_settings())
     assert set(schedule) == {
@@ -193,9 +194,14 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "expire-subscriptions",
         "reconcile-payments",
         "clean-expired-tokens",
+        "redrive-webhook-deliveries",
     }
     assert schedule["weekly-progress-report"]["schedule"].hour == {7}
     assert schedule["course-reminders"]["schedule"] == 30.0
     assert schedule["weekly-progress-report"]["task"] == "emails.weekly_progress_report"
     assert schedule["reconcile-payments"]["task"] == "payments.reconcile_pending"
     assert schedule["reconcile-payments"]["schedule"] == 45.0
+    assert schedule["redrive-webhook-deliveries"] == {
+        "task": "webhooks.redrive_overdue",
+        "schedule": 20.0,
+    }
