@@ -1,5 +1,5 @@
-"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs, the
-access-token blacklist and the encryption of TOTP secrets at rest."""
+"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs and the
+encryption of TOTP secrets at rest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,15 +16,13 @@ from types import MappingProxyType
 from typing import Any
 
 import jwt
-import redis
 from cryptography.fernet import Fernet, InvalidToken
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from app.core.config import get_settings
-from app.core.errors import ServiceUnavailable, Unauthorized
-from app.core.redis import get_redis
+from app.core.errors import Unauthorized
 
 logger = logging.getLogger("app.security")
 
@@ -186,71 +183,3 @@ def decode_token(token: str, *, expected_type: str) -> dict[str, Any]:
     if payload.get("typ") != expected_type:
         raise Unauthorized("Token is of the wrong type", code="token_invalid")
     return payload
-
-
-# --- access-token blacklist ---------------------------------------------------------------
-
-_BLACKLIST_PREFIX = "blacklist:"
-
-
-# Request state entry `(jti, revoked)` left by the rate limiter when its Redis round trip also
-# answered the revocation check for the request's access token.
-REVOCATION_CHECKED = "revocation_checked"
-
-
-def revocation_key(jti: str) -> str:
-    """The Redis key that marks an access token as revoked."""
-    return _BLACKLIST_PREFIX + jti
-
-
-_memory_blacklist: dict[str, float] = {}
-_memory_lock = threading.Lock()
-
-
-def revoke_access_token(jti: str, expires_at: int) -> None:
-    """Refuse this access token until it would have expired anyway."""
-    ttl = max(1, expires_at - int(time.time()))
-    client = get_redis()
-    if client is not None:
-        try:
-            client.set(revocation_key(jti), "1", ex=ttl)
-            return
-        except redis.RedisError as exc:
-            if get_settings().blacklist_fail_closed:
-                raise ServiceUnavailable(
-                    "Token revocation store is unavailable", code="blacklist_unavailable"
-                ) from exc
-            logger.error("could not write token blacklist to Redis; using memory", exc_info=True)
-    with _memory_lock:
-        _memory_blacklist[jti] = time.time() + ttl
-
-
-def is_access_token_revoked(jti: str) -> bool:
-    client = get_redis()
-    if client is not None:
-        try:
-            return bool(client.exists(revocation_key(jti)))
-        except redis.RedisError as exc:
-            if get_settings().blacklist_fail_closed:
-                raise ServiceUnavailable(
-                    "Token revocation store is unavailable", code="blacklist_unavailable"
-                ) from exc
-            logger.error("could not read token blacklist from Redis; failing open", exc_info=True)
-    with _memory_lock:
-        expires = _memory_blacklist.get(jti)
-        if expires is None:
-            return False
-        if expires < time.time():
-            _memory_blacklist.pop(jti, None)
-            return False
-        return True
-
-
-def purge_memory_blacklist() -> int:
-    """Drop expired in-memory entries; returns how many were removed."""
-    now = time.time()
-    with _memory_lock:
-        expired = [jti for jti, expires in _memory_blacklist.items() if expires < now]
-        for jti in expired:
-            _memory_blacklist.pop(jti, None)
-    return len(expired)
