@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     PASSWORD_MIN_LENGTH: int = Field(default=8, ge=8, le=72)
     ALLOW_INSTRUCTOR_SIGNUP: bool = False
     REQUIRE_EMAIL_VERIFICATION: bool = False
+    # Memory that password hashes running at once may take in one API process (each argon2id
+    # hash takes 19 MiB), and how long a sign-in waits for room before answering 503.
+    PASSWORD_HASHING_MEMORY_MB: int = Field(default=80, ge=19)
+    PASSWORD_HASHING_QUEUE_SECONDS: float = Field(default=10.0, gt=0)
     MAX_FAILED_LOGIN_ATTEMPTS: int = Field(default=5, ge=1)
     ACCOUNT_LOCKOUT_BASE_SECONDS: int = Field(default=60, ge=1)
     ACCOUNT_LOCKOUT_MAX_SECONDS: int = Field(default=3600, ge=1)

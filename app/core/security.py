@@ -3,13 +3,18 @@ encryption of TOTP secrets at rest."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import logging
+import re
 import secrets
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
@@ -22,32 +27,112 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from app.core.config import get_settings
-from app.core.errors import Unauthorized
+from app.core.errors import ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger("app.security")
 
 # bcrypt refuses more than 72 bytes; argon2 has no such limit but one cap keeps rules simple.
 PASSWORD_MAX_BYTES = 72
 
-_password_hash = PasswordHash((Argon2Hasher(), BcryptHasher()))
+# argon2id at OWASP's first recommended setting (m=19 MiB, t=2, p=1): a worker holds
+# 19 MiB per hash in flight instead of the library default's 64 MiB, and the memory budget
+# below bounds how many run at once. A stored hash with other parameters (the old default
+# included) verifies as before and is rewritten with these on that sign-in.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+_ARGON2_MEMORY = re.compile(r"^\$argon2[a-z]*\$(?:v=\d+\$)?m=(\d+),")
+
+_password_hash = PasswordHash(
+    (
+        Argon2Hasher(
+            time_cost=ARGON2_TIME_COST,
+            memory_cost=ARGON2_MEMORY_KIB,
+            parallelism=ARGON2_PARALLELISM,
+        ),
+        BcryptHasher(),
+    )
+)
+
+
+class _MemoryBudget:
+    """Bounds the memory the password hashes running at once in this process may use: a
+    hash waits until its memory fits (up to `PASSWORD_HASHING_QUEUE_SECONDS`), then the
+    request answers 503 with Retry-After rather than grow the worker without bound."""
+
+    def __init__(self) -> None:
+        self._used = 0
+        self._condition = threading.Condition()
+
+    @contextmanager
+    def reserve(self, kib: int) -> Iterator[None]:
+        settings = get_settings()
+        capacity = settings.PASSWORD_HASHING_MEMORY_MB * 1024
+        kib = min(kib, capacity)  # a hash larger than the budget still runs, alone
+        with self._condition:
+            if not self._condition.wait_for(
+                lambda: self._used + kib <= capacity,
+                timeout=settings.PASSWORD_HASHING_QUEUE_SECONDS,
+            ):
+                raise ServiceUnavailable(
+                    "The server is busy signing other people in; try again shortly",
+                    code="password_hashing_busy",
+                    headers={"Retry-After": "1"},
+                )
+            self._used += kib
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._used -= kib
+                self._condition.notify_all()
+
+
+_budget = _MemoryBudget()
+
+
+def _hash_memory_kib(password_hash: str) -> int:
+    match = _ARGON2_MEMORY.match(password_hash)
+    return int(match.group(1)) if match else 0  # bcrypt needs a few KiB
+
+
+def _return_large_allocations_to_the_system() -> None:
+    """Serve argon2's blocks with mmap, so their memory goes back to the system when a hash
+    ends. glibc's threshold otherwise rises to the size of the first freed block, and later
+    blocks come from per-thread heaps that keep it: a burst of sign-ins left hundreds of MB
+    held per worker."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
+_return_large_allocations_to_the_system()
 # Verifying against this when the email is unknown makes both paths cost the same.
 _DUMMY_HASH = _password_hash.hash("dummy-password-for-constant-time")
 
 
 def hash_password(password: str) -> str:
-    return _password_hash.hash(password)
+    with _budget.reserve(ARGON2_MEMORY_KIB):
+        return _password_hash.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
-    """(valid, new_hash): new_hash is set when the stored hash should be upgraded."""
+    """(valid, new_hash): new_hash is set when the stored hash should be upgraded (another
+    algorithm or other argon2 parameters); the caller stores it."""
     if not password_hash:
-        _password_hash.verify(password, _DUMMY_HASH)
+        with _budget.reserve(ARGON2_MEMORY_KIB):
+            _password_hash.verify(password, _DUMMY_HASH)
         return False, None
-    try:
-        return _password_hash.verify_and_update(password, password_hash)
-    except Exception:  # an unparseable stored hash is a failed login, never a 500
-        logger.warning("stored password hash could not be verified")
-        return False, None
+    # An upgrade hashes anew (with the current parameters) under the same reservation.
+    with _budget.reserve(max(_hash_memory_kib(password_hash), ARGON2_MEMORY_KIB)):
+        try:
+            return _password_hash.verify_and_update(password, password_hash)
+        except Exception:  # an unparseable stored hash is a failed login, never a 500
+            logger.warning("stored password hash could not be verified")
+            return False, None
 
 
 def password_too_long(password: str) -> bool:
