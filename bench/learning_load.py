@@ -92,7 +92,7 @@ def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict
         # The limiter still runs on every request; its limits are just out of reach.
         "RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
         "AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
-        "LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
+        "LOGIN_FAILURES_PER_IP_PER_MINUTE": "100000000",
     }
     env.pop("CELERY_BROKER_URL", None)
     if redis_url:

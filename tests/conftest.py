@@ -1,7 +1,7 @@
 """Test harness.
 
 Two backends, chosen by `LMS_TEST_BACKEND`:
-- `embedded` (default): a SQLite file per xdist worker, in-memory cache/limits/blacklist,
+- `embedded` (default): a SQLite file per xdist worker, in-memory cache/limits/lockout,
   tasks inline.
 - `services`: PostgreSQL (`LMS_TEST_DATABASE_URL`, one scratch database per xdist worker)
   and Redis (`LMS_TEST_REDIS_URL`, one logical database per worker).
