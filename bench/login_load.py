@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         env,
         f"http://127.0.0.1:{port}/api/v1/health",
     )
+    load_before = os.getloadavg()[0]
     try:
         time.sleep(1.0)
         workers = _workers(lms.pid)
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{args.workers} workers, {args.concurrency} connections, {args.seconds:.0f}s, "
         f"database {database_url.split(':', 1)[0]}, "
-        f"{'redis' if redis_url else 'in-process'} limits, {os.cpu_count()} CPUs"
+        f"{'redis' if redis_url else 'in-process'} limits, {os.cpu_count()} CPUs, "
+        f"load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after"
     )
     print(
         f"login: {result.rps:.1f} req/s, {result.requests} requests, {result.errors} errors, "
