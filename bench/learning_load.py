@@ -102,6 +102,27 @@ def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict
     return env
 
 
+def prepare_server(prefix: str) -> tuple[str, str | None, dict[str, str]]:
+    """(database URL, Redis URL, server environment) for a fresh, migrated scratch database
+    (LMS_BENCH_DATABASE_URL, else SQLite) and an empty LMS_BENCH_REDIS_URL database."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    database_url = prepare_database(
+        os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
+    )
+    redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
+    env = _server_env(database_url, redis_url, scratch)
+    # This process mints tokens and seeds rows with the server's settings.
+    os.environ.update(
+        {k: v for k, v in env.items() if k in ("DATABASE_URL", "SECRET_KEY", "VAR_DIR")}
+    )
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+    subprocess.run([str(VENV_BIN / "lms"), "migrate"], cwd=ROOT, env=env, check=True)
+    return database_url, redis_url, env
+
+
 def _start(command: list[str], env: dict[str, str], ready_url: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     wait_ready(ready_url, process, timeout=60)
@@ -275,26 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enrollments-per-student", type=int, default=5)
     args = parser.parse_args(argv)
 
-    scratch = Path(tempfile.mkdtemp(prefix="lms-bench-"))
-    database_url = prepare_database(
-        os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
-    )
-    redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
-    env = _server_env(database_url, redis_url, scratch)
-    # This process mints tokens and seeds rows with the server's settings.
-    os.environ.update(
-        {k: v for k, v in env.items() if k in ("DATABASE_URL", "SECRET_KEY", "VAR_DIR")}
-    )
-    if redis_url:
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+    database_url, redis_url, env = prepare_server("lms-bench-")
 
     from app.core.database import build_engine
     from app.core.security import create_access_token
     from bench.learning_dataset import seed
 
-    subprocess.run([str(VENV_BIN / "lms"), "migrate"], cwd=ROOT, env=env, check=True)
     engine = build_engine(database_url)
     started = time.perf_counter()
     dataset = seed(

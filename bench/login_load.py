@@ -19,16 +19,14 @@ import asyncio
 import contextlib
 import os
 import random
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import free_port, prepare_database
-from bench.learning_load import ROOT, VENV_BIN, _drive, _server_env, _start, _stop
+from bench.common import free_port
+from bench.learning_load import VENV_BIN, _drive, _start, _stop, prepare_server
 
 PASSWORD = "Bench-login-password-1"
 
@@ -120,18 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before 'after'")
     args = parser.parse_args(argv)
 
-    scratch = Path(tempfile.mkdtemp(prefix="lms-bench-login-"))
-    database_url = prepare_database(
-        os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
-    )
-    redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
-    env = _server_env(database_url, redis_url, scratch)
-    os.environ.update({k: v for k, v in env.items() if k in ("DATABASE_URL", "SECRET_KEY")})
-    if redis_url:
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
-    subprocess.run([str(VENV_BIN / "lms"), "migrate"], cwd=ROOT, env=env, check=True)
+    database_url, redis_url, env = prepare_server("lms-bench-login-")
     emails = _seed_accounts(database_url, args.accounts)
 
     port = free_port()
