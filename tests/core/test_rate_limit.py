@@ -124,7 +124,6 @@ def test_the_window_slides_and_retry_after_says_when_a_request_fits(env: Any, st
     """The sliding-window counter of `limits`: a refusal says how long to wait, and a
     request fits again once that time has passed."""
     import asyncio
-    import time
 
     from app.core.config import get_settings
     from app.core.ratelimit import RateLimiter
@@ -144,12 +143,10 @@ def test_the_window_slides_and_retry_after_says_when_a_request_fits(env: Any, st
         await asyncio.sleep(first[-1].retry_after + 0.05)
         return [*first, await limiter.hit(rule, "ip:203.0.113.5")]
 
-    started = time.monotonic()
     decisions = asyncio.run(hits())
     assert [d.allowed for d in decisions] == [True, True, True, False, True]
     assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
     assert 1 <= decisions[3].retry_after <= 2
-    assert time.monotonic() - started < 3.5
     if store == "redis":
         from app.core.redis import get_redis
 
