@@ -92,7 +92,7 @@ def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict
         # The limiter still runs on every request; its limits are just out of reach.
         "RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
         "AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
-        "LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000000",
+        "LOGIN_FAILURES_PER_IP_PER_MINUTE": "100000000",
     }
     env.pop("CELERY_BROKER_URL", None)
     if redis_url:
@@ -100,6 +100,27 @@ def _server_env(database_url: str, redis_url: str | None, scratch: Path) -> dict
     else:
         env.pop("REDIS_URL", None)
     return env
+
+
+def prepare_server(prefix: str) -> tuple[str, str | None, dict[str, str]]:
+    """(database URL, Redis URL, server environment) for a fresh, migrated scratch database
+    (LMS_BENCH_DATABASE_URL, else SQLite) and an empty LMS_BENCH_REDIS_URL database."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    database_url = prepare_database(
+        os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
+    )
+    redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
+    env = _server_env(database_url, redis_url, scratch)
+    # This process mints tokens and seeds rows with the server's settings.
+    os.environ.update(
+        {k: v for k, v in env.items() if k in ("DATABASE_URL", "SECRET_KEY", "VAR_DIR")}
+    )
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+    subprocess.run([str(VENV_BIN / "lms"), "migrate"], cwd=ROOT, env=env, check=True)
+    return database_url, redis_url, env
 
 
 def _start(
@@ -272,26 +293,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _benchmark(args: argparse.Namespace, children: Children) -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="lms-bench-"))
-    database_url = prepare_database(
-        os.environ.get("LMS_BENCH_DATABASE_URL"), scratch, sqlite_name="bench.db"
-    )
-    redis_url = os.environ.get("LMS_BENCH_REDIS_URL")
-    env = _server_env(database_url, redis_url, scratch)
-    # This process mints tokens and seeds rows with the server's settings.
-    os.environ.update(
-        {k: v for k, v in env.items() if k in ("DATABASE_URL", "SECRET_KEY", "VAR_DIR")}
-    )
-    if redis_url:
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+    database_url, redis_url, env = prepare_server("lms-bench-")
 
     from app.core.database import build_engine
     from app.core.security import create_access_token
     from bench.learning_dataset import seed
 
-    subprocess.run([str(VENV_BIN / "lms"), "migrate"], cwd=ROOT, env=env, check=True)
     engine = build_engine(database_url)
     started = time.perf_counter()
     dataset = seed(

@@ -1,7 +1,7 @@
 """Test harness.
 
 Two backends, chosen by `LMS_TEST_BACKEND`:
-- `embedded` (default): a SQLite file per xdist worker, in-memory cache/limits/blacklist,
+- `embedded` (default): a SQLite file per xdist worker, in-memory cache/limits/lockout,
   tasks inline.
 - `services`: PostgreSQL (`LMS_TEST_DATABASE_URL`, created when the server answers and it is
   missing; one scratch database per xdist worker, dropped after the run) and Redis
@@ -95,7 +95,7 @@ BASE_ENV: dict[str, str] = {
     "LOG_LEVEL": "WARNING",
     "RATE_LIMIT_REQUESTS_PER_MINUTE": "100000",
     "AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000",
-    "LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE": "100000",
+    "LOGIN_FAILURES_PER_IP_PER_MINUTE": "100000",
     "UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR": "100000",
     "PUBLIC_BASE_URL": "http://testserver",
     "SANDBOX_WEBHOOK_SECRET": "sandbox-webhook-secret-for-tests",

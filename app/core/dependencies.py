@@ -10,20 +10,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, Uuid, and_, exists, literal, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.database import get_db
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
-from app.core.security import (
-    REVOCATION_CHECKED,
-    TokenType,
-    decode_token,
-    is_access_token_revoked,
-    tokens_equal,
-)
+from app.core.security import TokenType, decode_token, tokens_equal
+from app.modules.auth.models import RevokedAccessToken
 from app.modules.users.models import User
 
 # scope="function": commit (or roll back) before the response is sent, so a client never
@@ -67,64 +62,66 @@ def _token_from_request(request: Request, bearer: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a verified, unrevoked access token speaks for, as the token says. The user row
-    has not been read: whoever acts on a principal without loading the user must check in
-    the same statement that the user is still active at `token_version` (see
-    `principal_user_filter`), and explain a refusal with `load_principal_user`."""
+    """Who a verified access token speaks for, as the token says. Nothing has been read: who
+    acts on a principal without loading the user must check `principal_filter` in the same
+    statement, and explain a refusal with `load_principal_user`."""
 
     user_id: uuid.UUID
     token_version: int
+    token_id: str
 
 
-def _revocation_answered(request: Request, jti: str) -> bool | None:
-    """Whether the token is revoked, when the rate limiter's Redis round trip answered it."""
-    checked = getattr(request.state, REVOCATION_CHECKED, None)
-    if checked is not None and checked[0] == jti:
-        return bool(checked[1])
-    return None
+def principal_filter(
+    user_id: ColumnElement[Any], token_version: ColumnElement[Any], token_id: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """SQL condition, the one definition of a valid principal: its user exists, is active and
+    is at the token's version (a password change or deactivation bumps it), and the token
+    itself was not revoked (signed out)."""
+    return and_(
+        exists().where(
+            User.id == user_id, User.is_active.is_(True), User.token_version == token_version
+        ),
+        ~exists().where(RevokedAccessToken.jti == token_id),
+    )
 
 
 def _principal(request: Request, claims: dict[str, Any]) -> Principal:
-    """The principal of decoded access-token claims, refused when the token is revoked (asking
-    the revocation store unless the rate limiter already did)."""
-    revoked = _revocation_answered(request, claims["jti"])
-    if revoked is None:
-        revoked = is_access_token_revoked(claims["jti"])
-    if revoked:
-        raise Unauthorized("Token has been revoked", code="token_revoked")
     try:
         user_id = uuid.UUID(claims["sub"])
     except ValueError as exc:
         raise Unauthorized("Token is invalid", code="token_invalid") from exc
     request.state.user_id = str(user_id)
     request.state.token_claims = claims
-    return Principal(user_id, int(claims.get("ver", 0)))
+    return Principal(user_id, int(claims.get("ver", 0)), claims["jti"])
 
 
 def load_principal_user(db: Session, principal: Principal) -> User:
-    """The principal's user, refused when inactive, gone or the token's version is stale."""
+    """The principal's user, refused unless `principal_filter` holds."""
     began = not db.in_transaction()
-    user = db.get(User, principal.user_id)
+    user = db.scalar(
+        select(User).where(
+            User.id == principal.user_id,
+            principal_filter(
+                literal(principal.user_id, Uuid()),
+                literal(principal.token_version),
+                literal(principal.token_id),
+            ),
+        )
+    )
+    if user is None:
+        # Only to word the refusal: inactive or gone, or else this token is stale.
+        known = db.get(User, principal.user_id)
+        inactive = known is None or not known.is_active
     if began:
         # End the read at once: the request now waits for its endpoint's worker thread, and
         # must not hold a pooled connection (or SQLite's lock) meanwhile, or enough waiting
         # requests would leave the threads that could serve them without a connection.
         db.commit()
-    if user is None or not user.is_active:
-        raise Unauthorized("User is inactive or no longer exists", code="user_inactive")
-    if principal.token_version != user.token_version:
+    if user is None:
+        if inactive:
+            raise Unauthorized("User is inactive or no longer exists", code="user_inactive")
         raise Unauthorized("Token has been revoked", code="token_revoked")
     return user
-
-
-def principal_user_filter(
-    user_id: ColumnElement[Any], token_version: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """SQL condition: the user `user_id` exists, is active and is at `token_version` — the
-    checks of `load_principal_user`, for a statement acting on a `Principal`."""
-    return exists().where(
-        User.id == user_id, User.is_active.is_(True), User.token_version == token_version
-    )
 
 
 def _load_user(request: Request, db: Session, token: str) -> User:
@@ -148,15 +145,12 @@ async def get_current_user(
 async def get_principal(
     request: Request, bearer: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
-    """The token's principal without reading the user (for hot paths whose statement checks
-    the user itself). Only a revocation check the rate limiter did not answer needs I/O."""
+    """The token's principal without any I/O, for hot paths whose one statement checks
+    `principal_filter` itself."""
     token = _token_from_request(request, bearer)
     if not token:
         raise Unauthorized("Not authenticated", code="not_authenticated")
-    claims = decode_token(token, expected_type=TokenType.ACCESS)
-    if _revocation_answered(request, claims["jti"]) is not None:
-        return _principal(request, claims)
-    return await run_in_threadpool(_principal, request, claims)
+    return _principal(request, decode_token(token, expected_type=TokenType.ACCESS))
 
 
 async def get_optional_user(

@@ -127,6 +127,10 @@ class Locked(DomainError):
     status_code, code, title = 423, "locked", "Locked"
 
 
+class TooManyRequests(DomainError):
+    status_code, code, title = 429, "rate_limited", "Too many requests"
+
+
 class ServiceUnavailable(DomainError):
     status_code, code, title = 503, "service_unavailable", "Service unavailable"
 

@@ -1,7 +1,12 @@
-"""Failed-login lockout with exponential backoff, shared through Redis (memory otherwise).
+"""Failed-login lockout with exponential backoff, and a per-address ceiling on failures, both
+shared through Redis (memory otherwise).
 
 Failures are counted per account and per account+IP, never per IP alone: one attacker
-behind a school's shared address must not lock every pupil out. The account+IP counter locks
+behind a school's shared address must not lock every pupil out. Successful sign-ins count
+towards nothing, so hundreds of pupils behind one address sign in freely; failures from one
+address also count towards `LOGIN_FAILURES_PER_IP_PER_MINUTE` (the `limits` sliding window),
+which slows down password spraying (one guess tried against many accounts) without touching
+the accounts themselves. The account+IP counter locks
 after `MAX_FAILED_LOGIN_ATTEMPTS`; the account-wide counter, which catches guessing spread
 over many addresses, locks after `ACCOUNT_WIDE_FACTOR` times as many. Each lock of the same
 key lasts twice as long as the previous one (`ACCOUNT_LOCKOUT_BASE_SECONDS` doubling, capped at
@@ -17,12 +22,19 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TypeVar
 
 import redis
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from app.core.config import get_settings
-from app.core.errors import Locked
+from app.core.errors import Locked, TooManyRequests
 from app.core.redis import get_redis
 
 logger = logging.getLogger("app.lockout")
@@ -31,6 +43,7 @@ ACCOUNT_WIDE_FACTOR = 4
 # State is forgotten a day after the last failure, so old mistakes do not add up forever.
 STATE_TTL_SECONDS = 86_400
 _PREFIX = "lockout:"
+T = TypeVar("T")
 
 # KEYS[1]: state hash. ARGV: now, threshold, base seconds, max seconds, ttl.
 # Runs atomically in Redis, so concurrent failures on several API processes all count.
@@ -65,13 +78,16 @@ def _account_prefix(account: str) -> str:
     return f"{_PREFIX}{digest}:"
 
 
+def _address_digest(ip: str) -> str:
+    return hashlib.sha256(ip.encode()).hexdigest()[:32]
+
+
 def _keys(account: str, ip: str) -> list[tuple[str, int]]:
     """(storage key, failure threshold) for the account+IP and the account-wide counters."""
     threshold = get_settings().MAX_FAILED_LOGIN_ATTEMPTS
     prefix = _account_prefix(account)
-    address = hashlib.sha256(ip.encode()).hexdigest()[:32]
     return [
-        (f"{prefix}ip:{address}", threshold),
+        (f"{prefix}ip:{_address_digest(ip)}", threshold),
         (f"{prefix}all", threshold * ACCOUNT_WIDE_FACTOR),
     ]
 
@@ -139,6 +155,8 @@ def _failure_memory(key: str, threshold: int, now: float) -> None:
 
 
 def register_failure(account: str, ip: str) -> None:
+    """Count a failed sign-in against the account, the account+IP and the address."""
+    _count_address_failure(ip)
     settings = get_settings()
     now = time.time()
     client = get_redis()
@@ -182,6 +200,66 @@ def reset(account: str, ip: str | None = None) -> None:
             _memory.pop(key, None)
 
 
+# --- failures per address -------------------------------------------------------------------
+
+
+# This process's count, also the fallback while Redis fails.
+_address_memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+
+
+@lru_cache(maxsize=4)
+def _shared_address_limiter(client: redis.Redis) -> SlidingWindowCounterRateLimiter:
+    storage = RedisStorage(
+        get_settings().REDIS_URL or "redis://",
+        connection_pool=client.connection_pool,
+        key_prefix=get_settings().RATE_LIMIT_REDIS_PREFIX,
+        wrap_exceptions=True,
+    )
+    return SlidingWindowCounterRateLimiter(storage)
+
+
+def _on_address_limiter(action: Callable[[SlidingWindowCounterRateLimiter], T]) -> T:
+    """`action` on the shared limiter, or on this process's while Redis fails."""
+    client = get_redis()
+    if client is not None:
+        try:
+            return action(_shared_address_limiter(client))
+        except StorageError:
+            logger.error("login failure counter unreachable; using process memory", exc_info=True)
+    return action(_address_memory)
+
+
+def _address_item() -> RateLimitItem:
+    return RateLimitItemPerMinute(
+        get_settings().LOGIN_FAILURES_PER_IP_PER_MINUTE, namespace="login_failures"
+    )
+
+
+def ensure_address_allowed(ip: str) -> None:
+    """Raise 429 with Retry-After while `ip` is over its ceiling of failed sign-ins."""
+    item, key = _address_item(), _address_digest(ip)
+    reset_at = _on_address_limiter(
+        lambda limiter: (
+            None if limiter.test(item, key) else limiter.get_window_stats(item, key).reset_time
+        )
+    )
+    if reset_at is None:
+        return
+    seconds = max(1, int(reset_at - time.time() + 0.999))
+    raise TooManyRequests(
+        f"Too many failed sign-ins from this address. Try again in {seconds} seconds.",
+        code="login_failures_rate_limited",
+        headers={"Retry-After": str(seconds)},
+        extra={"retry_after": seconds},
+    )
+
+
+def _count_address_failure(ip: str) -> None:
+    item, key = _address_item(), _address_digest(ip)
+    _on_address_limiter(lambda limiter: limiter.hit(item, key))
+
+
 def clear_memory() -> None:
     with _memory_lock:
         _memory.clear()
+    _address_memory.storage.reset()

@@ -1,26 +1,27 @@
-"""Shared rate limiter: a sliding-window counter in Redis when configured, so every API
-process draws on one budget; in memory otherwise, and in memory as a logged fallback if Redis
-fails.
+"""Shared rate limiter: the `limits` library's sliding-window counter, on Redis when configured
+(so every API process draws on one budget) and in process memory otherwise, or as a logged
+fallback while Redis fails.
 
-The window is the classic approximation: the count of the current fixed window plus the
-previous window's count weighted by how much of it still overlaps the sliding window. A hit is
-one Redis round trip (a Lua script reads both counters, increments the current one only when
-the request is allowed, and returns the counts), made with the asyncio client so a request
-waiting on Redis never blocks the others.
+The middleware counts every request of a client against its path's rule. Sign-in routes are
+not counted there: a school behind one address would exhaust any per-address request budget.
+`app.core.lockout` throttles them per account and counts failures per address instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import math
-import threading
 import time
-from collections.abc import Callable
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
-import redis
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
 from starlette.requests import HTTPConnection
 
 from app.core.config import Settings, get_settings
@@ -28,29 +29,8 @@ from app.core.redis import get_async_redis
 
 logger = logging.getLogger("app.ratelimit")
 
-# KEYS: current window counter, previous window counter and, for a request carrying an
-# access token, that token's revocation key (checked here to save the request a round trip).
-# ARGV: limit, period in ms, ms elapsed in the current window.
-# Returns {allowed (0/1), current count, previous count, token revoked (0/1)}.
-_HIT_SCRIPT = """
-local limit = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local elapsed = tonumber(ARGV[3])
-local revoked = 0
-if #KEYS > 2 then
-  revoked = redis.call('EXISTS', KEYS[3])
-end
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-if previous * (period - elapsed) / period + current > limit - 1 then
-  return {0, current, previous, revoked}
-end
-current = redis.call('INCR', KEYS[1])
-if current == 1 then
-  redis.call('PEXPIRE', KEYS[1], period * 2)
-end
-return {1, current, previous, revoked}
-"""
+# Credential routes throttled by `app.core.lockout` (per account, failures per address).
+CREDENTIAL_PATHS = ("/auth/login", "/auth/login/mfa", "/auth/token")
 
 
 @dataclass(frozen=True)
@@ -59,6 +39,10 @@ class Rule:
     prefix: str
     limit: int
     period_seconds: int
+
+    @property
+    def item(self) -> RateLimitItem:
+        return RateLimitItemPerSecond(self.limit, self.period_seconds, namespace=self.name)
 
 
 @dataclass(frozen=True)
@@ -69,17 +53,11 @@ class Decision:
     reset_at: int
     # Seconds until the next request would fit (what a refused client is told to wait).
     retry_after: int
-    # Whether the presented access token is revoked, when Redis answered that too.
-    token_revoked: bool | None = None
 
 
 def build_rules(settings: Settings) -> list[Rule]:
     api = settings.API_V1_PREFIX
-    login = settings.LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE
     return [
-        Rule("login", f"{api}/auth/login", login, 60),
-        Rule("login", f"{api}/auth/token", login, 60),
-        Rule("login", f"{api}/auth/forgot-password", login, 60),
         Rule("auth", f"{api}/auth", settings.AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE, 60),
         Rule("uploads", f"{api}/files/upload", settings.UPLOAD_RATE_LIMIT_REQUESTS_PER_HOUR, 3600),
         Rule(
@@ -97,131 +75,78 @@ def build_rules(settings: Settings) -> list[Rule]:
     ]
 
 
-def _weighted(previous: int, current: int, period_ms: int, elapsed_ms: int) -> float:
-    return previous * (period_ms - elapsed_ms) / period_ms + current
-
-
-def _decide(
-    rule: Rule,
-    allowed: bool,
-    current: int,
-    previous: int,
-    now_ms: int,
-    elapsed_ms: int,
-    token_revoked: bool | None = None,
-) -> Decision:
-    """Headers for a hit: what is left of the budget and when it next frees up.
-
-    A request fits while the weighted count (the previous window's count scaled by how much of
-    it the sliding window still covers, plus the current count) stays at most limit - 1.
-    """
-    period = rule.period_seconds * 1000
-    used = _weighted(previous, current, period, elapsed_ms)
-    free = rule.limit - 1  # the most the weighted count may be for one more request to fit
-    if allowed:
-        # Fully replenished once the current window has slid past.
-        wait_ms = 2 * period - elapsed_ms
-    elif current > free:
-        # The next window starts with `current` as its previous count, which then decays.
-        wait_ms = (period - elapsed_ms) + period - period * free // current + 1
-    else:
-        # The previous window's weight must decay until one more request fits.
-        needed = period - period * (free - current) // max(previous, 1)
-        wait_ms = max(needed - elapsed_ms, 1)
-    return Decision(
-        allowed=allowed,
-        limit=rule.limit,
-        remaining=max(0, math.floor(rule.limit - used)),
-        reset_at=-(-(now_ms + wait_ms) // 1000),
-        retry_after=max(1, -(-wait_ms // 1000)),
-        token_revoked=token_revoked,
-    )
-
-
-class _MemoryCounters:
-    """The same sliding-window counter for one process."""
-
-    _MAX_KEYS = 100_000
-
-    def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, int]] = {}  # window key -> (count, expires at ms)
-        self._lock = threading.Lock()
-
-    def hit(
-        self, rule: Rule, key: str, window: int, now_ms: int, elapsed_ms: int
-    ) -> tuple[bool, int, int]:
-        period = rule.period_seconds * 1000
-        current_key = f"{key}:{window}"
-        with self._lock:
-            current = self._counts.get(current_key, (0, 0))[0]
-            previous = self._counts.get(f"{key}:{window - 1}", (0, 0))[0]
-            if _weighted(previous, current, period, elapsed_ms) > rule.limit - 1:
-                return False, current, previous
-            if len(self._counts) >= self._MAX_KEYS:
-                self._counts = {k: v for k, v in self._counts.items() if v[1] > now_ms}
-            self._counts[current_key] = (current + 1, now_ms - elapsed_ms + 2 * period)
-            return True, current + 1, previous
+def _path_matches(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
 class RateLimiter:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.clock = clock
         self.rules = build_rules(settings)
+        self.credential_paths = tuple(settings.API_V1_PREFIX + p for p in CREDENTIAL_PATHS)
         self.use_redis = bool(settings.REDIS_URL and settings.RATE_LIMIT_USE_REDIS)
-        self._memory = _MemoryCounters()
+        # One Redis strategy per event loop: an asyncio connection belongs to its loop.
+        self._redis: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, SlidingWindowCounterRateLimiter
+        ] = weakref.WeakKeyDictionary()
+        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def rule_for(self, path: str) -> Rule | None:
-        if self.is_excluded(path):
+        if self.is_excluded(path) or path in self.credential_paths:
             return None
         for rule in self.rules:
-            if (
-                path == rule.prefix
-                or path.startswith(rule.prefix.rstrip("/") + "/")
-                or (rule.prefix == "/")
-            ):
+            if rule.prefix == "/" or _path_matches(path, rule.prefix):
                 return rule
         return None
 
     def is_excluded(self, path: str) -> bool:
-        for excluded in self.settings.RATE_LIMIT_EXCLUDED_PATHS:
-            if path == excluded or (
-                excluded != "/" and path.startswith(excluded.rstrip("/") + "/")
-            ):
-                return True
-        return False
+        return any(
+            path == excluded or (excluded != "/" and _path_matches(path, excluded))
+            for excluded in self.settings.RATE_LIMIT_EXCLUDED_PATHS
+        )
 
-    async def hit(self, rule: Rule, client: str, revocation_key: str | None = None) -> Decision:
-        """Count one request of `client` under `rule`; with Redis, also answer whether the
-        access token behind `revocation_key` is revoked."""
-        now_ms = int(self.clock() * 1000)
-        period = rule.period_seconds * 1000
-        window, elapsed_ms = divmod(now_ms, period)
-        key = f"{self.settings.RATE_LIMIT_REDIS_PREFIX}:{rule.name}:{client}"
-        client_redis = get_async_redis() if self.use_redis else None
-        if client_redis is not None:
+    def _shared(self) -> SlidingWindowCounterRateLimiter:
+        """The Redis strategy of the running loop, on the loop's shared Redis connections."""
+        loop = asyncio.get_running_loop()
+        strategy = self._redis.get(loop)
+        if strategy is None:
+            client = get_async_redis()
+            assert client is not None and self.settings.REDIS_URL
+            storage = RedisStorage(
+                f"async+{self.settings.REDIS_URL}",
+                implementation="redispy",
+                connection_pool=client.connection_pool,
+                key_prefix=self.settings.RATE_LIMIT_REDIS_PREFIX,
+                wrap_exceptions=True,
+            )
+            strategy = self._redis[loop] = SlidingWindowCounterRateLimiter(storage)
+        return strategy
+
+    async def hit(self, rule: Rule, client: str) -> Decision:
+        """Count one request of `client` under `rule` (in memory while Redis fails)."""
+        if self.use_redis:
             try:
-                keys = [f"{key}:{window}", f"{key}:{window - 1}"]
-                if revocation_key:
-                    keys.append(revocation_key)
-                allowed, current, previous, revoked = await client_redis.eval(
-                    _HIT_SCRIPT, len(keys), *keys, rule.limit, period, elapsed_ms
-                )
-                return _decide(
-                    rule,
-                    bool(allowed),
-                    current,
-                    previous,
-                    now_ms,
-                    elapsed_ms,
-                    bool(revoked) if revocation_key else None,
-                )
-            except (redis.RedisError, OSError):
+                return await _hit(self._shared(), rule, client)
+            except (StorageError, OSError):
                 logger.warning(
                     "Redis rate limiter failed; using the in-memory limiter", exc_info=True
                 )
-        allowed, current, previous = self._memory.hit(rule, key, window, now_ms, elapsed_ms)
-        return _decide(rule, allowed, current, previous, now_ms, elapsed_ms)
+        return await _hit(self._memory, rule, client)
+
+
+async def _hit(strategy: SlidingWindowCounterRateLimiter, rule: Rule, client: str) -> Decision:
+    item = rule.item
+    allowed = await strategy.hit(item, client)
+    reset_time, remaining = await strategy.get_window_stats(item, client)
+    now = time.time()
+    wait = max(reset_time - now, 0.0)
+    return Decision(
+        allowed=allowed,
+        limit=rule.limit,
+        remaining=remaining,
+        reset_at=math.ceil(reset_time),
+        retry_after=max(1, math.ceil(wait)),
+    )
 
 
 @lru_cache

@@ -1,23 +1,26 @@
-"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs, the
-access-token blacklist and the encryption of TOTP secrets at rest."""
+"""Password hashing (argon2id, verifying and upgrading old bcrypt hashes), JWTs and the
+encryption of TOTP secrets at rest."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
 import jwt
-import redis
 from cryptography.fernet import Fernet, InvalidToken
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -25,32 +28,111 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 from app.core.config import get_settings
 from app.core.errors import ServiceUnavailable, Unauthorized
-from app.core.redis import get_redis
 
 logger = logging.getLogger("app.security")
 
 # bcrypt refuses more than 72 bytes; argon2 has no such limit but one cap keeps rules simple.
 PASSWORD_MAX_BYTES = 72
 
-_password_hash = PasswordHash((Argon2Hasher(), BcryptHasher()))
+# argon2id at OWASP's first recommended setting (m=19 MiB, t=2, p=1): a worker holds
+# 19 MiB per hash in flight instead of the library default's 64 MiB, and the memory budget
+# below bounds how many run at once. A stored hash with other parameters (the old default
+# included) verifies as before and is rewritten with these on that sign-in.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+_ARGON2_MEMORY = re.compile(r"^\$argon2[a-z]*\$(?:v=\d+\$)?m=(\d+),")
+
+_password_hash = PasswordHash(
+    (
+        Argon2Hasher(
+            time_cost=ARGON2_TIME_COST,
+            memory_cost=ARGON2_MEMORY_KIB,
+            parallelism=ARGON2_PARALLELISM,
+        ),
+        BcryptHasher(),
+    )
+)
+
+
+class _MemoryBudget:
+    """Bounds the memory the password hashes running at once in this process may use: a
+    hash waits until its memory fits (up to `PASSWORD_HASHING_QUEUE_SECONDS`), then the
+    request answers 503 with Retry-After rather than grow the worker without bound."""
+
+    def __init__(self) -> None:
+        self._used = 0
+        self._condition = threading.Condition()
+
+    @contextmanager
+    def reserve(self, kib: int) -> Iterator[None]:
+        settings = get_settings()
+        capacity = settings.PASSWORD_HASHING_MEMORY_MB * 1024
+        kib = min(kib, capacity)  # a hash larger than the budget still runs, alone
+        with self._condition:
+            if not self._condition.wait_for(
+                lambda: self._used + kib <= capacity,
+                timeout=settings.PASSWORD_HASHING_QUEUE_SECONDS,
+            ):
+                raise ServiceUnavailable(
+                    "The server is busy signing other people in; try again shortly",
+                    code="password_hashing_busy",
+                    headers={"Retry-After": "1"},
+                )
+            self._used += kib
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._used -= kib
+                self._condition.notify_all()
+
+
+_budget = _MemoryBudget()
+
+
+def _hash_memory_kib(password_hash: str) -> int:
+    match = _ARGON2_MEMORY.match(password_hash)
+    return int(match.group(1)) if match else 0  # bcrypt needs a few KiB
+
+
+def _return_large_allocations_to_the_system() -> None:
+    """Serve argon2's blocks with mmap, so their memory goes back to the system when a hash
+    ends. glibc's threshold otherwise rises to the size of the first freed block, and later
+    blocks come from per-thread heaps that keep it: a burst of sign-ins left hundreds of MB
+    held per worker."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
+_return_large_allocations_to_the_system()
 # Verifying against this when the email is unknown makes both paths cost the same.
 _DUMMY_HASH = _password_hash.hash("dummy-password-for-constant-time")
 
 
 def hash_password(password: str) -> str:
-    return _password_hash.hash(password)
+    with _budget.reserve(ARGON2_MEMORY_KIB):
+        return _password_hash.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
-    """(valid, new_hash): new_hash is set when the stored hash should be upgraded."""
+    """(valid, new_hash): new_hash is set when the stored hash should be upgraded (another
+    algorithm or other argon2 parameters); the caller stores it."""
     if not password_hash:
-        _password_hash.verify(password, _DUMMY_HASH)
+        with _budget.reserve(ARGON2_MEMORY_KIB):
+            _password_hash.verify(password, _DUMMY_HASH)
         return False, None
-    try:
-        return _password_hash.verify_and_update(password, password_hash)
-    except Exception:  # an unparseable stored hash is a failed login, never a 500
-        logger.warning("stored password hash could not be verified")
-        return False, None
+    # An upgrade hashes anew (with the current parameters) under the same reservation.
+    with _budget.reserve(max(_hash_memory_kib(password_hash), ARGON2_MEMORY_KIB)):
+        try:
+            return _password_hash.verify_and_update(password, password_hash)
+        except Exception:  # an unparseable stored hash is a failed login, never a 500
+            logger.warning("stored password hash could not be verified")
+            return False, None
 
 
 def password_too_long(password: str) -> bool:
@@ -186,71 +268,3 @@ def decode_token(token: str, *, expected_type: str) -> dict[str, Any]:
     if payload.get("typ") != expected_type:
         raise Unauthorized("Token is of the wrong type", code="token_invalid")
     return payload
-
-
-# --- access-token blacklist ---------------------------------------------------------------
-
-_BLACKLIST_PREFIX = "blacklist:"
-
-
-# Request state entry `(jti, revoked)` left by the rate limiter when its Redis round trip also
-# answered the revocation check for the request's access token.
-REVOCATION_CHECKED = "revocation_checked"
-
-
-def revocation_key(jti: str) -> str:
-    """The Redis key that marks an access token as revoked."""
-    return _BLACKLIST_PREFIX + jti
-
-
-_memory_blacklist: dict[str, float] = {}
-_memory_lock = threading.Lock()
-
-
-def revoke_access_token(jti: str, expires_at: int) -> None:
-    """Refuse this access token until it would have expired anyway."""
-    ttl = max(1, expires_at - int(time.time()))
-    client = get_redis()
-    if client is not None:
-        try:
-            client.set(revocation_key(jti), "1", ex=ttl)
-            return
-        except redis.RedisError as exc:
-            if get_settings().blacklist_fail_closed:
-                raise ServiceUnavailable(
-                    "Token revocation store is unavailable", code="blacklist_unavailable"
-                ) from exc
-            logger.error("could not write token blacklist to Redis; using memory", exc_info=True)
-    with _memory_lock:
-        _memory_blacklist[jti] = time.time() + ttl
-
-
-def is_access_token_revoked(jti: str) -> bool:
-    client = get_redis()
-    if client is not None:
-        try:
-            return bool(client.exists(revocation_key(jti)))
-        except redis.RedisError as exc:
-            if get_settings().blacklist_fail_closed:
-                raise ServiceUnavailable(
-                    "Token revocation store is unavailable", code="blacklist_unavailable"
-                ) from exc
-            logger.error("could not read token blacklist from Redis; failing open", exc_info=True)
-    with _memory_lock:
-        expires = _memory_blacklist.get(jti)
-        if expires is None:
-            return False
-        if expires < time.time():
-            _memory_blacklist.pop(jti, None)
-            return False
-        return True
-
-
-def purge_memory_blacklist() -> int:
-    """Drop expired in-memory entries; returns how many were removed."""
-    now = time.time()
-    with _memory_lock:
-        expired = [jti for jti, expires in _memory_blacklist.items() if expires < now]
-        for jti in expired:
-            _memory_blacklist.pop(jti, None)
-    return len(expired)

@@ -1,8 +1,8 @@
 """Scale-out on one machine: two `lms serve` processes on different ports and one `lms worker`,
 all on the test PostgreSQL and Redis, behave as one service.
 
-- a token revoked through one API process is refused by the other (shared blacklist);
-- the login rate-limit budget is shared (Redis), not per process;
+- a token revoked through one API process is refused by the other (the database answers);
+- the /auth rate-limit budget is shared (Redis), not per process;
 - a task enqueued by an API process is executed by the worker;
 - a worker killed (SIGKILL) while running a task leaves it unacknowledged; after a restart the
   task runs exactly once (acks late + visibility timeout).
@@ -29,7 +29,7 @@ from tests.live import background, free_port, lms, service_env, wait_for, wait_u
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-LOGIN_BUDGET = 6
+AUTH_BUDGET = 6
 HOLD_SECONDS = 3
 # Longer than the ping's hold (or a healthy worker's running task would be redelivered),
 # short enough for the test to wait it out.
@@ -45,7 +45,7 @@ def cluster_env(tmp: Path) -> dict[str, str]:
         CELERY_BROKER_URL=redis_url,
         TASKS_FORCE_INLINE="false",
         EMAIL_BACKEND="console",
-        LOGIN_RATE_LIMIT_REQUESTS_PER_MINUTE=str(LOGIN_BUDGET),
+        AUTH_RATE_LIMIT_REQUESTS_PER_MINUTE=str(AUTH_BUDGET),
         CELERY_VISIBILITY_TIMEOUT_SECONDS=str(VISIBILITY_TIMEOUT),
     )
 
@@ -146,15 +146,15 @@ def test_a_token_revoked_through_one_process_is_refused_by_the_other(
 
 def test_the_rate_limit_budget_is_shared(cluster: Cluster) -> None:
     statuses = []
-    for attempt in range(LOGIN_BUDGET + 2):
+    for attempt in range(AUTH_BUDGET + 2):
         base_url = cluster.api[attempt % 2]
         response = httpx.post(
             f"{base_url}/api/v1/auth/forgot-password", json={"email": "nobody@example.com"}
         )
         statuses.append(response.status_code)
     # Alternating between the processes: with per-process budgets all eight would pass.
-    assert statuses[:LOGIN_BUDGET] == [202] * LOGIN_BUDGET
-    assert statuses[LOGIN_BUDGET:] == [429, 429]
+    assert statuses[:AUTH_BUDGET] == [202] * AUTH_BUDGET
+    assert statuses[AUTH_BUDGET:] == [429, 429]
 
 
 def test_a_task_enqueued_by_an_api_process_runs_on_the_worker(

@@ -10,22 +10,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.dependencies import ACCESS_COOKIE
 from app.core.errors import Unauthorized, problem_response
 from app.core.ratelimit import client_ip, get_rate_limiter
-from app.core.security import REVOCATION_CHECKED, TokenType, decode_token, revocation_key
+from app.core.security import TokenType, decode_token
 
 
-def _client(connection: HTTPConnection) -> tuple[str, str | None]:
-    """`user:<id>` and the token's id for a validly signed access token (header or cookie),
-    else `ip:<addr>` and None."""
+def _client(connection: HTTPConnection) -> str:
+    """`user:<id>` for a validly signed access token (header or cookie), else `ip:<addr>`."""
     authorization = connection.headers.get("authorization", "")
     token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
     token = token or connection.cookies.get(ACCESS_COOKIE)
     if token:
         try:
             claims = decode_token(token, expected_type=TokenType.ACCESS)
-            return f"user:{claims['sub']}", claims["jti"]
+            return f"user:{claims['sub']}"
         except Unauthorized:
             pass
-    return f"ip:{client_ip(connection)}", None
+    return f"ip:{client_ip(connection)}"
 
 
 class RateLimitMiddleware:
@@ -41,11 +40,7 @@ class RateLimitMiddleware:
         if rule is None:
             await self.app(scope, receive, send)
             return
-        client, jti = _client(HTTPConnection(scope))
-        decision = await limiter.hit(rule, client, revocation_key(jti) if jti else None)
-        if jti and decision.token_revoked is not None:
-            # The same round trip answered the revocation check; authentication reuses it.
-            scope.setdefault("state", {})[REVOCATION_CHECKED] = (jti, decision.token_revoked)
+        decision = await limiter.hit(rule, _client(HTTPConnection(scope)))
         rate_headers = {
             "X-RateLimit-Limit": str(decision.limit),
             "X-RateLimit-Remaining": str(decision.remaining),

@@ -1,4 +1,4 @@
-"""Queries on refresh tokens, single-use tokens and recovery codes.
+"""Queries on refresh tokens, revoked access tokens, single-use tokens and recovery codes.
 
 Consuming a token is one conditional UPDATE whose row count says whether this request won:
 two concurrent requests presenting the same token cannot both succeed.
@@ -13,7 +13,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
-from app.modules.auth.models import MFARecoveryCode, OneTimeToken, RefreshToken
+from app.modules.auth.models import (
+    MFARecoveryCode,
+    OneTimeToken,
+    RefreshToken,
+    RevokedAccessToken,
+)
 
 
 def _rowcount(result: object) -> int:
@@ -75,6 +80,27 @@ def revoke_user_refresh_tokens(session: Session, user_id: uuid.UUID) -> None:
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def revoke_access_token(
+    session: Session, *, jti: str, user_id: uuid.UUID, expires_at: datetime
+) -> None:
+    """Record a signed-out access token (merge: signing out twice is not an error)."""
+    session.merge(RevokedAccessToken(jti=jti, user_id=user_id, expires_at=expires_at))
+    session.flush()
+
+
+def delete_expired_tokens(session: Session, *, now: datetime) -> dict[str, int]:
+    """Delete refresh, revoked-access and one-time token rows past their expiry: each is
+    refused anyway (reuse detection included), so nothing is lost."""
+    return {
+        name: _rowcount(session.execute(delete(model).where(model.expires_at < now)))
+        for name, model in (
+            ("refresh_tokens", RefreshToken),
+            ("revoked_access_tokens", RevokedAccessToken),
+            ("one_time_tokens", OneTimeToken),
+        )
+    }
 
 
 def add_one_time_token(

@@ -7,7 +7,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,7 +35,6 @@ from app.core.security import (
     decode_token,
     hash_token,
     new_opaque_token,
-    revoke_access_token,
     verify_password,
 )
 from app.modules.auth import repository
@@ -115,6 +114,11 @@ def issue_tokens(
     )
 
 
+def delete_expired_tokens(session: Session, *, now: datetime) -> dict[str, int]:
+    """Drop token rows that refuse nothing any more (past their expiry), counted per table."""
+    return repository.delete_expired_tokens(session, now=now)
+
+
 def end_all_sessions(session: Session, user: User) -> None:
     """Kill every access token (token_version) and refresh token of `user`."""
     user.token_version += 1
@@ -154,7 +158,12 @@ def logout(
     refresh_token: str | None,
     everywhere: bool,
 ) -> None:
-    revoke_access_token(access_claims["jti"], access_claims["exp"])
+    repository.revoke_access_token(
+        session,
+        jti=access_claims["jti"],
+        user_id=user.id,
+        expires_at=datetime.fromtimestamp(access_claims["exp"], UTC),
+    )
     if everywhere:
         end_all_sessions(session, user)
         return
@@ -202,6 +211,7 @@ def register(
 def login(session: Session, *, email: str, password: str, ip: str) -> IssuedTokens | MFAChallenge:
     """Check the password (same cost whether or not the email exists) under lockout."""
     settings = get_settings()
+    lockout.ensure_address_allowed(ip)
     lockout.ensure_not_locked(email, ip)
     user = users_service.get_by_email(session, email)
     valid, new_hash = verify_password(password, user.password_hash if user else None)
@@ -244,6 +254,7 @@ def login_mfa(session: Session, *, mfa_token: str, code: str, ip: str) -> Issued
         or claims.get("ver") != user.token_version
     ):
         raise Unauthorized("MFA challenge is no longer valid", code="token_invalid")
+    lockout.ensure_address_allowed(ip)
     lockout.ensure_not_locked(user.email, ip)
     if not _check_second_factor(session, user, code):
         lockout.register_failure(user.email, ip)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Numeric,
+    String,
     Table,
     Uuid,
     bindparam,
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.concurrency import run_in_threadpool
 
 from app.core.database import UTCDateTime, fetch_single_statement, get_engine
-from app.core.dependencies import Principal, principal_user_filter
+from app.core.dependencies import Principal, principal_filter
 from app.core.pagination import PageParams
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
@@ -138,7 +139,11 @@ def _student_page_statement(filtered: bool) -> Any:
         .where(
             _ENROLLMENTS.c.student_id == student_id,
             _listed_status(bindparam("b_status") if filtered else None),
-            principal_user_filter(student_id, bindparam("b_token_version", type_=Integer())),
+            principal_filter(
+                student_id,
+                bindparam("b_token_version", type_=Integer()),
+                bindparam("b_token_id", type_=String()),
+            ),
         )
         .order_by(_ENROLLMENTS.c.enrolled_at.desc(), _ENROLLMENTS.c.id)
         .limit(bindparam("b_limit", type_=Integer()))
@@ -157,6 +162,7 @@ async def student_page(
         {
             "b_student_id": principal.user_id,
             "b_token_version": principal.token_version,
+            "b_token_id": principal.token_id,
             "b_status": status,
             "b_limit": params.page_size,
             "b_offset": params.offset,
@@ -436,9 +442,10 @@ def _touch_statement(credited: ColumnElement[int], *extra: ColumnElement[bool]) 
             # Not IN (live statuses): an expanding IN is re-rendered on every execution.
             enrollments.status != EnrollmentStatus.DROPPED.value,
             lesson_in_course,
-            principal_user_filter(
+            principal_filter(
                 bindparam("b_student_id", type_=Uuid()),
                 bindparam("b_token_version", type_=Integer()),
+                bindparam("b_token_id", type_=String()),
             ),
         )
         .values(
@@ -520,6 +527,7 @@ async def record_heartbeat(
         "b_enrollment_id": enrollment_id,
         "b_student_id": principal.user_id,
         "b_token_version": principal.token_version,
+        "b_token_id": principal.token_id,
         "b_lesson_id": lesson_id,
         "b_delta": delta_seconds,
         "b_now": now,

@@ -5,7 +5,7 @@
   have not opened for REMINDER_INACTIVE_DAYS;
 - expire subscriptions (SUBSCRIPTION_EXPIRY_CRON);
 - reconcile payments left pending, by asking their gateway (PAYMENT_RECONCILIATION_CRON);
-- clean expired refresh/one-time tokens and in-memory blacklist entries (TOKEN_CLEANUP_CRON);
+- clean expired refresh, revoked-access and one-time tokens (TOKEN_CLEANUP_CRON);
 - send again webhook deliveries whose task was lost (WEBHOOK_REDRIVE_CRON, see
   `app.modules.webhooks.service.redrive_overdue`).
 
@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,9 +33,8 @@ from app.core.config import Settings, get_settings
 from app.core.database import session_scope, utcnow
 from app.core.errors import DomainError
 from app.core.permissions import Role
-from app.core.security import purge_memory_blacklist
 from app.core.tasks import RETRY_POLICY, celery_app
-from app.modules.auth.models import OneTimeToken, RefreshToken
+from app.modules.auth import service as auth_service
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.notifications.models import NotificationSend
@@ -200,16 +199,8 @@ def send_course_reminders(db: Session, *, now: datetime) -> int:
 
 
 def clean_expired_tokens(db: Session, *, now: datetime) -> dict[str, int]:
-    """Delete refresh and one-time tokens past their expiry (refused anyway, so nothing is
-    lost, reuse detection included) and expired in-memory blacklist entries; Redis
-    blacklist entries expire on their own TTL."""
-    refresh = db.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
-    one_time = db.execute(delete(OneTimeToken).where(OneTimeToken.expires_at < now))
-    return {
-        "refresh_tokens": int(getattr(refresh, "rowcount", 0) or 0),
-        "one_time_tokens": int(getattr(one_time, "rowcount", 0) or 0),
-        "blacklist_entries": purge_memory_blacklist(),
-    }
+    """Delete the authentication token rows past their expiry."""
+    return auth_service.delete_expired_tokens(db, now=now)
 
 
 # --- tasks -----------------------------------------------------------------------------------

@@ -11,10 +11,8 @@ def empty_outbox(clean_state: None) -> Iterator[None]:
     """Each test reads only the mails it caused; lockout memory starts empty too."""
     from app.core import lockout
     from app.core.config import get_settings
-    from app.core.security import purge_memory_blacklist
 
     shutil.rmtree(get_settings().VAR_DIR / "outbox", ignore_errors=True)
     lockout.clear_memory()
-    purge_memory_blacklist()
     yield
     lockout.clear_memory()

@@ -242,7 +242,7 @@ def test_unknown_or_forged_refresh_token_is_refused(client: Any, student: Any) -
 # --- logout ------------------------------------------------------------------------------------
 
 
-def test_logout_blacklists_access_token_and_revokes_refresh(client: Any, student: Any) -> None:
+def test_logout_revokes_the_access_token_and_the_refresh_token(client: Any, student: Any) -> None:
     body = tokens_for(client, "student@example.com")
     response = client.post(
         f"{API}/auth/logout",
@@ -294,39 +294,3 @@ def test_logout_cannot_revoke_someone_elses_session(
 
 def test_logout_requires_authentication(client: Any) -> None:
     _problem(client.post(f"{API}/auth/logout"), 401, "not_authenticated")
-
-
-# --- blacklist store ---------------------------------------------------------------------------
-
-
-def test_blacklist_fails_closed_when_redis_is_unreachable(env: Any, make_user: Any) -> None:
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-
-    user = make_user(email="closed@example.com")
-    env(REDIS_URL="redis://127.0.0.1:1/0", ACCESS_TOKEN_BLACKLIST_FAIL_CLOSED="true")
-    from tests.factories import bearer_headers
-
-    with TestClient(create_app()) as client:
-        response = client.get(f"{API}/auth/me", headers=bearer_headers(user))
-        _problem(response, 503, "blacklist_unavailable")
-
-
-def test_blacklist_fails_open_when_configured(env: Any, make_user: Any) -> None:
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-    from tests.factories import bearer_headers
-
-    user = make_user(email="open@example.com")
-    env(REDIS_URL="redis://127.0.0.1:1/0", ACCESS_TOKEN_BLACKLIST_FAIL_CLOSED="false")
-    with TestClient(create_app()) as client:
-        assert client.get(f"{API}/auth/me", headers=bearer_headers(user)).status_code == 200
-
-
-def test_fail_closed_is_the_production_default() -> None:
-    from app.core.config import Settings
-
-    assert Settings(ENVIRONMENT="production").blacklist_fail_closed is True
-    assert Settings(ENVIRONMENT="development").blacklist_fail_closed is False

@@ -119,7 +119,9 @@ def test_concurrent_retries_of_a_heartbeat_credit_its_time_once(
     makes all but the first see the access it just recorded, so the time counts once."""
     course = create_course(instructor)
     enrollment_id = create_enrollment(student, course)
-    principal = Principal(user_id=student.id, token_version=student.token_version)
+    principal = Principal(
+        user_id=student.id, token_version=student.token_version, token_id="0" * 32
+    )
     beat = ProgressHeartbeat(position_seconds=40, time_spent_delta_seconds=25)
 
     def send() -> int:
