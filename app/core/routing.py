@@ -26,8 +26,8 @@ from typing import Any
 
 import fastapi
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import Match, compile_path

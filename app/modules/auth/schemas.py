@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.permissions import Role
+from app.core.validation import RequestModel
 from app.modules.users.schemas import UserRead
 
 # Long enough for any password the policy accepts (72 bytes) with room to report "too long"
@@ -14,7 +15,7 @@ from app.modules.users.schemas import UserRead
 _PASSWORD = Field(min_length=1, max_length=200)
 
 
-class _Request(BaseModel):
+class _Request(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.permissions import Role
+from app.core.validation import RequestModel
 
 
 def _web_url(value: str | None) -> str | None:
@@ -41,7 +42,7 @@ class UserRead(UserBase):
     updated_at: datetime
 
 
-class ProfileUpdate(UserBase):
+class ProfileUpdate(RequestModel):
     """Fields a user may change on their own account."""
 
     model_config = ConfigDict(extra="forbid")
@@ -59,7 +60,7 @@ class UserAdminUpdate(ProfileUpdate):
     is_active: bool | None = None
 
 
-class UserCreate(UserBase):
+class UserCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
