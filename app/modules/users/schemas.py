@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.permissions import Role
-from app.core.validation import RequestModel
+from app.core.validation import Email, RequestModel
 
 
 def _web_url(value: str | None) -> str | None:
@@ -63,7 +63,7 @@ class UserAdminUpdate(ProfileUpdate):
 class UserCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=200)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role = Role.STUDENT
