@@ -105,9 +105,7 @@ class CourseAccess:
 
     def require(self, *, preview: bool) -> None:
         if not self.may_read(preview=preview):
-            raise PermissionDenied(
-                "Enroll in the course to read this", code="enrollment_required"
-            )
+            raise PermissionDenied("Enroll in the course to read this", code="enrollment_required")
 
 
 def course_access(db: Session, *, course_id: uuid.UUID, user: User | None) -> CourseAccess:
