@@ -168,9 +168,7 @@ def _ping_idle_connections(engine: Engine, idle_seconds: int) -> None:
     @event.listens_for(engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         returned_at = record.info.get("returned_at")
-        if returned_at is None:
-            return  # just opened
-        idle = time.monotonic() - returned_at >= idle_seconds
+        idle = returned_at is not None and time.monotonic() - returned_at >= idle_seconds
         if not idle and not _server_spoke(dbapi_connection):
             return
         try:
@@ -287,10 +285,11 @@ async def _returned(connection: AsyncConnection[Any]) -> None:
 async def _test_if_idle(connection: AsyncConnection[Any]) -> None:
     """Ping a connection idle for `DB_POOL_PING_IDLE_SECONDS`, or one the server has spoken
     to (a dead one raises, and the pool discards it and hands out another)."""
+    # A connection the pool opened in the background and never lent has no return time; it
+    # can have been cut while it waited all the same.
     returned_at = _returned_at.get(connection)
-    if returned_at is None:
-        return
-    idle = time.monotonic() - returned_at >= get_settings().DB_POOL_PING_IDLE_SECONDS
+    idle_seconds = get_settings().DB_POOL_PING_IDLE_SECONDS
+    idle = returned_at is not None and time.monotonic() - returned_at >= idle_seconds
     if idle or _server_spoke(connection):
         await AsyncConnectionPool.check_connection(connection)
 
