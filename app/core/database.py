@@ -8,6 +8,7 @@ only `flush()`. Work that must happen after a commit (tasks, events) is register
 from __future__ import annotations
 
 import asyncio
+import select
 import time
 import uuid
 import weakref
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -134,13 +136,29 @@ def build_engine(url: str | None = None) -> Engine:
     return engine
 
 
+def _server_spoke(connection: Any) -> bool:
+    """Whether an idle pooled connection has something to read, without a round trip.
+
+    Nothing arrives unasked on a connection between statements except the server's goodbye:
+    a terminated backend (restart, failover, `pg_terminate_backend`) sends its error and
+    closes the socket, which then polls readable. A broken connection counts as spoken."""
+    try:
+        poller = select.poll()
+        poller.register(connection.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg.Error):
+        return True
+
+
 def _ping_idle_connections(engine: Engine, idle_seconds: int) -> None:
-    """Check a pooled connection before handing it out if it sat idle for `idle_seconds`.
+    """Test a pooled connection before handing it out when it may be dead.
 
     SQLAlchemy's `pool_pre_ping` pings on every checkout: one more round trip per request.
-    A connection that was in use moments ago is alive, so under load nothing is pinged, while
-    one left idle (across a database restart or a failover) is tested first and, if dead,
-    replaced before the request uses it.
+    Here a connection is pinged only when the server has sent it something since it was
+    returned (it says goodbye when its backend is terminated: see `_server_spoke`, a poll of
+    the socket that costs no round trip) or when it sat idle for `idle_seconds` (a network
+    that dropped it silently). A dead one is replaced before the request uses it, so a
+    database restart or failover costs no request an error.
     """
 
     @event.listens_for(engine, "checkin")
@@ -150,13 +168,14 @@ def _ping_idle_connections(engine: Engine, idle_seconds: int) -> None:
     @event.listens_for(engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         returned_at = record.info.get("returned_at")
-        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
+        idle = returned_at is not None and time.monotonic() - returned_at >= idle_seconds
+        if not idle and not _server_spoke(dbapi_connection):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             # The pool discards this connection and checks out (or opens) another.
-            raise DisconnectionError("idle pooled connection is dead") from exc
+            raise DisconnectionError("pooled connection is dead") from exc
 
 
 @lru_cache
@@ -254,7 +273,8 @@ _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnecti
 
 
 # When each pooled async connection was last returned: like the sync pool
-# (`_ping_idle_connections`), a connection is tested before reuse only after sitting idle.
+# (`_ping_idle_connections`), a connection is tested before reuse only after sitting idle or
+# when the server has spoken to it since.
 _returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
 
@@ -263,11 +283,14 @@ async def _returned(connection: AsyncConnection[Any]) -> None:
 
 
 async def _test_if_idle(connection: AsyncConnection[Any]) -> None:
-    """Ping a connection idle for `DB_POOL_PING_IDLE_SECONDS` (a dead one raises, and the pool
-    discards it and hands out another)."""
+    """Ping a connection idle for `DB_POOL_PING_IDLE_SECONDS`, or one the server has spoken
+    to (a dead one raises, and the pool discards it and hands out another)."""
+    # A connection the pool opened in the background and never lent has no return time; it
+    # can have been cut while it waited all the same.
     returned_at = _returned_at.get(connection)
     idle_seconds = get_settings().DB_POOL_PING_IDLE_SECONDS
-    if returned_at is not None and time.monotonic() - returned_at >= idle_seconds:
+    idle = returned_at is not None and time.monotonic() - returned_at >= idle_seconds
+    if idle or _server_spoke(connection):
         await AsyncConnectionPool.check_connection(connection)
 
 

@@ -15,6 +15,10 @@ Columns = TypeVarTuple("Columns")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# The OFFSET of the last page, (MAX_PAGE - 1) * MAX_PAGE_SIZE, fits a 32-bit integer: the
+# narrowest integer any backend binds it as (PostgreSQL's int4 parameters on the event-loop
+# fast paths, bigint elsewhere). Past it the database refuses the statement.
+MAX_PAGE = (2**31 - 1) // MAX_PAGE_SIZE
 
 
 class PageParams(BaseModel):
@@ -32,7 +36,9 @@ class PageParams(BaseModel):
 
 # async: pure parsing, so FastAPI need not hop to a worker thread for it.
 async def _page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description=f"1-based page number (max {MAX_PAGE})")
+    ] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (max {MAX_PAGE_SIZE})")
     ] = DEFAULT_PAGE_SIZE,

@@ -7,6 +7,9 @@ session dependency's exit runs on the event loop), holding the transaction's row
 it queues for a thread: one more thread hop per request, and under enough concurrent writes to
 the same rows, threads blocked on locks whose owners wait for a free thread.
 
+Every route also refuses NUL characters in its query, path, headers and JSON body before
+parsing them (`app.core.validation.nul_errors`).
+
 Also here: `model_response` (answer with a model serialized once) and `AnonymousCacheRoute`
 (public GET routes whose repeated anonymous requests are answered from the cache directly).
 """
@@ -15,20 +18,25 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import typing
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import fastapi
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.routing import Match
+from starlette.routing import Match, compile_path
 from starlette.types import Scope
 
 from app.core.cache import cache_peek
 from app.core.database import finish_request_transaction
 from app.core.dependencies import ACCESS_COOKIE, DbSession
+from app.core.validation import nul_errors
 
 
 def _session_parameter(endpoint: Callable[..., Any]) -> str | None:
@@ -66,9 +74,50 @@ def model_response(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type=JSON_MEDIA_TYPE)
 
 
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return content_type.startswith(JSON_MEDIA_TYPE) or "+json" in content_type
+
+
+def _uuid_path_params(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.path_params if p.field_info.annotation is uuid.UUID}
+    for child in dependant.dependencies:
+        names |= _uuid_path_params(child)
+    return names
+
+
+def _typed_path(path: str, uuid_params: set[str]) -> str:
+    """`path` with each UUID parameter matching UUIDs only (`{course_id}` becomes
+    `{course_id:uuid}`), so a literal sibling path such as `/courses/me` is never taken for an
+    id: a method the literal path lacks answers 405, not a parameter route's 422."""
+    return re.sub(
+        r"\{(\w+)\}",
+        lambda m: f"{{{m[1]}:uuid}}" if m[1] in uuid_params else m[0],
+        path,
+    )
+
+
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, commit_in_endpoint_thread(endpoint), **kwargs)
+        typed = _typed_path(self.path, _uuid_path_params(self.dependant))
+        if typed != self.path:
+            self.path = typed
+            self.path_regex, self.path_format, self.param_convertors = compile_path(typed)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        reads_body = self.body_field is not None
+
+        async def refuse_nul(request: Request) -> Response:
+            # The body is read once: the request keeps it for the endpoint's own parsing.
+            body = await request.body() if reads_body and _is_json(request) else None
+            errors = nul_errors(request, body)
+            if errors:
+                raise RequestValidationError(errors)
+            return await handler(request)
+
+        return refuse_nul
 
 
 _ANONYMOUS_CACHE_KEY = "anonymous_cache_key"

@@ -153,6 +153,9 @@ def new_opaque_token() -> str:
 
 
 def tokens_equal(left: str, right: str) -> bool:
+    """Constant-time comparison of two signatures or tokens, as UTF-8 bytes: any text (a
+    non-ASCII value sent by a client) compares unequal instead of raising. Every signature
+    and token check goes through here."""
     return hmac.compare_digest(left.encode("utf-8"), right.encode("utf-8"))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
-from app.core.security import purpose_digest
+from app.core.security import purpose_digest, tokens_equal
 from app.core.storage.base import CHUNK_SIZE, ObjectNotFound, StorageBackend, StorageError
 
 SIGNED_DOWNLOAD_ROUTE = "/files/signed/"
@@ -73,7 +72,7 @@ def sign_download(download: SignedDownload) -> str:
 def verify_download_token(token: str, *, now: float | None = None) -> SignedDownload:
     """The download a token grants; raises `InvalidSignedUrl` if forged or expired."""
     payload, _, signature = token.partition(".")
-    if not signature or not hmac.compare_digest(signature, _signature(payload)):
+    if not signature or not tokens_equal(signature, _signature(payload)):
         raise InvalidSignedUrl("signature")
     try:
         data = json.loads(_unb64(payload))

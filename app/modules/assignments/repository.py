@@ -19,10 +19,15 @@ def get_assignment(db: Session, assignment_id: uuid.UUID) -> Assignment | None:
     return db.get(Assignment, assignment_id)
 
 
-def assignments_of_course(course_id: uuid.UUID, *, published_only: bool) -> Select[Any]:
+def assignments_of_course(
+    course_id: uuid.UUID, *, published_only: bool, lesson_ids: list[uuid.UUID] | None = None
+) -> Select[Any]:
+    """The course's assignments; only those attached to `lesson_ids` when given."""
     statement = select(Assignment).where(Assignment.course_id == course_id)
     if published_only:
         statement = statement.where(Assignment.is_published.is_(True))
+    if lesson_ids is not None:
+        statement = statement.where(Assignment.lesson_id.in_(lesson_ids))
     # Undated assignments after dated ones, on every backend.
     return statement.order_by(
         Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at, Assignment.id

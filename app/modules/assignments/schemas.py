@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.validation import RequestModel
+
 Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
 FileType = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9]{1,10}$")
@@ -27,7 +29,7 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class AssignmentFields(BaseModel):
+class AssignmentFields(RequestModel):
     lesson_id: uuid.UUID | None = None
     instructions: str | None = Field(default=None, max_length=50_000)
     due_at: AwareDatetime | None = None
@@ -44,7 +46,7 @@ class AssignmentCreate(AssignmentFields):
     title: str = Field(min_length=1, max_length=200)
 
 
-class AssignmentUpdate(BaseModel):
+class AssignmentUpdate(RequestModel):
     """Every field optional; only the fields sent are changed."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -82,7 +84,7 @@ class AssignmentRead(Schema):
     updated_at: datetime
 
 
-class SubmissionCreate(BaseModel):
+class SubmissionCreate(RequestModel):
     content: str | None = Field(default=None, max_length=100_000)
     file_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
 
@@ -116,12 +118,12 @@ class SubmissionRead(Schema):
     graded_by_id: uuid.UUID | None
 
 
-class GradeIn(BaseModel):
+class GradeIn(RequestModel):
     grade: Decimal = Field(ge=0, le=10_000, decimal_places=2)
     feedback: str | None = Field(default=None, max_length=20_000)
 
 
-class ReturnIn(BaseModel):
+class ReturnIn(RequestModel):
     feedback: str | None = Field(default=None, max_length=20_000)
 
 

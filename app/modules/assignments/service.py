@@ -93,8 +93,13 @@ def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> Ass
 def list_assignments(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[AssignmentRead]:
-    manager = courses_service.course_viewer_is_manager(db, course_id=course_id, user=user)
-    statement = repository.assignments_of_course(course_id, published_only=not manager)
+    access = courses_service.course_access(db, course_id=course_id, user=user)
+    # A visitor (not enrolled) lists the assignments of preview lessons only, as for lessons.
+    statement = repository.assignments_of_course(
+        course_id,
+        published_only=not access.manager,
+        lesson_ids=courses_service.readable_item_lessons(db, access),
+    )
     rows, total = paginate(db, statement, params)
     return Page[AssignmentRead].build(
         [AssignmentRead.model_validate(row) for row in rows], total, params
@@ -106,13 +111,12 @@ def get_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> Assi
     if assignment is None:
         raise AssignmentNotFound("Assignment not found")
     try:
-        manager = courses_service.course_viewer_is_manager(
-            db, course_id=assignment.course_id, user=user
-        )
+        access = courses_service.course_access(db, course_id=assignment.course_id, user=user)
     except NotFound as exc:
         raise AssignmentNotFound("Assignment not found") from exc
-    if not assignment.is_published and not manager:
+    if not assignment.is_published and not access.manager:
         raise AssignmentNotFound("Assignment not found")
+    courses_service.require_item_access(db, access, lesson_id=assignment.lesson_id)
     return AssignmentRead.model_validate(assignment)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from app.core.dependencies import DbSession
 from app.core.errors import unavailable
 from app.core.routing import APIRouter
+from app.core.validation import RequestModel
 from app.modules.auth import firebase
 from app.modules.auth.router import _token_response
 from app.modules.auth.schemas import TokenResponse
@@ -15,7 +16,7 @@ from app.modules.auth.schemas import TokenResponse
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-class FirebaseSignIn(BaseModel):
+class FirebaseSignIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     id_token: str = Field(min_length=1, max_length=4096, description="Firebase ID token (JWT)")

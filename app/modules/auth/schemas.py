@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.permissions import Role
+from app.core.validation import Email, RequestModel
 from app.modules.users.schemas import UserRead
 
 # Long enough for any password the policy accepts (72 bytes) with room to report "too long"
@@ -14,12 +15,12 @@ from app.modules.users.schemas import UserRead
 _PASSWORD = Field(min_length=1, max_length=200)
 
 
-class _Request(BaseModel):
+class _Request(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class RegisterRequest(_Request):
-    email: EmailStr
+    email: Email
     password: str = _PASSWORD
     full_name: str = Field(min_length=1, max_length=200)
     role: Role = Field(
@@ -29,7 +30,7 @@ class RegisterRequest(_Request):
 
 
 class LoginRequest(_Request):
-    email: EmailStr
+    email: Email
     password: str = _PASSWORD
 
 
@@ -78,7 +79,7 @@ class LogoutRequest(RefreshRequest):
 
 
 class EmailRequest(_Request):
-    email: EmailStr
+    email: Email
 
 
 class ResetPasswordRequest(_Request):

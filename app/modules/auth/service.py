@@ -35,6 +35,7 @@ from app.core.security import (
     decode_token,
     hash_token,
     new_opaque_token,
+    tokens_equal,
     verify_password,
 )
 from app.modules.auth import repository
@@ -394,7 +395,7 @@ def _verify_totp(session: Session, user: User, code: str) -> bool:
     current = totp.timecode(utcnow())
     for offset in _TOTP_WINDOW:
         step = current + offset
-        if secrets.compare_digest(totp.generate_otp(step), code):
+        if tokens_equal(totp.generate_otp(step), code):
             return users_service.claim_totp_step(session, user, step)
     return False
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.validation import RequestModel
+
 
 class CertificateRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -28,7 +30,7 @@ class CertificateRead(BaseModel):
     revoked_reason: str | None
 
 
-class RevokeRequest(BaseModel):
+class RevokeRequest(RequestModel):
     reason: str = Field(min_length=3, max_length=1000)
 
 

@@ -9,11 +9,10 @@ re-signing of the certificates.
 
 from __future__ import annotations
 
-import hmac
 import json
 from datetime import UTC, datetime
 
-from app.core.security import purpose_digest
+from app.core.security import purpose_digest, tokens_equal
 from app.modules.certificates.models import Certificate
 
 SCHEME = "hmac-sha256-v1"
@@ -48,4 +47,4 @@ def sign(certificate: Certificate) -> str:
 
 
 def signature_is_valid(certificate: Certificate) -> bool:
-    return hmac.compare_digest(certificate.signature or "", sign(certificate))
+    return tokens_equal(certificate.signature or "", sign(certificate))

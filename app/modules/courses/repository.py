@@ -247,6 +247,18 @@ def list_lessons(db: Session, course_id: uuid.UUID, *, published_only: bool) -> 
     return list(db.scalars(statement.order_by(Lesson.order_index, Lesson.created_at)))
 
 
+def preview_lesson_ids(db: Session, course_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(
+        db.scalars(
+            select(Lesson.id).where(
+                Lesson.course_id == course_id,
+                Lesson.is_preview.is_(True),
+                Lesson.is_published.is_(True),
+            )
+        )
+    )
+
+
 def lesson_ids_in_order(db: Session, course_id: uuid.UUID) -> list[uuid.UUID]:
     return list(
         db.scalars(

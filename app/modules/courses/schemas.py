@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from app.core.config import get_settings
+from app.core.validation import RequestModel
 from app.modules.courses.models import DifficultyLevel, LessonType
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -42,7 +43,7 @@ class CourseSort(StrEnum):
     RATING = "rating"
 
 
-class CourseCreate(BaseModel):
+class CourseCreate(RequestModel):
     title: Title
     description: str | None = Field(default=None, max_length=20_000)
     category: str | None = Field(default=None, max_length=100)
@@ -54,7 +55,7 @@ class CourseCreate(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class CourseUpdate(BaseModel):
+class CourseUpdate(RequestModel):
     """Every field optional; the slug is not editable so shared links keep working."""
 
     title: Title | None = None
@@ -115,7 +116,7 @@ class CourseSummary(ORMModel):
     is_published: bool
 
 
-class LessonCreate(BaseModel):
+class LessonCreate(RequestModel):
     title: Title
     lesson_type: LessonType = LessonType.TEXT
     content: str | None = Field(default=None, max_length=200_000)
@@ -125,7 +126,7 @@ class LessonCreate(BaseModel):
     is_published: bool = False
 
 
-class LessonUpdate(BaseModel):
+class LessonUpdate(RequestModel):
     """Every field optional; position changes go through the reorder endpoint."""
 
     title: Title | None = None
@@ -162,5 +163,5 @@ class LessonRead(ORMModel):
     updated_at: datetime
 
 
-class LessonOrder(BaseModel):
+class LessonOrder(RequestModel):
     lesson_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)

@@ -1,8 +1,8 @@
 """Course and lesson rules: ownership, visibility, publishing, slugs, ordering, caching.
 
 Other modules load courses through `get_owned_course`, `get_visible_course` and
-`get_lesson`, and ask `manages_course` / `course_viewer_is_manager`, so the ownership and
-visibility rules live in one place.
+`get_lesson`, and ask `manages_course` / `course_access` (who may read a course's lessons,
+quizzes and assignments), so the ownership and visibility rules live in one place.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -90,19 +91,62 @@ def manages_course(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
     return course is not None and _is_owner_or_admin(course, user)
 
 
-def course_viewer_is_manager(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
-    """Whether the viewer manages the course; NotFound unless they manage it, are enrolled,
-    or the course is in the catalogue."""
+@dataclass(frozen=True)
+class CourseAccess:
+    """What a viewer may read of a course's items: its lessons, quizzes and assignments."""
+
+    course: Course
+    manager: bool  # the instructor or an admin: drafts too, and every item
+    enrolled: bool  # an active or completed enrollment: every published item
+
+    def may_read(self, *, preview: bool) -> bool:
+        """Whether the viewer may read an item's content (a preview is open to visitors)."""
+        return self.manager or self.enrolled or preview
+
+    def require(self, *, preview: bool) -> None:
+        if not self.may_read(preview=preview):
+            raise PermissionDenied("Enroll in the course to read this", code="enrollment_required")
+
+
+def course_access(db: Session, *, course_id: uuid.UUID, user: User | None) -> CourseAccess:
+    """The one rule for reading a course's items (lessons, quizzes, assignments alike).
+
+    The instructor and admins read everything; an enrolled student reads the published
+    items, also once the course has left the catalogue; anyone else sees a catalogue
+    course's outline and its previews only (`CourseAccess.require` answers 403 for the
+    rest), and nothing of a course outside the catalogue (404, so drafts do not leak).
+    """
     course = repository.get_course(db, course_id)
     if course is None:
         raise NotFound("Course not found", code="course_not_found")
     if _is_owner_or_admin(course, user):
-        return True
-    if _is_public(course) or enrollment_service.get_student_enrollment(
-        db, student_id=user.id, course_id=course.id
-    ):
-        return False
-    raise NotFound("Course not found", code="course_not_found")
+        return CourseAccess(course=course, manager=True, enrolled=False)
+    enrolled = (
+        user is not None
+        and enrollment_service.get_student_enrollment(db, student_id=user.id, course_id=course.id)
+        is not None
+    )
+    if not (enrolled or _is_public(course)):
+        raise NotFound("Course not found", code="course_not_found")
+    return CourseAccess(course=course, manager=False, enrolled=enrolled)
+
+
+# A quiz or assignment attached to a published preview lesson is a preview too.
+
+
+def readable_item_lessons(db: Session, access: CourseAccess) -> list[uuid.UUID] | None:
+    """For listing a course's quizzes or assignments: None when the viewer may read them all,
+    else the preview lessons whose items they may read."""
+    if access.may_read(preview=False):
+        return None
+    return repository.preview_lesson_ids(db, access.course.id)
+
+
+def require_item_access(db: Session, access: CourseAccess, *, lesson_id: uuid.UUID | None) -> None:
+    """PermissionDenied unless the viewer may read a quiz or assignment attached to
+    `lesson_id` (None: attached to no lesson)."""
+    readable = readable_item_lessons(db, access)
+    access.require(preview=readable is None or (lesson_id is not None and lesson_id in readable))
 
 
 def get_lesson(db: Session, *, lesson_id: uuid.UUID) -> Lesson:
@@ -335,17 +379,6 @@ def unpublish_course(db: Session, *, course_id: uuid.UUID, user: User) -> Course
 # --- lessons -----------------------------------------------------------------------------
 
 
-def _can_read_content(db: Session, course: Course, lesson: Lesson, user: User | None) -> bool:
-    if lesson.is_preview or _is_owner_or_admin(course, user):
-        return True
-    if user is None:
-        return False
-    enrollment = enrollment_service.get_student_enrollment(
-        db, student_id=user.id, course_id=course.id
-    )
-    return enrollment is not None
-
-
 def _lesson_read(lesson: Lesson, *, content_available: bool) -> LessonRead:
     return LessonRead.model_validate(
         {
@@ -365,28 +398,20 @@ def list_course_lessons(
     db: Session, *, course_id: uuid.UUID, user: User | None
 ) -> list[LessonRead]:
     """The outline for everyone who can see the course; content only for those allowed."""
-    course = get_visible_course(db, course_id=course_id, user=user)
-    privileged = _is_owner_or_admin(course, user)
-    lessons = repository.list_lessons(db, course.id, published_only=not privileged)
-    enrolled = privileged or (
-        user is not None
-        and enrollment_service.get_student_enrollment(db, student_id=user.id, course_id=course.id)
-        is not None
-    )
+    access = course_access(db, course_id=course_id, user=user)
+    lessons = repository.list_lessons(db, course_id, published_only=not access.manager)
     return [
-        _lesson_read(lesson, content_available=enrolled or lesson.is_preview) for lesson in lessons
+        _lesson_read(lesson, content_available=access.may_read(preview=lesson.is_preview))
+        for lesson in lessons
     ]
 
 
 def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> LessonRead:
     lesson = get_lesson(db, lesson_id=lesson_id)
-    course = get_visible_course(db, course_id=lesson.course_id, user=user)
-    if not lesson.is_published and not _is_owner_or_admin(course, user):
+    access = course_access(db, course_id=lesson.course_id, user=user)
+    if not lesson.is_published and not access.manager:
         raise NotFound("Lesson not found", code="lesson_not_found")
-    if not _can_read_content(db, course, lesson, user):
-        raise PermissionDenied(
-            "Enroll in the course to read this lesson", code="enrollment_required"
-        )
+    access.require(preview=lesson.is_preview)
     return _lesson_read(lesson, content_available=True)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.validation import RequestModel
 from app.modules.courses.schemas import CourseSummary
 
 # A heartbeat reports at most this much watching time; larger deltas are refused rather than
@@ -18,7 +19,7 @@ class ORMModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class EnrollmentCreate(BaseModel):
+class EnrollmentCreate(RequestModel):
     course_id: uuid.UUID
 
 
@@ -90,12 +91,12 @@ class CourseEnrollmentStats(BaseModel):
     rating_count: int
 
 
-class ProgressHeartbeat(BaseModel):
+class ProgressHeartbeat(RequestModel):
     position_seconds: int = Field(default=0, ge=0, le=7 * 24 * 3600)
     time_spent_delta_seconds: int = Field(default=0, ge=0, le=MAX_HEARTBEAT_DELTA_SECONDS)
     completion_percentage: float = Field(default=0, ge=0, le=100)
 
 
-class ReviewCreate(BaseModel):
+class ReviewCreate(RequestModel):
     rating: int = Field(ge=1, le=5)
     review: str | None = Field(default=None, max_length=5000)

@@ -24,6 +24,7 @@ from app.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     Unauthorized,
+    UnsupportedMediaType,
 )
 from app.core.permissions import Role
 from app.core.storage import get_storage
@@ -33,6 +34,7 @@ from app.modules.files.models import UploadedFile
 from app.modules.files.schemas import DownloadLink, FileBase, FileRead
 from app.modules.files.validation import (
     SNIFF_BYTES,
+    ContentInspector,
     check_extension,
     file_extension,
     normalize_folder,
@@ -50,15 +52,20 @@ class FileNotFound(NotFound):
 
 
 class _MeteredReader:
-    """Replays the sniffed head, then the rest of the upload; counts and hashes every byte
-    and raises once more than `limit` bytes have been read."""
+    """Replays the sniffed head, then the rest of the upload; counts, hashes and inspects
+    every byte, and raises once more than `limit` bytes have been read or the inspector
+    refuses the content (remembered, since storage clients may wrap what a read raises)."""
 
-    def __init__(self, head: bytes, source: BinaryIO, limit: int) -> None:
+    def __init__(
+        self, head: bytes, source: BinaryIO, limit: int, inspector: ContentInspector
+    ) -> None:
         self._head = head
         self._source = source
         self._limit = limit
+        self._inspector = inspector
         self.size = 0
         self.too_large = False
+        self.refusal: UnsupportedMediaType | None = None
         self.sha256 = hashlib.sha256()
 
     def readable(self) -> bool:
@@ -82,6 +89,11 @@ class _MeteredReader:
         if self.size > self._limit:
             self.too_large = True
             raise _too_large(self._limit)
+        try:
+            self._inspector.feed(chunk)
+        except UnsupportedMediaType as exc:
+            self.refusal = exc
+            raise
         self.sha256.update(chunk)
         return chunk
 
@@ -139,15 +151,23 @@ def upload_file(
     stored_name = f"{file_id.hex}.{extension}"
     key = f"{folder_name or 'files'}/{stored_name}"
     storage = get_storage("uploads")
-    reader = _MeteredReader(head, source, limit)
+    inspector = ContentInspector(extension)
+    reader = _MeteredReader(head, source, limit, inspector)
     try:
         storage.save(key, reader, content_type=mime_type)  # type: ignore[arg-type]
     except Exception as exc:
         _discard(key)
         if reader.too_large:
             raise _too_large(limit) from None
+        if reader.refusal is not None:
+            raise reader.refusal from None
         logger.exception("storing an upload failed")
         raise ServiceUnavailable("File storage is unavailable; try again later") from exc
+    try:
+        inspector.finish()
+    except UnsupportedMediaType:
+        _discard(key)
+        raise
 
     record = UploadedFile(
         id=file_id,

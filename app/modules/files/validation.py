@@ -1,5 +1,7 @@
-"""What an upload must satisfy before it is stored: a clean name, an allowed extension, and
-content whose signature agrees with that extension (so a renamed executable is refused)."""
+"""What an upload must satisfy before it is stored: a clean name, an allowed extension,
+content whose signature agrees with that extension (so a renamed executable is refused), and
+a body that agrees too: no Windows executable embedded after a harmless first signature, and
+for a PDF the trailer that ends every PDF (`ContentInspector`, fed the whole stream)."""
 
 from __future__ import annotations
 
@@ -130,3 +132,52 @@ def _is_utf8_prefix(data: bytes) -> bool:
         except UnicodeDecodeError:
             continue
     return False
+
+
+# A PE header: "MZ", the header's offset (e_lfanew) at 0x3C, and "PE\0\0" there. Linkers
+# put it within the first few hundred bytes; the bound keeps the look-ahead (and memory) small.
+_PE_OFFSET_FIELD = 0x3C
+_MAX_PE_OFFSET = 4096
+# PDF readers look for the end-of-file marker within the last 1024 bytes.
+_PDF_TRAILER = b"%%EOF"
+_PDF_TRAILER_WINDOW = 1024
+
+
+def _executable_refused() -> UnsupportedMediaType:
+    return UnsupportedMediaType("Executable content is not accepted", code="executable_content")
+
+
+class ContentInspector:
+    """Checks an upload's whole body as it streams past, chunk by chunk, in bounded memory:
+    `feed` raises as soon as a Windows executable (an MZ header whose PE header is where it
+    says) appears anywhere, and `finish` checks what only the end shows (a PDF's trailer)."""
+
+    def __init__(self, extension: str) -> None:
+        self._extension = extension
+        self._pending = b""  # from the first "MZ" not yet decided (or the last byte)
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._pending + chunk
+        position = data.find(b"MZ")
+        while position != -1:
+            field_end = position + _PE_OFFSET_FIELD + 4
+            if field_end > len(data):
+                break  # decided once more bytes arrive
+            offset = int.from_bytes(data[field_end - 4 : field_end], "little")
+            if offset <= _MAX_PE_OFFSET:
+                header = position + offset
+                if header + 4 > len(data):
+                    break
+                if data[header : header + 4] == b"PE\0\0":
+                    raise _executable_refused()
+            position = data.find(b"MZ", position + 1)
+        # Keep the undecided candidate, or one byte in case "MZ" is split across chunks.
+        self._pending = data[position:] if position != -1 else data[-1:]
+        self._tail = (self._tail + chunk)[-_PDF_TRAILER_WINDOW:]
+
+    def finish(self) -> None:
+        if self._extension == "pdf" and _PDF_TRAILER not in self._tail:
+            raise UnsupportedMediaType(
+                "The file does not end like a PDF (no %%EOF trailer)", code="content_mismatch"
+            )

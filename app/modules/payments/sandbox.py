@@ -4,7 +4,6 @@ as a real gateway's webhook is processed."""
 
 from __future__ import annotations
 
-import hmac
 import html
 import uuid
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied
+from app.core.security import tokens_equal
 from app.modules.payments import service
 from app.modules.payments.gateways import sandbox as sandbox_gateway
 from app.modules.payments.models import Payment, PaymentStatus
@@ -29,7 +29,7 @@ def _checkout_payment(db: Session, payment_id: uuid.UUID, token: str) -> Payment
     payment = db.get(Payment, payment_id)
     if payment is None or payment.gateway != sandbox_gateway.SandboxGateway.name:
         raise NotFound("Sandbox checkout not found", code="payment_not_found")
-    if not hmac.compare_digest(sandbox_gateway.checkout_token(str(payment.id)), token):
+    if not tokens_equal(sandbox_gateway.checkout_token(str(payment.id)), token):
         raise PermissionDenied("The checkout token is invalid", code="invalid_checkout_token")
     return payment
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.validation import RequestModel
 from app.modules.payments.models import PlanInterval
 
 
@@ -23,7 +24,7 @@ def _currency(value: str) -> str:
     return code
 
 
-class PaymentIntentCreate(BaseModel):
+class PaymentIntentCreate(RequestModel):
     """Only the course: amount and currency always come from the course on the server."""
 
     model_config = ConfigDict(extra="forbid")
@@ -31,7 +32,7 @@ class PaymentIntentCreate(BaseModel):
     course_id: uuid.UUID
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     plan_id: uuid.UUID
@@ -84,7 +85,7 @@ class PaymentEventRead(_Base):
     created_at: datetime
 
 
-class RefundCreate(BaseModel):
+class RefundCreate(RequestModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -106,7 +107,7 @@ class SandboxResult(BaseModel):
     webhook: WebhookAck
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(RequestModel):
     name: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=5000)
     price: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
@@ -118,7 +119,7 @@ class PlanCreate(BaseModel):
     _normalize_currency = field_validator("currency")(_currency)
 
 
-class PlanUpdate(BaseModel):
+class PlanUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=5000)
     price: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)

@@ -23,10 +23,15 @@ def quiz_for_lesson(db: Session, lesson_id: uuid.UUID) -> Quiz | None:
     return db.scalars(select(Quiz).where(Quiz.lesson_id == lesson_id)).first()
 
 
-def quizzes_of_course(course_id: uuid.UUID, *, published_only: bool) -> Select[Any]:
+def quizzes_of_course(
+    course_id: uuid.UUID, *, published_only: bool, lesson_ids: list[uuid.UUID] | None = None
+) -> Select[Any]:
+    """The course's quizs; only those attached to `lesson_ids` when given."""
     statement = select(Quiz).where(Quiz.course_id == course_id)
     if published_only:
         statement = statement.where(Quiz.is_published.is_(True))
+    if lesson_ids is not None:
+        statement = statement.where(Quiz.lesson_id.in_(lesson_ids))
     return statement.order_by(Quiz.created_at, Quiz.id)
 
 

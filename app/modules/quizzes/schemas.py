@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.validation import RequestModel
 from app.modules.quizzes.models import QuestionType, QuizType
 
 OptionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")]
@@ -34,7 +35,7 @@ class Schema(BaseModel):
 # --- quizzes ----------------------------------------------------------------------------
 
 
-class QuizSettings(BaseModel):
+class QuizSettings(RequestModel):
     description: str | None = Field(default=None, max_length=10_000)
     lesson_id: uuid.UUID | None = None
     quiz_type: QuizType = QuizType.PRACTICE
@@ -51,7 +52,7 @@ class QuizCreate(QuizSettings):
     title: str = Field(min_length=1, max_length=200)
 
 
-class QuizUpdate(BaseModel):
+class QuizUpdate(RequestModel):
     """Every field optional; only the fields sent are changed."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -99,7 +100,7 @@ class QuizRead(Schema):
 # --- questions (management view) --------------------------------------------------------
 
 
-class OptionIn(BaseModel):
+class OptionIn(RequestModel):
     id: OptionId
     text: str = Field(min_length=1, max_length=1000)
 
@@ -124,7 +125,7 @@ CORRECT_ANSWER_DESCRIPTION = (
 )
 
 
-class QuestionCreate(BaseModel):
+class QuestionCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -157,7 +158,7 @@ class QuestionCreate(BaseModel):
         return self
 
 
-class QuestionUpdate(BaseModel):
+class QuestionUpdate(RequestModel):
     """Every field optional; the merged question is validated as a whole."""
 
     question_text: str | None = Field(default=None, min_length=1, max_length=5000)
@@ -190,20 +191,20 @@ class QuestionRead(Schema):
     order_index: int
 
 
-class QuestionOrder(BaseModel):
+class QuestionOrder(RequestModel):
     question_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
 
 
 # --- attempts (student view) -------------------------------------------------------------
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(RequestModel):
     question_id: uuid.UUID
     # null clears a saved answer.
     answer: AnswerValue = None
 
 
-class AnswersIn(BaseModel):
+class AnswersIn(RequestModel):
     answers: list[AnswerIn] = Field(default_factory=list, max_length=500)
 
 

@@ -69,17 +69,23 @@ def owned_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: U
 def list_quizzes(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[QuizRead]:
-    manager = courses_service.course_viewer_is_manager(db, course_id=course_id, user=user)
-    statement = repository.quizzes_of_course(course_id, published_only=not manager)
+    access = courses_service.course_access(db, course_id=course_id, user=user)
+    # A visitor (not enrolled) lists the quizzes of preview lessons only, as for lessons.
+    statement = repository.quizzes_of_course(
+        course_id,
+        published_only=not access.manager,
+        lesson_ids=courses_service.readable_item_lessons(db, access),
+    )
     rows, total = paginate(db, statement, params)
     return Page[QuizRead].build([QuizRead.model_validate(row) for row in rows], total, params)
 
 
 def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> QuizRead:
-    manager = courses_service.course_viewer_is_manager(db, course_id=course_id, user=user)
+    access = courses_service.course_access(db, course_id=course_id, user=user)
     quiz = _quiz_in_course(db, course_id, quiz_id)
-    if not quiz.is_published and not manager:
+    if not quiz.is_published and not access.manager:
         raise QuizNotFound("Quiz not found")
+    courses_service.require_item_access(db, access, lesson_id=quiz.lesson_id)
     return QuizRead.model_validate(quiz)
 
 

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.permissions import Role
+from app.core.validation import Email, RequestModel
 
 
 def _web_url(value: str | None) -> str | None:
@@ -41,7 +42,7 @@ class UserRead(UserBase):
     updated_at: datetime
 
 
-class ProfileUpdate(UserBase):
+class ProfileUpdate(RequestModel):
     """Fields a user may change on their own account."""
 
     model_config = ConfigDict(extra="forbid")
@@ -59,10 +60,10 @@ class UserAdminUpdate(ProfileUpdate):
     is_active: bool | None = None
 
 
-class UserCreate(UserBase):
+class UserCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=200)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role = Role.STUDENT

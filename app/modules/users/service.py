@@ -18,6 +18,7 @@ from app.core.errors import BusinessRuleViolation, Conflict, NotFound
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Role
 from app.core.security import PASSWORD_MAX_BYTES, hash_password, password_too_long
+from app.core.validation import valid_email
 from app.modules.users import repository
 from app.modules.users.models import User
 from app.modules.users.schemas import ProfileUpdate, UserAdminUpdate
@@ -91,7 +92,10 @@ def create_user(
     role: Role,
     email_verified: bool = False,
 ) -> User:
-    email = normalize_email(email)
+    try:
+        email = valid_email(email)
+    except ValueError as exc:
+        raise BusinessRuleViolation(str(exc), code="invalid_email") from None
     check_password_policy(password, email)
     if repository.get_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists", code="email_taken")

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.core.validation import RequestModel
+
 EventName = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]+(\.[a-z_]+)+)$", max_length=100)]
 
 
@@ -16,7 +18,7 @@ class _Base(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class WebhookEndpointCreate(BaseModel):
+class WebhookEndpointCreate(RequestModel):
     url: AnyHttpUrl = Field(
         description="Receiver URL (http or https; public hosts only in production)"
     )
@@ -27,7 +29,7 @@ class WebhookEndpointCreate(BaseModel):
     is_active: bool = True
 
 
-class WebhookEndpointUpdate(BaseModel):
+class WebhookEndpointUpdate(RequestModel):
     url: AnyHttpUrl | None = None
     description: str | None = Field(default=None, max_length=500)
     event_types: list[EventName] | None = Field(default=None, min_length=1, max_length=50)

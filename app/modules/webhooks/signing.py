@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import time
 
+from app.core.security import tokens_equal
+
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
@@ -56,6 +58,6 @@ def verify(
         raise InvalidSignature("signature timestamp outside the tolerance")
     expected = compute(secret, timestamp, body)
     # Several v1 values are allowed so a secret can be rotated without downtime.
-    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+    if not any(tokens_equal(expected, candidate) for candidate in candidates):
         raise InvalidSignature("signature does not match")
     return timestamp

@@ -179,7 +179,9 @@ def test_unknown_course_is_404(client: Any) -> None:
     response = client.get(f"{API}/courses/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert response.json()["code"] == "course_not_found"
-    assert client.get(f"{API}/courses/not-a-uuid").status_code == 422
+    malformed = client.get(f"{API}/courses/not-a-uuid")
+    assert malformed.status_code == 404
+    assert malformed.headers["content-type"].startswith("application/problem+json")
 
 
 # --- publishing ------------------------------------------------------------------------------

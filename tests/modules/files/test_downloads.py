@@ -202,3 +202,10 @@ def test_tampered_signed_link_is_refused(
     response = client.get(f"/api/v1/files/signed/{payload}.{signature}")
     assert response.status_code == 403
     assert response.json()["code"] == "invalid_link"
+
+
+@pytest.mark.parametrize("token", ["abc.%C3%A9", "%C3%A9.%C3%A9", "abc.%E2%82%AC%F0%9F%98%80"])
+def test_a_non_ascii_signature_is_an_invalid_link(client: Any, token: str) -> None:
+    response = client.get(f"/api/v1/files/signed/{token}")
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_link"

@@ -14,7 +14,17 @@ from app.core.config import get_settings
 from app.modules.files.models import UploadedFile
 from app.modules.files.validation import sanitize_filename
 from tests.modules.analytics.factories import create_course
-from tests.modules.files.samples import ELF, EXE, PDF, PNG, TEXT, pdf_of_size
+from tests.modules.files.samples import (
+    ELF,
+    EXE,
+    PDF,
+    PDF_BODY,
+    PDF_TRAILER,
+    PE_HEADER,
+    PNG,
+    TEXT,
+    pdf_of_size,
+)
 
 UPLOAD = "/api/v1/files/upload"
 
@@ -123,6 +133,13 @@ def test_disallowed_extensions_are_refused(
         ("report.pdf", PNG, "content_mismatch"),
         ("photo.jpg", PDF, "content_mismatch"),
         ("notes.txt", b"\x00\x01\x02binary", "content_mismatch"),
+        # A PDF signature, then a Windows executable past the sniffed head, then a trailer.
+        ("report.pdf", PDF_BODY + b"0" * 20_000 + PE_HEADER + PDF_TRAILER, "executable_content"),
+        ("report.pdf", PDF_BODY + PE_HEADER + PDF_TRAILER, "executable_content"),
+        ("photo.png", PNG + b"\x00" * 100_000 + PE_HEADER, "executable_content"),
+        # A PDF signature on something that does not end as a PDF.
+        ("report.pdf", PDF_BODY + b"0" * 5000, "content_mismatch"),
+        ("report.pdf", PDF + b"0" * 2000, "content_mismatch"),
     ],
 )
 def test_spoofed_content_is_refused(
@@ -232,3 +249,23 @@ def test_my_files_is_paginated_filtered_and_private(
     assert pdfs.json()["total"] == 3
     names = {item["original_filename"] for item in pdfs.json()["items"]}
     assert "theirs.pdf" not in names
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 64, 65, 4096])
+def test_an_embedded_executable_is_found_across_chunk_boundaries(chunk_size: int) -> None:
+    from app.core.errors import UnsupportedMediaType
+    from app.modules.files.validation import ContentInspector
+
+    content = PDF_BODY + b"MZ" + b"0" * 300 + PE_HEADER + PDF_TRAILER
+    inspector = ContentInspector("pdf")
+    with pytest.raises(UnsupportedMediaType):
+        for start in range(0, len(content), chunk_size):
+            inspector.feed(content[start : start + chunk_size])
+
+
+def test_mz_without_a_pe_header_is_ordinary_data(
+    client: Any, student: Any, auth_headers: Any
+) -> None:
+    """ "MZ" alone occurs in compressed streams and images by chance: not a reason to refuse."""
+    content = PDF_BODY + (b"MZ" + bytes(range(256))) * 50 + b"MZ" + PDF_TRAILER
+    assert upload(client, auth_headers(student), "fine.pdf", content).status_code == 201

@@ -278,3 +278,23 @@ def test_pending_payment_cannot_be_refunded(
         f"/api/v1/payments/{uuid.uuid4()}/refund", json={"reason": "x"}, headers=auth_headers(admin)
     )
     assert missing.status_code == 404
+
+
+def test_non_ascii_checkout_tokens_and_signatures_are_refused_not_500(
+    client: Any, student: Any, paid_course: Any, auth_headers: Any
+) -> None:
+    checkout = _checkout(client, auth_headers(student), paid_course)
+    action = f"/api/v1/payments/sandbox/checkout/{checkout['payment_id']}/succeed?token=%C3%A9"
+    refused = client.post(action)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "invalid_checkout_token"
+    page = client.get(f"/api/v1/payments/sandbox/checkout/{checkout['payment_id']}?token=%C3%A9")
+    assert page.status_code == 403
+    body, headers = sandbox_webhook(checkout)
+    # Header values travel as Latin-1 bytes: 0xE9 arrives as "é".
+    signature = f"t={int(time.time())},v1=\xe9".encode("latin-1")
+    hook = client.post(
+        SANDBOX_HOOK, content=body, headers={**headers, "Sandbox-Signature": signature}
+    )
+    assert 400 <= hook.status_code < 500
+    assert payment_row(checkout["payment_id"]).status == "pending"

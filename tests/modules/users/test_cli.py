@@ -96,3 +96,23 @@ def test_parser_lists_the_commands() -> None:
     help_text = build_parser().format_help()
     for command in ("create-user", "worker", "beat"):
         assert command in help_text
+
+
+@pytest.mark.parametrize("email", ["student@sec.test", "not-an-email", "a@localhost"])
+def test_create_user_refuses_an_address_sign_in_would_refuse(
+    email: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One email rule for every way an account is made: what the CLI creates can sign in."""
+    args = ["create-user", "--email", email, "--full-name", "S", "--password", "Good-pass-123"]
+    assert main(args) == 1
+    assert "Refused: value is not a valid email address" in capsys.readouterr().err
+    assert _user(email) is None
+
+
+def test_an_account_made_by_the_cli_signs_in(client: Any) -> None:
+    args = ["create-user", "--email", " Pat@Example.org ", "--full-name", "P"]
+    assert main([*args, "--password", "Good-pass-123"]) == 0
+    response = client.post(
+        "/api/v1/auth/login", json={"email": "pat@example.org", "password": "Good-pass-123"}
+    )
+    assert response.status_code == 200, response.text

@@ -132,7 +132,8 @@ def test_admin_reads_any_user_and_unknown_is_404(
         f"{API}/users/00000000-0000-0000-0000-000000000000", headers=auth_headers(admin)
     )
     assert missing.status_code == 404
-    assert client.get(f"{API}/users/not-a-uuid", headers=auth_headers(admin)).status_code == 422
+    # A segment that is not a UUID names no user: no route matches it.
+    assert client.get(f"{API}/users/not-a-uuid", headers=auth_headers(admin)).status_code == 404
 
 
 def test_admin_creates_any_role(client: Any, admin: Any, auth_headers: Any) -> None:
@@ -230,3 +231,25 @@ def test_require_permissions_follows_the_role_map(
             for user in (student, instructor, admin)
         }
     assert allowed == {"student": 403, "instructor": 200, "admin": 200}
+
+
+def test_every_way_of_making_an_account_refuses_a_reserved_email_domain(
+    client: Any, admin: Any, auth_headers: Any
+) -> None:
+    """Admin API, self-registration and the service every other path calls (CLI, Firebase
+    sign-in, imports) apply the one rule sign-in applies."""
+    from app.core.database import session_scope
+    from app.core.errors import BusinessRuleViolation
+    from app.core.permissions import Role
+    from app.modules.users import service
+
+    account = {"email": "student@sec.test", "password": "Strong-pass-1", "full_name": "S"}
+    by_admin = client.post(f"{API}/users", json=account, headers=auth_headers(admin))
+    registered = client.post(f"{API}/auth/register", json=account)
+    signed_in = client.post(f"{API}/auth/login", json=account)
+    for response in (by_admin, registered, signed_in):
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "email"]
+    with pytest.raises(BusinessRuleViolation) as refused, session_scope() as session:
+        service.create_user(session, **account, role=Role.STUDENT)
+    assert refused.value.code == "invalid_email"

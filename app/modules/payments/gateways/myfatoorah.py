@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from app.core.config import get_settings
+from app.core.security import tokens_equal
 from app.modules.payments.gateways.base import (
     Checkout,
     CheckoutRequest,
@@ -138,7 +139,7 @@ class MyFatoorahGateway(PaymentGateway):
         if name not in SIGNED_FIELDS:
             raise InvalidSignature(f"unsupported MyFatoorah event {name}")
         expected = signature(secret, name, data)
-        if not hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER.lower(), "")):
+        if not tokens_equal(expected, headers.get(SIGNATURE_HEADER.lower(), "")):
             raise InvalidSignature("MyFatoorah signature does not match")
         payload = json.loads(body)
         common: dict[str, Any] = {"event_id": reference_id, "event_type": name, "payload": payload}

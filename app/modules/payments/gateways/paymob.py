@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from app.core.config import get_settings
+from app.core.security import tokens_equal
 from app.modules.payments.gateways.base import (
     Checkout,
     CheckoutRequest,
@@ -179,7 +180,7 @@ class PaymobGateway(PaymentGateway):
             raise InvalidSignature("malformed Paymob callback") from exc
         if not isinstance(obj, dict):
             raise InvalidSignature("malformed Paymob callback")
-        if not hmac.compare_digest(compute_hmac(secret, obj), query.get("hmac", "")):
+        if not tokens_equal(compute_hmac(secret, obj), query.get("hmac", "")):
             raise InvalidSignature("Paymob HMAC does not match")
         if event.get("type") != "TRANSACTION":
             return GatewayEvent(
