@@ -6,7 +6,7 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.dependencies import DbSession
-from app.core.errors import unavailable
+from app.core.errors import problem
 from app.core.routing import APIRouter
 from app.modules.auth import firebase
 from app.modules.auth.router import _token_response
@@ -27,7 +27,7 @@ class FirebaseSignIn(BaseModel):
     responses={
         401: {"description": "Invalid token, or no verified email"},
         404: {"description": "Firebase sign-in is not enabled"},
-        **unavailable("Google's signing keys could not be fetched"),
+        **problem(503, "Google's signing keys could not be fetched"),
     },
 )
 def firebase_sign_in(payload: FirebaseSignIn, response: Response, db: DbSession) -> TokenResponse:
