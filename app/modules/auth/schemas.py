@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.permissions import Role
-from app.modules.users.schemas import UserRead
+from app.modules.users.schemas import NewPassword, UserRead
 
 # Long enough for any password the policy accepts (72 bytes) with room to report "too long"
 # as a policy problem rather than a bare validation error.
@@ -20,7 +20,7 @@ class _Request(BaseModel):
 
 class RegisterRequest(_Request):
     email: EmailStr
-    password: str = _PASSWORD
+    password: NewPassword
     full_name: str = Field(min_length=1, max_length=200)
     role: Role = Field(
         default=Role.STUDENT,
@@ -83,7 +83,7 @@ class EmailRequest(_Request):
 
 class ResetPasswordRequest(_Request):
     token: str = Field(min_length=1, max_length=200)
-    new_password: str = _PASSWORD
+    new_password: NewPassword
 
 
 class TokenConfirmRequest(_Request):

@@ -8,14 +8,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.config import get_settings
+from app.core.decimals import DecimalString
+from app.core.schemas import PartialUpdate
 from app.modules.courses.models import DifficultyLevel, LessonType
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+Price = Annotated[Decimal, DecimalString(whole_digits=8)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
 
@@ -42,8 +44,19 @@ class CourseCreate(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class CourseUpdate(BaseModel):
+class CourseUpdate(PartialUpdate):
     """Every field optional; the slug is not editable so shared links keep working."""
+
+    nullable = frozenset(
+        {
+            "description",
+            "category",
+            "difficulty_level",
+            "thumbnail_url",
+            "estimated_duration_minutes",
+            "metadata",
+        }
+    )
 
     title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
@@ -54,13 +67,6 @@ class CourseUpdate(BaseModel):
     price: Price | None = None
     currency: Currency | None = None
     metadata: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> CourseUpdate:
-        for name in ("title", "price", "currency"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class CourseRead(ORMModel):
@@ -113,8 +119,10 @@ class LessonCreate(BaseModel):
     is_published: bool = False
 
 
-class LessonUpdate(BaseModel):
+class LessonUpdate(PartialUpdate):
     """Every field optional; position changes go through the reorder endpoint."""
+
+    nullable = frozenset({"content", "video_url"})
 
     title: Title | None = None
     lesson_type: LessonType | None = None
@@ -123,13 +131,6 @@ class LessonUpdate(BaseModel):
     duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
     is_preview: bool | None = None
     is_published: bool | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> LessonUpdate:
-        for name in ("title", "lesson_type", "duration_minutes", "is_preview", "is_published"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class LessonRead(ORMModel):
