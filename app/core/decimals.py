@@ -66,6 +66,7 @@ class DecimalString:
         return {
             "type": "string",
             "pattern": self.pattern(),
+            "examples": ["1." + "0" * self.places],
             "description": f"A decimal string {lowest} and {highest}, "
             f"with up to {self.places} decimals",
         }
