@@ -26,6 +26,7 @@ from app.core.middleware.response_envelope import ResponseEnvelopeMiddleware
 from app.core.middleware.security_headers import SecurityHeadersMiddleware
 from app.core.middleware.trusted_host import TrustedHostMiddleware
 from app.core.observability import init_sentry
+from app.core.openapi import finish_openapi
 from app.core.registry import load_all
 
 
@@ -42,31 +43,6 @@ def _freeze_startup_objects() -> None:
     good part of the slowest requests."""
     gc.collect()
     gc.freeze()
-
-
-def _summaries_from_docstrings(app: FastAPI) -> None:
-    """Use each endpoint's one-line docstring as its OpenAPI summary (FastAPI would otherwise
-    title-case the function name)."""
-    build_schema = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = build_schema()
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
-                description = operation.get("description") if isinstance(operation, dict) else None
-                if not description:
-                    continue
-                first, _, rest = description.strip().partition("\n")
-                operation["summary"] = first.strip()
-                if rest.strip():
-                    operation["description"] = rest.strip()
-                else:
-                    operation.pop("description")
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **common)
 
     install_error_handlers(app)
-    _summaries_from_docstrings(app)
+    finish_openapi(app)
     app.include_router(build_api_router(), prefix=settings.API_V1_PREFIX)
 
     @app.get("/", tags=["health"])

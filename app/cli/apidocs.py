@@ -209,10 +209,14 @@ def build_markdown(openapi: dict[str, Any]) -> str:
                     lines += ["```json", example, "```", ""]
             lines += ["| status | meaning | body |", "|---|---|---|"]
             for code, response in operation.get("responses", {}).items():
-                body = response.get("content", {}).get("application/json", {}).get("schema")
+                body = ", ".join(
+                    f"{walker.type_name(media['schema'])} (`{media_type}`)"
+                    if "schema" in media
+                    else f"`{media_type}`"
+                    for media_type, media in response.get("content", {}).items()
+                )
                 lines.append(
-                    f"| {code} | {_cell(response.get('description', ''))} | "
-                    f"{_cell(walker.type_name(body)) if body else ''} |"
+                    f"| {code} | {_cell(response.get('description', ''))} | {_cell(body)} |"
                 )
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"

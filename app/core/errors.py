@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("app.errors")
@@ -21,43 +22,47 @@ PROBLEM_TYPE_BASE = "https://lms.local/problems/"
 
 
 class FieldError(BaseModel):
-    loc: list[str]
-    field: str
+    """One invalid value. Request validation gives `loc`, `field` and `type`; business rules
+    name the `field` (a weak password) or the `question_id` (a quiz answer)."""
+
     message: str
-    type: str
+    field: str | None = Field(None, description="The field's dotted path inside its location")
+    loc: list[str] | None = Field(None, description="Location (body, query, path, header), path")
+    type: str | None = Field(None, description="Error kind, e.g. missing, string_too_short")
+    question_id: str | None = Field(None, description="The quiz question an answer is for")
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, served as `application/problem+json`."""
+    """RFC 9457 problem details, served as `application/problem+json`. Validation problems
+    (`code` = `validation_error`) list each invalid field in `errors`."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str
-    request_id: str | None = None
-    errors: list[FieldError] | None = None
+    type: str = Field(description="A URI naming the kind of problem")
+    title: str = Field(description="A short summary of the kind of problem")
+    status: int = Field(description="The HTTP status code")
+    detail: str = Field(description="What went wrong with this request")
+    code: str = Field(description="A stable machine-readable code, e.g. not_found")
+    instance: str = Field(description="The path of the request")
+    request_id: str | None = Field(None, description="The request id, to quote in reports")
+    errors: list[FieldError] | None = Field(
+        None, description="Each invalid field, on validation problems"
+    )
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": f"{description} (application/problem+json)"}
+def problem(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """A problem response a route answers besides the common ones, for its `responses`."""
+    return {status: {"model": Problem, "description": description}}
 
 
-# Declared on every API route so the OpenAPI document shows the error format clients get.
+# Declared on every API route so the OpenAPI document shows the error format clients get
+# (served as application/problem+json: see app/core/openapi.py).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _problem("Not authenticated, or the token is invalid, expired or revoked"),
-    403: _problem("Authenticated but not allowed"),
-    404: _problem("Not found, or not visible to this user"),
-    409: _problem("Conflicts with the current state"),
-    422: _problem("Invalid input (field errors in `errors`) or a broken business rule"),
-    429: _problem("Rate limit exceeded; see Retry-After"),
+    **problem(401, "Not authenticated, or the token is invalid, expired or revoked"),
+    **problem(403, "Authenticated but not allowed"),
+    **problem(404, "Not found, or not visible to this user"),
+    **problem(409, "Conflicts with the current state"),
+    **problem(422, "Invalid input (field errors in `errors`) or a broken business rule"),
+    **problem(429, "Rate limit exceeded; see Retry-After"),
 }
-
-
-def unavailable(description: str) -> dict[int | str, dict[str, Any]]:
-    """The 503 a route answers when a service it depends on fails, for its `responses`."""
-    return {503: _problem(description)}
 
 
 class DomainError(Exception):
@@ -187,9 +192,28 @@ async def _domain_error_handler(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path. The router answers 405 from the
+    first route whose path matched, whose methods are only part of those the path serves."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        probe.pop("fastapi", None)  # the router's per-request state, not shared with the probe
+        if any(route.matches(probe)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    headers = dict(getattr(exc, "headers", None) or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     try:
         title = HTTPStatus(status).phrase
     except ValueError:
@@ -205,7 +229,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         title=title,
         detail=detail,
         code=_status_code_name(status),
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 

@@ -4,9 +4,10 @@ configured; 503 naming what failed)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from app.core.config import get_settings
 from app.core.database import check_database
@@ -47,7 +48,17 @@ def readiness() -> tuple[bool, dict[str, Any]]:
     return ready, checks
 
 
-@router.get("/ready", responses={503: {"description": "A dependency is unavailable"}})
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, Literal["ok", "not_configured", "unavailable"]]
+    failed: list[str] | None = Field(None, description="The checks that failed (on 503)")
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is unavailable"}},
+)
 def ready() -> JSONResponse:
     """Readiness probe: the database (and Redis, when configured) answer."""
     ok, checks = readiness()

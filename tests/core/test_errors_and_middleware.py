@@ -168,7 +168,7 @@ def test_openapi_declares_the_problem_format_for_errors(client: TestClient) -> N
     schema = client.get("/openapi.json").json()
     responses = schema["paths"]["/api/v1/courses"]["post"]["responses"]
     for status in ("401", "403", "404", "409", "422", "429"):
-        ref = responses[status]["content"]["application/json"]["schema"]["$ref"]
+        ref = responses[status]["content"]["application/problem+json"]["schema"]["$ref"]
         assert ref.endswith("/Problem")
     problem = schema["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])

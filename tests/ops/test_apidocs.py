@@ -209,7 +209,7 @@ def test_routes_that_depend_on_an_outside_service_document_503(
     openapi: dict[str, Any], method: str, path: str
 ) -> None:
     answer = openapi["paths"][path][method]["responses"]["503"]
-    schema = answer["content"]["application/json"]["schema"]
+    schema = answer["content"]["application/problem+json"]["schema"]
     assert schema["$ref"].endswith("/Problem"), answer
 
 

@@ -17,9 +17,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.decimals import DecimalString, Percent
+from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 
 Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
+MaxPoints = Annotated[Decimal, DecimalString(whole_digits=4, inclusive=True, positive=True)]
 FileType = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9]{1,10}$")
 ]
@@ -33,9 +36,9 @@ class AssignmentFields(RequestModel):
     lesson_id: uuid.UUID | None = None
     instructions: str | None = Field(default=None, max_length=50_000)
     due_at: AwareDatetime | None = None
-    max_points: Decimal = Field(default=Decimal("100"), gt=0, le=10_000, decimal_places=2)
+    max_points: MaxPoints = Decimal("100")
     allow_late: bool = False
-    late_penalty_percent: Decimal = Field(default=Decimal("0"), ge=0, le=100, decimal_places=2)
+    late_penalty_percent: Percent = Decimal("0")
     # Extensions without the dot, e.g. ["pdf", "docx"]; empty means text only.
     allowed_file_types: list[FileType] = Field(default_factory=list, max_length=20)
     is_published: bool = False
@@ -46,26 +49,20 @@ class AssignmentCreate(AssignmentFields):
     title: str = Field(min_length=1, max_length=200)
 
 
-class AssignmentUpdate(RequestModel):
+class AssignmentUpdate(PartialUpdate):
     """Every field optional; only the fields sent are changed."""
+
+    nullable = frozenset({"lesson_id", "instructions", "due_at"})
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     lesson_id: uuid.UUID | None = None
     instructions: str | None = Field(default=None, max_length=50_000)
     due_at: AwareDatetime | None = None
-    max_points: Decimal | None = Field(default=None, gt=0, le=10_000, decimal_places=2)
+    max_points: MaxPoints | None = None
     allow_late: bool | None = None
-    late_penalty_percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    late_penalty_percent: Percent | None = None
     allowed_file_types: list[FileType] | None = Field(default=None, max_length=20)
     is_published: bool | None = None
-
-    @model_validator(mode="after")
-    def _required_fields_not_null(self) -> AssignmentUpdate:
-        nullable = {"lesson_id", "instructions", "due_at"}
-        for name in self.model_fields_set - nullable:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class AssignmentRead(Schema):
@@ -119,7 +116,7 @@ class SubmissionRead(Schema):
 
 
 class GradeIn(RequestModel):
-    grade: Decimal = Field(ge=0, le=10_000, decimal_places=2)
+    grade: Annotated[Decimal, DecimalString(whole_digits=4, inclusive=True)]
     feedback: str | None = Field(default=None, max_length=20_000)
 
 

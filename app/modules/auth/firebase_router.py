@@ -6,7 +6,7 @@ from fastapi import Response
 from pydantic import ConfigDict, Field
 
 from app.core.dependencies import DbSession
-from app.core.errors import unavailable
+from app.core.errors import problem
 from app.core.routing import APIRouter
 from app.core.validation import RequestModel
 from app.modules.auth import firebase
@@ -28,7 +28,7 @@ class FirebaseSignIn(RequestModel):
     responses={
         401: {"description": "Invalid token, or no verified email"},
         404: {"description": "Firebase sign-in is not enabled"},
-        **unavailable("Google's signing keys could not be fetched"),
+        **problem(503, "Google's signing keys could not be fetched"),
     },
 )
 def firebase_sign_in(payload: FirebaseSignIn, response: Response, db: DbSession) -> TokenResponse:

@@ -27,8 +27,8 @@ from app.core.errors import (
     BadRequest,
     DomainError,
     PermissionDenied,
+    problem,
     problem_response,
-    unavailable,
 )
 from app.core.ratelimit import client_ip
 from app.core.routing import APIRouter
@@ -56,7 +56,8 @@ from app.modules.users.schemas import UserRead
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 # Routes that check an authenticator code need the stored TOTP secret to decrypt.
-_TOTP_UNAVAILABLE = unavailable("Authenticator codes cannot be checked (a server problem)")
+_TOTP_UNAVAILABLE = problem(503, "Authenticator codes cannot be checked (a server problem)")
+_INVALID_LINK = problem(400, "The link's token is invalid, expired or already used")
 
 _ACCEPTED = MessageResponse(detail="If the account exists, an email is on its way.")
 
@@ -201,7 +202,11 @@ def login_mfa(
     return _token_response(response, tokens)
 
 
-@router.post("/refresh", response_model=TokenResponse)
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    responses=problem(400, "No refresh token in the body or the refresh cookie"),
+)
 def refresh(
     request: Request, response: Response, db: DbSession, payload: RefreshRequest | None = None
 ) -> TokenResponse | JSONResponse:
@@ -252,7 +257,7 @@ def forgot_password(payload: EmailRequest, db: DbSession) -> MessageResponse:
     return _ACCEPTED
 
 
-@router.post("/reset-password", response_model=MessageResponse)
+@router.post("/reset-password", response_model=MessageResponse, responses=_INVALID_LINK)
 def reset_password(payload: ResetPasswordRequest, db: DbSession) -> MessageResponse:
     """Set a new password with a reset token; signs the account out everywhere."""
     service.reset_password(db, token=payload.token, new_password=payload.new_password)
@@ -270,7 +275,7 @@ def request_email_verification(payload: EmailRequest, db: DbSession) -> MessageR
     return _ACCEPTED
 
 
-@router.post("/verify-email/confirm", response_model=MessageResponse)
+@router.post("/verify-email/confirm", response_model=MessageResponse, responses=_INVALID_LINK)
 def confirm_email(payload: TokenConfirmRequest, db: DbSession) -> MessageResponse:
     """Mark the email verified with the token from the verification mail."""
     service.confirm_email(db, token=payload.token)
@@ -285,7 +290,9 @@ def mfa_enable_request(db: DbSession, user: CurrentUser) -> MFASetupResponse:
 
 
 @router.post(
-    "/mfa/enable/confirm", response_model=RecoveryCodesResponse, responses=_TOTP_UNAVAILABLE
+    "/mfa/enable/confirm",
+    response_model=RecoveryCodesResponse,
+    responses=_TOTP_UNAVAILABLE | problem(400, "The authentication code is not valid"),
 )
 def mfa_enable_confirm(
     payload: MFACodeRequest, db: DbSession, user: CurrentUser

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.permissions import Role
 from app.core.validation import Email, RequestModel
-from app.modules.users.schemas import UserRead
+from app.modules.users.schemas import NewPassword, UserRead
 
 # Long enough for any password the policy accepts (72 bytes) with room to report "too long"
 # as a policy problem rather than a bare validation error.
@@ -21,7 +21,7 @@ class _Request(RequestModel):
 
 class RegisterRequest(_Request):
     email: Email
-    password: str = _PASSWORD
+    password: NewPassword
     full_name: str = Field(min_length=1, max_length=200)
     role: Role = Field(
         default=Role.STUDENT,
@@ -84,7 +84,7 @@ class EmailRequest(_Request):
 
 class ResetPasswordRequest(_Request):
     token: str = Field(min_length=1, max_length=200)
-    new_password: str = _PASSWORD
+    new_password: NewPassword
 
 
 class TokenConfirmRequest(_Request):

@@ -14,10 +14,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 
 from app.core.config import get_settings
+from app.core.decimals import DecimalString
+from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 from app.modules.courses.models import DifficultyLevel, LessonType
 
@@ -26,7 +27,7 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Two decimal places from the start, as stored: "0.00" on create as after a reload.
 Price = Annotated[
     Decimal,
-    Field(ge=0, max_digits=10, decimal_places=2),
+    DecimalString(whole_digits=8),
     AfterValidator(lambda value: value.quantize(Decimal("0.01"))),
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
@@ -55,8 +56,19 @@ class CourseCreate(RequestModel):
     metadata: dict[str, Any] | None = None
 
 
-class CourseUpdate(RequestModel):
+class CourseUpdate(PartialUpdate):
     """Every field optional; the slug is not editable so shared links keep working."""
+
+    nullable = frozenset(
+        {
+            "description",
+            "category",
+            "difficulty_level",
+            "thumbnail_url",
+            "estimated_duration_minutes",
+            "metadata",
+        }
+    )
 
     title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
@@ -67,13 +79,6 @@ class CourseUpdate(RequestModel):
     price: Price | None = None
     currency: Currency | None = None
     metadata: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> CourseUpdate:
-        for name in ("title", "price", "currency"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class CourseRead(ORMModel):
@@ -126,8 +131,10 @@ class LessonCreate(RequestModel):
     is_published: bool = False
 
 
-class LessonUpdate(RequestModel):
+class LessonUpdate(PartialUpdate):
     """Every field optional; position changes go through the reorder endpoint."""
+
+    nullable = frozenset({"content", "video_url"})
 
     title: Title | None = None
     lesson_type: LessonType | None = None
@@ -136,13 +143,6 @@ class LessonUpdate(RequestModel):
     duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
     is_preview: bool | None = None
     is_published: bool | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> LessonUpdate:
-        for name in ("title", "lesson_type", "duration_minutes", "is_preview", "is_published"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class LessonRead(ORMModel):

@@ -14,7 +14,7 @@ from app.core.dependencies import (
     DbSession,
     require_permissions,
 )
-from app.core.errors import unavailable
+from app.core.errors import problem
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter, model_response
@@ -46,7 +46,7 @@ Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
     status_code=http_status.HTTP_201_CREATED,
     responses={
         402: {"description": "Paid course: the body carries the checkout to pay at"},
-        **unavailable("Paid course: the payment gateway could not open a checkout"),
+        **problem(503, "Paid course: the payment gateway could not open a checkout"),
     },
 )
 def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreate) -> Any:

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from app.core.config import get_settings
 from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
-from app.core.errors import Gone, NotFound, PayloadTooLarge, PermissionDenied, unavailable
+from app.core.errors import Gone, NotFound, PayloadTooLarge, PermissionDenied, problem
 from app.core.pagination import Page, Pagination, paginate
 from app.core.permissions import Permission, Role
 from app.core.routing import APIRouter, TransactionalRoute
@@ -72,7 +72,10 @@ def _serve(record: UploadedFile) -> Response:
     "/upload",
     response_model=FileRead,
     status_code=status.HTTP_201_CREATED,
-    responses=unavailable("File storage is unavailable"),
+    responses=problem(400, "The file is empty, or the folder name is invalid")
+    | problem(413, "The file is larger than the upload limit")
+    | problem(415, "The file's type is not accepted, or its content does not match its name")
+    | problem(503, "File storage is unavailable"),
 )
 def upload(
     db: DbSession,
@@ -123,7 +126,9 @@ def download(file_id: uuid.UUID, db: DbSession, user: OptionalUser) -> Response:
     return _serve(record)
 
 
-@router.get("/signed/{token}", response_class=Response)
+@router.get(
+    "/signed/{token}", response_class=Response, responses=problem(410, "The link has expired")
+)
 def signed_download(token: str) -> Response:
     """Download through a signed, expiring link (local storage)."""
     try:

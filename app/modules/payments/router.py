@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from app.core.config import get_settings
 from app.core.dependencies import AdminUser, CurrentUser, DbSession, OptionalUser
-from app.core.errors import NotFound, PayloadTooLarge, unavailable
+from app.core.errors import NotFound, PayloadTooLarge, problem
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
 from app.core.routing import APIRouter
@@ -44,7 +44,7 @@ from app.modules.payments.schemas import (
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
-_GATEWAY_UNAVAILABLE = unavailable("The payment gateway could not be reached or refused")
+_GATEWAY_UNAVAILABLE = problem(503, "The payment gateway could not be reached or refused")
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
 GatewayName = Literal["stripe", "myfatoorah", "paymob", "sandbox"]
@@ -135,7 +135,12 @@ def revenue_summary(
     )
 
 
-@router.post("/webhooks/{gateway}", response_model=WebhookAck)
+@router.post(
+    "/webhooks/{gateway}",
+    response_model=WebhookAck,
+    responses=problem(400, "The signature is missing or invalid, or the event is malformed")
+    | problem(413, "The body is larger than 1 MiB"),
+)
 def gateway_webhook(
     gateway: GatewayName,
     request: Request,

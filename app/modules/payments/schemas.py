@@ -5,16 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.decimals import DecimalString
+from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 from app.modules.payments.models import PlanInterval
 
 
 class _Base(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+CURRENCY_PATTERN = r"^[A-Za-z]{3}$"
 
 
 def _currency(value: str) -> str:
@@ -107,11 +112,14 @@ class SandboxResult(BaseModel):
     webhook: WebhookAck
 
 
+PlanPrice = Annotated[Decimal, DecimalString(whole_digits=8, positive=True)]
+
+
 class PlanCreate(RequestModel):
     name: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=5000)
-    price: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
-    currency: str = Field(min_length=3, max_length=3)
+    price: PlanPrice
+    currency: str = Field(pattern=CURRENCY_PATTERN)
     interval: PlanInterval = PlanInterval.MONTH
     grants_all_courses: bool = True
     is_active: bool = True
@@ -119,11 +127,13 @@ class PlanCreate(RequestModel):
     _normalize_currency = field_validator("currency")(_currency)
 
 
-class PlanUpdate(RequestModel):
+class PlanUpdate(PartialUpdate):
+    nullable = frozenset({"description"})
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=5000)
-    price: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    price: PlanPrice | None = None
+    currency: str | None = Field(default=None, pattern=CURRENCY_PATTERN)
     interval: PlanInterval | None = None
     grants_all_courses: bool | None = None
     is_active: bool | None = None

@@ -803,9 +803,6 @@ def update_plan(db: Session, *, plan_id: uuid.UUID, data: PlanUpdate) -> Subscri
     if plan is None:
         raise NotFound("Subscription plan not found", code="plan_not_found")
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "price", "currency", "interval", "grants_all_courses", "is_active"):
-        if field in changes and changes[field] is None:
-            raise BusinessRuleViolation(f"{field} cannot be null")
     for field, value in changes.items():
         setattr(plan, field, value.value if isinstance(value, PlanInterval) else value)
     try:

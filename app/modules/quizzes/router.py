@@ -180,7 +180,12 @@ def list_quiz_attempts(
     return attempts.quiz_attempts(db, quiz_id=quiz_id, user=user, params=params)
 
 
-@router.post(ATTEMPTS, response_model=AttemptRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    ATTEMPTS,
+    response_model=AttemptRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": AttemptRead, "description": "The attempt in progress, resumed"}},
+)
 def start_attempt(
     quiz_id: uuid.UUID, db: DbSession, user: CurrentUser, response: Response
 ) -> AttemptRead:

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.decimals import DecimalString, Percent
+from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 from app.modules.quizzes.models import QuestionType, QuizType
 
@@ -25,6 +27,7 @@ OptionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 # The JSON kinds a correct answer or an answer can take, checked per question type.
 AnswerValue = str | bool | list[str] | None
 # Scores and points are shown with two decimals whatever the backend returns.
+QuestionPoints = Annotated[Decimal, DecimalString(whole_digits=3, inclusive=True, positive=True)]
 Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
 
 
@@ -39,7 +42,7 @@ class QuizSettings(RequestModel):
     description: str | None = Field(default=None, max_length=10_000)
     lesson_id: uuid.UUID | None = None
     quiz_type: QuizType = QuizType.PRACTICE
-    passing_score: Decimal = Field(default=Decimal("70"), ge=0, le=100, decimal_places=2)
+    passing_score: Percent = Decimal("70")
     time_limit_minutes: int | None = Field(default=None, ge=1, le=1440)
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     shuffle_questions: bool = False
@@ -52,29 +55,23 @@ class QuizCreate(QuizSettings):
     title: str = Field(min_length=1, max_length=200)
 
 
-class QuizUpdate(RequestModel):
+class QuizUpdate(PartialUpdate):
     """Every field optional; only the fields sent are changed."""
+
+    # null clears these only.
+    nullable = frozenset({"lesson_id", "time_limit_minutes", "max_attempts", "description"})
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     lesson_id: uuid.UUID | None = None
     quiz_type: QuizType | None = None
-    passing_score: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    passing_score: Percent | None = None
     time_limit_minutes: int | None = Field(default=None, ge=1, le=1440)
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     shuffle_questions: bool | None = None
     shuffle_options: bool | None = None
     show_correct_answers: bool | None = None
     partial_credit: bool | None = None
-
-    @model_validator(mode="after")
-    def _required_fields_not_null(self) -> QuizUpdate:
-        # null clears lesson_id, time_limit_minutes, max_attempts and description only.
-        nullable = {"lesson_id", "time_limit_minutes", "max_attempts", "description"}
-        for name in self.model_fields_set - nullable:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class QuizRead(Schema):
@@ -149,7 +146,7 @@ class QuestionCreate(RequestModel):
     correct_answer: AnswerValue = Field(
         default=None, description=CORRECT_ANSWER_DESCRIPTION, examples=["median"]
     )
-    points: Decimal = Field(default=Decimal("1"), gt=0, le=1000, decimal_places=2)
+    points: QuestionPoints = Decimal("1")
     explanation: str | None = Field(default=None, max_length=5000)
 
     @model_validator(mode="after")
@@ -158,8 +155,10 @@ class QuestionCreate(RequestModel):
         return self
 
 
-class QuestionUpdate(RequestModel):
+class QuestionUpdate(PartialUpdate):
     """Every field optional; the merged question is validated as a whole."""
+
+    nullable = frozenset({"options", "correct_answer", "explanation"})
 
     question_text: str | None = Field(default=None, min_length=1, max_length=5000)
     question_type: QuestionType | None = None
@@ -167,15 +166,12 @@ class QuestionUpdate(RequestModel):
     correct_answer: AnswerValue = Field(
         default=None, description=CORRECT_ANSWER_DESCRIPTION, examples=["median"]
     )
-    points: Decimal | None = Field(default=None, gt=0, le=1000, decimal_places=2)
+    points: QuestionPoints | None = None
     explanation: str | None = Field(default=None, max_length=5000)
 
     @model_validator(mode="after")
     def _check(self) -> QuestionUpdate:
         _unique_option_ids(self.options)
-        for name in {"question_text", "question_type", "points"} & self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
         return self
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.permissions import Role
+from app.core.schemas import WEB_URL_SCHEMA, PartialUpdate
 from app.core.validation import Email, RequestModel
 
 
@@ -19,7 +20,33 @@ def _web_url(value: str | None) -> str | None:
     return value
 
 
-WebUrl = Annotated[str | None, AfterValidator(_web_url)]
+def _new_password_pattern() -> str:
+    symbol = r"[!-/:-@\[-`{-~]"
+    kinds = ("[a-z]", "[A-Z]", "[0-9]", symbol)
+    pairs = [(a, b) for i, a in enumerate(kinds) for b in kinds[i + 1 :]]
+    return "^(?:" + "|".join(f"(?=.*{a})(?=.*{b})" for a, b in pairs) + ")[ -~]{8,72}$"
+
+
+# A new password, as the document describes it: printable ASCII, 8 to 72 characters (the
+# policy counts bytes), at least two of lower-case, upper-case, digits, symbols. The policy
+# (users.service.password_problems) decides, and also refuses the account's own email with a
+# 422 weak_password; it accepts more than this (non-ASCII letters, spaces as symbols).
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra={
+            "pattern": _new_password_pattern(),
+            "minLength": 8,
+            "maxLength": 72,
+            "description": "8 to 72 characters mixing at least two of: lower-case, "
+            "upper-case, digits, symbols; not the account's email address",
+        },
+    ),
+]
+
+WebUrl = Annotated[str | None, AfterValidator(_web_url), Field(json_schema_extra=WEB_URL_SCHEMA)]
 
 
 class UserBase(BaseModel):
@@ -42,8 +69,10 @@ class UserRead(UserBase):
     updated_at: datetime
 
 
-class ProfileUpdate(RequestModel):
+class ProfileUpdate(PartialUpdate):
     """Fields a user may change on their own account."""
+
+    nullable = frozenset({"avatar_url", "bio"})
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,7 +93,7 @@ class UserCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
-    password: str = Field(min_length=1, max_length=200)
+    password: NewPassword
     full_name: str = Field(min_length=1, max_length=200)
     role: Role = Role.STUDENT
     email_verified: bool = Field(

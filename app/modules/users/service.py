@@ -144,10 +144,6 @@ def list_users(
 
 def update_profile(session: Session, user: User, data: ProfileUpdate) -> User:
     changes = data.model_dump(exclude_unset=True)
-    if "full_name" in changes and changes["full_name"] is None:
-        raise BusinessRuleViolation("full_name cannot be empty", code="invalid_full_name")
-    if "email_opt_out" in changes and changes["email_opt_out"] is None:
-        raise BusinessRuleViolation("email_opt_out must be true or false", code="invalid_value")
     for field, value in changes.items():
         setattr(user, field, value)
     session.flush()

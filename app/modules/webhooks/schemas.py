@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.core.schemas import WEB_URL_SCHEMA, PartialUpdate
 from app.core.validation import RequestModel
 
 EventName = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]+(\.[a-z_]+)+)$", max_length=100)]
@@ -20,7 +21,8 @@ class _Base(BaseModel):
 
 class WebhookEndpointCreate(RequestModel):
     url: AnyHttpUrl = Field(
-        description="Receiver URL (http or https; public hosts only in production)"
+        description="Receiver URL (http or https; public hosts only in production)",
+        json_schema_extra=WEB_URL_SCHEMA,
     )
     description: str | None = Field(default=None, max_length=500)
     event_types: list[EventName] = Field(
@@ -29,8 +31,10 @@ class WebhookEndpointCreate(RequestModel):
     is_active: bool = True
 
 
-class WebhookEndpointUpdate(RequestModel):
-    url: AnyHttpUrl | None = None
+class WebhookEndpointUpdate(PartialUpdate):
+    nullable = frozenset({"description"})
+
+    url: AnyHttpUrl | None = Field(default=None, json_schema_extra=WEB_URL_SCHEMA)
     description: str | None = Field(default=None, max_length=500)
     event_types: list[EventName] | None = Field(default=None, min_length=1, max_length=50)
     is_active: bool | None = None

@@ -111,9 +111,6 @@ def update_endpoint(
 ) -> WebhookEndpoint:
     endpoint = get_endpoint(db, endpoint_id)
     changes = data.model_dump(exclude_unset=True)
-    for field in ("url", "event_types", "is_active"):
-        if field in changes and changes[field] is None:
-            raise BusinessRuleViolation(f"{field} cannot be null")
     if "url" in changes:
         changes["url"] = str(changes["url"])
         _validate_url(changes["url"])
