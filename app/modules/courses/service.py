@@ -1,8 +1,9 @@
 """Course and lesson rules: ownership, visibility, publishing, slugs, ordering, caching.
 
 Other modules load courses through `get_owned_course`, `get_visible_course` and
-`get_lesson`, and ask `manages_course` / `course_viewer_is_manager`, so the ownership and
-visibility rules live in one place.
+`get_lesson`, and ask `manages_course` / `course_viewer_is_manager` / `may_read_content`,
+so the ownership, visibility and access rules live in one place. Modules built on this one
+react to a course's published lessons changing through `on_published_lessons_changed`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from app.modules.courses.schemas import (
     LessonRead,
     LessonUpdate,
 )
-from app.modules.enrollments import service as enrollment_service
 from app.modules.users.models import User
 
 CACHE_NAMESPACE = "courses:"
@@ -98,11 +98,17 @@ def course_viewer_is_manager(db: Session, *, course_id: uuid.UUID, user: User) -
         raise NotFound("Course not found", code="course_not_found")
     if _is_owner_or_admin(course, user):
         return True
-    if _is_public(course) or enrollment_service.get_student_enrollment(
-        db, student_id=user.id, course_id=course.id
-    ):
+    if _is_public(course) or repository.is_enrolled(db, student_id=user.id, course_id=course.id):
         return False
     raise NotFound("Course not found", code="course_not_found")
+
+
+def may_read_content(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
+    """Whether `user` may read the course's content and materials: a student enrolled in it
+    (active or completed; a dropped one loses access), its instructor or an admin."""
+    if repository.is_enrolled(db, student_id=user.id, course_id=course_id):
+        return True
+    return manages_course(db, course_id=course_id, user=user)
 
 
 def get_lesson(db: Session, *, lesson_id: uuid.UUID) -> Lesson:
@@ -340,10 +346,7 @@ def _can_read_content(db: Session, course: Course, lesson: Lesson, user: User | 
         return True
     if user is None:
         return False
-    enrollment = enrollment_service.get_student_enrollment(
-        db, student_id=user.id, course_id=course.id
-    )
-    return enrollment is not None
+    return repository.is_enrolled(db, student_id=user.id, course_id=course.id)
 
 
 def _lesson_read(lesson: Lesson, *, content_available: bool) -> LessonRead:
@@ -369,9 +372,7 @@ def list_course_lessons(
     privileged = _is_owner_or_admin(course, user)
     lessons = repository.list_lessons(db, course.id, published_only=not privileged)
     enrolled = privileged or (
-        user is not None
-        and enrollment_service.get_student_enrollment(db, student_id=user.id, course_id=course.id)
-        is not None
+        user is not None and repository.is_enrolled(db, student_id=user.id, course_id=course.id)
     )
     return [
         _lesson_read(lesson, content_available=enrolled or lesson.is_preview) for lesson in lessons
@@ -390,9 +391,21 @@ def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
     return _lesson_read(lesson, content_available=True)
 
 
+LessonsChanged = Callable[[Session, uuid.UUID], None]
+_lessons_changed_listeners: list[LessonsChanged] = []
+
+
+def on_published_lessons_changed(listener: LessonsChanged) -> None:
+    """Call `listener(db, course_id)` in the transaction that changes a course's lessons
+    (the enrollments module refreshes every enrollment's totals)."""
+    if listener not in _lessons_changed_listeners:
+        _lessons_changed_listeners.append(listener)
+
+
 def _lessons_changed(db: Session, course_id: uuid.UUID) -> None:
     # The published lesson set drives every enrollment's totals and the course aggregates.
-    enrollment_service.recalculate_course_progress(db, course_id=course_id)
+    for listener in _lessons_changed_listeners:
+        listener(db, course_id)
     _invalidate_cache(db)
 
 

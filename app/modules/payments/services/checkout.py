@@ -211,7 +211,7 @@ def enroll_or_checkout(db: Session, *, student: User, course: Course) -> Enrollm
     return enrollment
 
 
-def _settle_paid_enrollment(
+def settle_paid_enrollment(
     db: Session, *, student: User, course: Course
 ) -> Enrollment | enrollment_service.PaymentRequired:
     result = enroll_or_checkout(db, student=student, course=course)
@@ -223,7 +223,3 @@ def _settle_paid_enrollment(
         currency=result.currency,
         checkout=jsonable_encoder(CheckoutRead(**checkout_view(result))),
     )
-
-
-# Enrolling in a paid course is settled here; the enrollments module does not know payments.
-enrollment_service.settle_paid_enrollments_with(_settle_paid_enrollment)
