@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,6 +162,8 @@ class FakeGateway:
     routes: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    # Seconds each answer takes (a slow gateway, for overlapping requests).
+    delay: float = 0.0
 
     def calls_inside_transactions(self) -> list[str]:
         """The requests that arrived while the application had a transaction open."""
@@ -185,6 +188,7 @@ def fake_gateway_server() -> Iterator[FakeGateway]:
                     "connections_in_use": connections_in_use(),
                 }
             )
+            time.sleep(fake.delay)
             status, body = fake.routes.get((self.command, path), (404, {"error": "no route"}))
             payload = json.dumps(body).encode()
             self.send_response(status)

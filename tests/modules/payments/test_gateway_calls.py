@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from app.core.database import end_read_transaction, session_scope
 from app.modules.payments.gateways import sandbox
+from app.modules.users.models import User
 from tests.modules.payments.factories import (
     FakeGateway,
     connections_in_use,
@@ -267,3 +269,19 @@ def test_no_transaction_is_open_while_the_sandbox_answers(
         "fetch_status",
     ]
     assert [held for _, held in calls] == [0, 0, 0, 0, 0]
+
+
+def test_ending_a_read_transaction_keeps_what_it_read_and_refuses_one_that_wrote(
+    student: Any,
+) -> None:
+    with session_scope() as db:
+        user = db.get(User, student.id)
+        assert user is not None and connections_in_use() == 1
+        end_read_transaction(db)
+        assert connections_in_use() == 0 and user.email == student.email
+        user.full_name = "Changed"
+        with pytest.raises(RuntimeError):
+            end_read_transaction(db)
+        db.rollback()
+    with session_scope() as db:
+        assert db.get(User, student.id).full_name == student.full_name  # type: ignore[union-attr]
