@@ -140,19 +140,30 @@ def _configure(env: Any, fake: FakeGateway, setup: Setup) -> Callable[[int], Non
     return next_checkout
 
 
+@dataclass(frozen=True)
+class People:
+    student: Any
+    admin: Any
+    instructor: Any
+
+
+@pytest.fixture
+def people(student: Any, admin: Any, instructor: Any) -> People:
+    return People(student, admin, instructor)
+
+
 def _every_gateway_call(
     client: Any,
     auth_headers: Any,
+    people: People,
     *,
-    student: Any,
-    admin: Any,
-    instructor: Any,
     gateway: str,
     currency: str = "USD",
     next_checkout: Callable[[int], None] = lambda n: None,
     answer_for: Callable[[str], None] = lambda payment_id: None,
 ) -> None:
     """Open checkouts three ways, refund a completed payment, reconcile a pending one."""
+    student, admin, instructor = people.student, people.admin, people.instructor
     next_checkout(1)
     course = create_course(instructor, price="49.00", currency=currency)
     intent = client.post(
@@ -210,22 +221,13 @@ def _every_gateway_call(
 
 @pytest.mark.parametrize("gateway", sorted(SETUPS))
 def test_no_transaction_is_open_while_a_gateway_api_answers(
-    gateway: str,
-    client: Any,
-    auth_headers: Any,
-    student: Any,
-    admin: Any,
-    instructor: Any,
-    env: Any,
-    fake: FakeGateway,
+    gateway: str, client: Any, auth_headers: Any, people: People, env: Any, fake: FakeGateway
 ) -> None:
     setup = SETUPS[gateway]
     _every_gateway_call(
         client,
         auth_headers,
-        student=student,
-        admin=admin,
-        instructor=instructor,
+        people,
         gateway=gateway,
         currency=setup.currency,
         next_checkout=_configure(env, fake, setup),
@@ -238,13 +240,7 @@ def test_no_transaction_is_open_while_a_gateway_api_answers(
 
 
 def test_no_transaction_is_open_while_the_sandbox_answers(
-    client: Any,
-    auth_headers: Any,
-    student: Any,
-    admin: Any,
-    instructor: Any,
-    env: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    client: Any, auth_headers: Any, people: People, env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env(PAYMENT_GATEWAY="sandbox")
     calls: list[tuple[str, int]] = []
@@ -258,9 +254,7 @@ def test_no_transaction_is_open_while_the_sandbox_answers(
             return _method(self, *args, **kw)
 
         monkeypatch.setattr(sandbox.SandboxGateway, name, watched)
-    _every_gateway_call(
-        client, auth_headers, student=student, admin=admin, instructor=instructor, gateway="sandbox"
-    )
+    _every_gateway_call(client, auth_headers, people, gateway="sandbox")
     assert [name for name, _ in calls] == [
         "create_checkout",
         "create_checkout",

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from tests.modules.payments.factories import FakeGateway, create_enrollment, create_payment
 from tests.modules.payments.helpers import (
-    STRIPE_WHSEC,
     count_enrollments,
     event_types,
     payment_row,
@@ -22,19 +21,17 @@ REFUNDED = {"id": "re_1", "object": "refund", "status": "succeeded"}
 
 
 @pytest.fixture
-def stripe(env: Any, fake: FakeGateway) -> FakeGateway:
-    env(
-        PAYMENT_GATEWAY="stripe",
-        STRIPE_SECRET_KEY="sk_test_123",
-        STRIPE_WEBHOOK_SECRET=STRIPE_WHSEC,
-        STRIPE_API_BASE=fake.url,
+def bought(student: Any, paid_course: Any, stripe_env: FakeGateway) -> Any:
+    """A completed Stripe payment for the paid course, and the enrollment it bought."""
+    create_enrollment(student, paid_course)
+    return create_payment(
+        student, course=paid_course, gateway="stripe", transaction_id="pi_3TestIntent"
     )
-    return fake
 
 
-def _bought(student: Any, course: Any) -> Any:
-    create_enrollment(student, course)
-    return create_payment(student, course=course, gateway="stripe", transaction_id="pi_3TestIntent")
+@pytest.fixture
+def admin_headers(admin: Any, auth_headers: Any) -> dict[str, str]:
+    return dict(auth_headers(admin))
 
 
 def _refund(client: Any, payment: Any, headers: dict[str, str]) -> Any:
@@ -47,16 +44,15 @@ def test_concurrent_refunds_call_the_gateway_once(
     app: Any,
     client: Any,
     student: Any,
-    admin: Any,
     paid_course: Any,
-    auth_headers: Any,
-    stripe: FakeGateway,
+    bought: Any,
+    admin_headers: dict[str, str],
+    stripe_env: FakeGateway,
 ) -> None:
-    payment = _bought(student, paid_course)
+    payment, stripe, headers = bought, stripe_env, admin_headers
     stripe.routes[("POST", REFUNDS)] = (200, REFUNDED)
     # The gateway takes long enough for the second request to arrive while the first waits.
     stripe.delay = 1.0
-    headers = auth_headers(admin)
     barrier = threading.Barrier(2)
     answers: list[Any] = []
     lock = threading.Lock()
@@ -91,18 +87,18 @@ def test_concurrent_refunds_call_the_gateway_once(
 def test_a_refused_refund_changes_nothing_and_can_be_retried(
     client: Any,
     student: Any,
-    admin: Any,
     paid_course: Any,
-    auth_headers: Any,
-    stripe: FakeGateway,
+    bought: Any,
+    admin_headers: dict[str, str],
+    stripe_env: FakeGateway,
 ) -> None:
-    payment = _bought(student, paid_course)
+    payment, stripe = bought, stripe_env
     trail = event_types(str(payment.id))
     stripe.routes[("POST", REFUNDS)] = (
         400,
         {"error": {"type": "invalid_request_error", "message": "Charge already refunded"}},
     )
-    refused = _refund(client, payment, auth_headers(admin))
+    refused = _refund(client, payment, admin_headers)
     assert refused.status_code == 503 and refused.json()["code"] == "refund_failed"
     row = payment_row(str(payment.id))
     assert row.status == "completed" and row.refunded_at is None
@@ -110,7 +106,7 @@ def test_a_refused_refund_changes_nothing_and_can_be_retried(
     assert event_types(str(payment.id)) == trail
 
     stripe.routes[("POST", REFUNDS)] = (200, REFUNDED)
-    done = _refund(client, payment, auth_headers(admin))
+    done = _refund(client, payment, admin_headers)
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "refunded"
     assert payment_row(str(payment.id)).metadata_["refund_id"] == "re_1"
