@@ -74,3 +74,12 @@ def test_the_check_finds_direct_and_indirect_circles(tmp_path: Path) -> None:
         ["alpha", "beta", "alpha"],
         ["delta", "epsilon", "gamma", "delta"],
     ]
+
+
+def test_no_repository_imports_the_http_dependencies() -> None:
+    offenders = [
+        str(path.relative_to(MODULES))
+        for path in MODULES.rglob("repository.py")
+        if "app.core.dependencies" in _imported_names(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert offenders == []

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, exists
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.database import get_db
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
+from app.core.principal import Principal
 from app.core.security import (
     REVOCATION_CHECKED,
     TokenType,
@@ -65,17 +64,6 @@ def _token_from_request(request: Request, bearer: str | None) -> str | None:
     return token
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a verified, unrevoked access token speaks for, as the token says. The user row
-    has not been read: whoever acts on a principal without loading the user must check in
-    the same statement that the user is still active at `token_version` (see
-    `principal_user_filter`), and explain a refusal with `load_principal_user`."""
-
-    user_id: uuid.UUID
-    token_version: int
-
-
 def _revocation_answered(request: Request, jti: str) -> bool | None:
     """Whether the token is revoked, when the rate limiter's Redis round trip answered it."""
     checked = getattr(request.state, REVOCATION_CHECKED, None)
@@ -115,16 +103,6 @@ def load_principal_user(db: Session, principal: Principal) -> User:
     if principal.token_version != user.token_version:
         raise Unauthorized("Token has been revoked", code="token_revoked")
     return user
-
-
-def principal_user_filter(
-    user_id: ColumnElement[Any], token_version: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """SQL condition: the user `user_id` exists, is active and is at `token_version` — the
-    checks of `load_principal_user`, for a statement acting on a `Principal`."""
-    return exists().where(
-        User.id == user_id, User.is_active.is_(True), User.token_version == token_version
-    )
 
 
 def _load_user(request: Request, db: Session, token: str) -> User:
