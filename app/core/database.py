@@ -360,6 +360,18 @@ async def close_async_pool() -> None:
         await pool.close()
 
 
+def end_read_transaction(session: Session) -> None:
+    """End a transaction that has only read, before waiting on something outside the database
+    (a payment gateway's API): held open across that wait, it would keep its pooled
+    connection and, on SQLite, the database's write lock. The objects it loaded stay usable.
+    Refused for a transaction holding unflushed changes or after-commit work: those belong
+    to its owner's commit."""
+    if session.new or session.dirty or session.deleted or session.info.get(_HOOKS_KEY):
+        raise RuntimeError("end_read_transaction() on a transaction that has written")
+    if session.in_transaction():
+        session.commit()
+
+
 def _has_work(session: Session) -> bool:
     return session.in_transaction() or bool(session.info.get(_HOOKS_KEY))
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, Uuid, and_, exists, literal, select
+from sqlalchemy import Uuid, literal, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.database import get_db
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
+from app.core.principal import Principal, principal_filter
 from app.core.security import TokenType, decode_token, tokens_equal
-from app.modules.auth.models import RevokedAccessToken
 from app.modules.users.models import User
 
 # scope="function": commit (or roll back) before the response is sent, so a client never
@@ -58,31 +57,6 @@ def _token_from_request(request: Request, bearer: str | None) -> str | None:
     if token:
         verify_csrf(request)
     return token
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a verified access token speaks for, as the token says. Nothing has been read: who
-    acts on a principal without loading the user must check `principal_filter` in the same
-    statement, and explain a refusal with `load_principal_user`."""
-
-    user_id: uuid.UUID
-    token_version: int
-    token_id: str
-
-
-def principal_filter(
-    user_id: ColumnElement[Any], token_version: ColumnElement[Any], token_id: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """SQL condition, the one definition of a valid principal: its user exists, is active and
-    is at the token's version (a password change or deactivation bumps it), and the token
-    itself was not revoked (signed out)."""
-    return and_(
-        exists().where(
-            User.id == user_id, User.is_active.is_(True), User.token_version == token_version
-        ),
-        ~exists().where(RevokedAccessToken.jti == token_id),
-    )
 
 
 def _principal(request: Request, claims: dict[str, Any]) -> Principal:

@@ -1,5 +1,6 @@
-"""Imports every module's models and tasks so metadata, Celery and event subscriptions are
-complete in the API, the worker, Alembic and the tests alike."""
+"""Imports every module's models, tasks and reactions so metadata, Celery, event subscriptions
+and the rules a module hands to the modules below it are complete in the API, the worker,
+Alembic and the tests alike."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ def load_models() -> None:
 
 
 def load_tasks() -> None:
-    """Tasks live in `tasks.py`; scheduled (beat) jobs may live in `jobs.py`."""
+    """Tasks live in `tasks.py`; scheduled (beat) jobs may live in `jobs.py`; `reactions.py`
+    hands a lower module the rules it asks for without importing the module above it."""
     for name in MODULES:
         if importlib.util.find_spec(f"app.modules.{name}") is not None:
             _import_if_present(f"app.modules.{name}.tasks")
             _import_if_present(f"app.modules.{name}.jobs")
+            _import_if_present(f"app.modules.{name}.reactions")
 
 
 def load_all() -> None:

@@ -1,4 +1,9 @@
-"""The `courses` and `lessons` tables."""
+"""The `courses`, `lessons` and `enrollments` tables.
+
+The enrollments table (which student is enrolled in which course) is declared here because
+the course's access rule reads it (who may read a lesson, a course's materials, its
+statistics); the enrollments module, which builds on this one, owns enrolling, progress and
+reviews, and re-exports the model."""
 
 from __future__ import annotations
 
@@ -11,17 +16,19 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.database import Base, Timestamps, UUIDPrimaryKey
+from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
 
 
 class DifficultyLevel(StrEnum):
@@ -101,3 +108,48 @@ class Lesson(UUIDPrimaryKey, Timestamps, Base):
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
 
     course: Mapped[Course] = relationship(back_populates="lessons", lazy="raise")
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+
+
+# The enrollments that give their student the course: a dropped one keeps only its history.
+ENROLLED_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.COMPLETED.value)
+
+
+class Enrollment(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        # One enrollment per student and course, whatever the status: concurrent double
+        # clicks cannot create two, and re-enrolling reactivates the dropped row.
+        UniqueConstraint("student_id", "course_id", name="uq_enrollments_student_id_course_id"),
+        Index("ix_enrollments_student_enrolled_at", "student_id", "enrolled_at"),
+        Index("ix_enrollments_course_enrolled_at", "course_id", "enrolled_at"),
+        Index("ix_enrollments_course_status", "course_id", "status"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+        CheckConstraint(
+            "progress_percentage >= 0 AND progress_percentage <= 100", name="progress_range"
+        ),
+    )
+
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(20), default=EnrollmentStatus.ACTIVE.value)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    dropped_at: Mapped[datetime | None]
+    last_accessed_at: Mapped[datetime | None]
+    certificate_issued_at: Mapped[datetime | None]
+    progress_percentage: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    completed_lessons_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_lessons_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_time_spent_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    review: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None]
+
+    course: Mapped[Course] = relationship(lazy="raise")

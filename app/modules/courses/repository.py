@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.pagination import PageParams
-from app.modules.courses.models import Course, Lesson
+from app.modules.courses.models import ENROLLED_STATUSES, Course, Enrollment, Lesson
 from app.modules.courses.schemas import CourseSort
-from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.users.models import User
-
-_COUNTED_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.COMPLETED.value)
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ def _total_duration() -> ColumnElement[int]:
 def _enrollment_count() -> ColumnElement[int]:
     return (
         select(func.count(Enrollment.id))
-        .where(Enrollment.course_id == Course.id, Enrollment.status.in_(_COUNTED_STATUSES))
+        .where(Enrollment.course_id == Course.id, Enrollment.status.in_(ENROLLED_STATUSES))
         .correlate(Course)
         .scalar_subquery()
     )
@@ -70,7 +67,7 @@ def _enrollment_count() -> ColumnElement[int]:
 def _average_rating() -> ColumnElement[Any]:
     return (
         select(func.avg(Enrollment.rating))
-        .where(Enrollment.course_id == Course.id, Enrollment.status.in_(_COUNTED_STATUSES))
+        .where(Enrollment.course_id == Course.id, Enrollment.status.in_(ENROLLED_STATUSES))
         .correlate(Course)
         .scalar_subquery()
     )
@@ -79,7 +76,7 @@ def _average_rating() -> ColumnElement[Any]:
 def _rating_count() -> ColumnElement[int]:
     return (
         select(func.count(Enrollment.rating))
-        .where(Enrollment.course_id == Course.id, Enrollment.status.in_(_COUNTED_STATUSES))
+        .where(Enrollment.course_id == Course.id, Enrollment.status.in_(ENROLLED_STATUSES))
         .correlate(Course)
         .scalar_subquery()
     )
@@ -213,6 +210,20 @@ def existing_lesson_slugs(db: Session, course_id: uuid.UUID, base: str) -> set[s
             select(Lesson.slug).where(
                 Lesson.course_id == course_id,
                 or_(Lesson.slug == base, Lesson.slug.startswith(f"{base}-", autoescape=True)),
+            )
+        )
+    )
+
+
+def is_enrolled(db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+    return bool(
+        db.scalar(
+            select(
+                exists().where(
+                    Enrollment.student_id == student_id,
+                    Enrollment.course_id == course_id,
+                    Enrollment.status.in_(ENROLLED_STATUSES),
+                )
             )
         )
     )

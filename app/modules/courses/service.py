@@ -1,8 +1,10 @@
 """Course and lesson rules: ownership, visibility, publishing, slugs, ordering, caching.
 
 Other modules load courses through `get_owned_course`, `get_visible_course` and
-`get_lesson`, and ask `manages_course` / `course_access` (who may read a course's lessons,
-quizzes and assignments), so the ownership and visibility rules live in one place.
+`get_lesson`, and ask `manages_course`, `course_access` (who may read a course's lessons,
+quizzes and assignments) and `may_read_content` (its materials), so the ownership,
+visibility and access rules live in one place. Modules built on this one react to a
+course's published lessons changing through `on_published_lessons_changed`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from app.modules.courses.schemas import (
     LessonRead,
     LessonUpdate,
 )
-from app.modules.enrollments import service as enrollment_service
 from app.modules.users.models import User
 
 CACHE_NAMESPACE = "courses:"
@@ -121,10 +122,8 @@ def course_access(db: Session, *, course_id: uuid.UUID, user: User | None) -> Co
         raise NotFound("Course not found", code="course_not_found")
     if _is_owner_or_admin(course, user):
         return CourseAccess(course=course, manager=True, enrolled=False)
-    enrolled = (
-        user is not None
-        and enrollment_service.get_student_enrollment(db, student_id=user.id, course_id=course.id)
-        is not None
+    enrolled = user is not None and repository.is_enrolled(
+        db, student_id=user.id, course_id=course.id
     )
     if not (enrolled or _is_public(course)):
         raise NotFound("Course not found", code="course_not_found")
@@ -147,6 +146,14 @@ def require_item_access(db: Session, access: CourseAccess, *, lesson_id: uuid.UU
     `lesson_id` (None: attached to no lesson)."""
     readable = readable_item_lessons(db, access)
     access.require(preview=readable is None or (lesson_id is not None and lesson_id in readable))
+
+
+def may_read_content(db: Session, *, course_id: uuid.UUID, user: User) -> bool:
+    """Whether `user` may read the course's content and materials: a student enrolled in it
+    (active or completed; a dropped one loses access), its instructor or an admin."""
+    if repository.is_enrolled(db, student_id=user.id, course_id=course_id):
+        return True
+    return manages_course(db, course_id=course_id, user=user)
 
 
 def get_lesson(db: Session, *, lesson_id: uuid.UUID) -> Lesson:
@@ -415,9 +422,21 @@ def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
     return _lesson_read(lesson, content_available=True)
 
 
+LessonsChanged = Callable[[Session, uuid.UUID], None]
+_lessons_changed_listeners: list[LessonsChanged] = []
+
+
+def on_published_lessons_changed(listener: LessonsChanged) -> None:
+    """Call `listener(db, course_id)` in the transaction that changes a course's lessons
+    (the enrollments module refreshes every enrollment's totals)."""
+    if listener not in _lessons_changed_listeners:
+        _lessons_changed_listeners.append(listener)
+
+
 def _lessons_changed(db: Session, course_id: uuid.UUID) -> None:
     # The published lesson set drives every enrollment's totals and the course aggregates.
-    enrollment_service.recalculate_course_progress(db, course_id=course_id)
+    for listener in _lessons_changed_listeners:
+        listener(db, course_id)
     _invalidate_cache(db)
 
 

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.concurrency import run_in_threadpool
 
 from app.core.database import UTCDateTime, fetch_single_statement, get_engine
-from app.core.dependencies import Principal, principal_filter
 from app.core.pagination import PageParams
+from app.core.principal import Principal, principal_filter
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
     Enrollment,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi import status as http_status
+from fastapi.responses import JSONResponse
 
 from app.core.dependencies import (
     CurrentPrincipal,
@@ -14,7 +15,7 @@ from app.core.dependencies import (
     DbSession,
     require_permissions,
 )
-from app.core.errors import problem
+from app.core.errors import problem, problem_response
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter, model_response
@@ -31,13 +32,29 @@ from app.modules.enrollments.schemas import (
     ReviewCreate,
     RosterEntry,
 )
-from app.modules.payments.models import Payment
-from app.modules.payments.responses import payment_required_response
 from app.modules.users.models import User
 
 router = APIRouter(prefix="/enrollments", tags=["enrollments"])
 
 Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
+
+
+def _payment_required(request: Request, needed: service.PaymentRequired) -> JSONResponse:
+    # Returned rather than raised, so the request's transaction commits and the pending
+    # payment the checkout refers to is kept.
+    return problem_response(
+        request,
+        status=402,
+        title="Payment required",
+        detail="This course must be paid for before enrolling: pay at checkout.checkout_url",
+        code="payment_required",
+        extra={
+            "course_id": str(needed.course_id),
+            "price": str(needed.price),
+            "currency": needed.currency,
+            "checkout": needed.checkout,
+        },
+    )
 
 
 @router.post(
@@ -52,8 +69,8 @@ Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
 def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreate) -> Any:
     """Enroll in a published course (free at once; paid: 402 with a checkout to pay at)."""
     result = service.enroll(db, user=user, course_id=data.course_id)
-    if isinstance(result, Payment):
-        return payment_required_response(request, result)
+    if isinstance(result, service.PaymentRequired):
+        return _payment_required(request, result)
     return result
 
 

@@ -2,13 +2,17 @@
 reviews, dropping, rosters and statistics.
 
 Other modules call `get_student_enrollment`, `complete_lesson`, `activate_paid_enrollment`
-and `revoke_paid_access`.
+and `revoke_paid_access`. How enrolling in a paid course is settled (a subscription's grant
+or a checkout) is the payments module's, which builds on this one: it hands its rule in with
+`settle_paid_enrollments_with`, so this module never imports it.
 """
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NoReturn
 
@@ -18,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
-from app.core.dependencies import Principal, load_principal_user
+from app.core.dependencies import load_principal_user
 from app.core.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -28,6 +32,7 @@ from app.core.errors import (
 from app.core.events import emit
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
+from app.core.principal import Principal
 from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, LessonType
 from app.modules.courses.schemas import CourseSummary
@@ -43,7 +48,6 @@ from app.modules.enrollments.schemas import (
     StudentSummary,
 )
 from app.modules.notifications.service import queue_email
-from app.modules.payments.models import Payment
 from app.modules.users.models import User
 
 ENROLLMENT_CREATED = "enrollment.created"
@@ -142,16 +146,41 @@ def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, b
     return enrollment, True
 
 
-def require_payment(db: Session, *, student: User, course: Course) -> Enrollment | Payment:
+@dataclass(frozen=True)
+class PaymentRequired:
+    """Enrolling in a paid course waits for a payment: the checkout to pay at (JSON-ready)."""
+
+    course_id: uuid.UUID
+    price: Decimal
+    currency: str
+    checkout: dict[str, Any]
+
+
+class SettlePaidEnrollment(typing.Protocol):
+    def __call__(
+        self, db: Session, *, student: User, course: Course
+    ) -> Enrollment | PaymentRequired: ...
+
+
+_paid_enrollments: list[SettlePaidEnrollment] = []
+
+
+def settle_paid_enrollments_with(rule: SettlePaidEnrollment) -> None:
+    """How enrolling in a paid course is settled (given by the payments module on import)."""
+    _paid_enrollments[:] = [rule]
+
+
+def require_payment(db: Session, *, student: User, course: Course) -> Enrollment | PaymentRequired:
     """Enrolling in a paid course: granted at once under an all-courses subscription,
     otherwise a pending payment with a checkout at the configured gateway (answered 402)."""
-    # Imported here: the payments service itself calls into this module.
-    from app.modules.payments.service import enroll_or_checkout
+    if not _paid_enrollments:
+        raise BusinessRuleViolation(
+            "Paid courses cannot be bought on this installation", code="payments_unavailable"
+        )
+    return _paid_enrollments[0](db, student=student, course=course)
 
-    return enroll_or_checkout(db, student=student, course=course)
 
-
-def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment | Payment:
+def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment | PaymentRequired:
     """Enroll the user in a published course: free courses at once, paid ones via payment."""
     course = course_service.get_visible_course(db, course_id=course_id, user=user)
     if not course.is_published or course.archived_at is not None:

@@ -3,6 +3,9 @@
 An upload is streamed: the first bytes are sniffed, then the rest flows chunk by chunk into
 the storage backend through a reader that counts bytes and hashes them, and stops the
 transfer the moment the size limit is passed. Nothing holds the whole file in memory.
+
+Modules that attach private files to their own records (assignments' submissions) say who
+else may read them through `allow_reading_attachments`, so this module never imports them.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
@@ -29,6 +33,7 @@ from app.core.errors import (
 from app.core.permissions import Role
 from app.core.storage import get_storage
 from app.core.storage.base import CHUNK_SIZE
+from app.modules.courses.service import get_owned_course, may_read_content
 from app.modules.files import repository
 from app.modules.files.models import UploadedFile
 from app.modules.files.schemas import DownloadLink, FileBase, FileRead
@@ -137,8 +142,6 @@ def upload_file(
     check_extension(extension, settings.ALLOWED_UPLOAD_EXTENSIONS)
     folder_name = normalize_folder(folder)
     if course_id is not None:
-        from app.modules.courses.service import get_owned_course
-
         # Course materials are published by the course's owner (or an admin) only.
         get_owned_course(db, course_id=course_id, user=user)
     head = _read_head(source)
@@ -209,23 +212,24 @@ def get_owned_file(db: Session, *, file_id: uuid.UUID, user: User) -> UploadedFi
     return record
 
 
+# (db, file_id, uploader_id, reader) -> whether the reader may read that private file.
+AttachmentReader = Callable[[Session, uuid.UUID, uuid.UUID, User], bool]
+_attachment_readers: list[AttachmentReader] = []
+
+
+def allow_reading_attachments(rule: AttachmentReader) -> None:
+    """Let `rule` grant reading a private file to someone other than its uploader."""
+    if rule not in _attachment_readers:
+        _attachment_readers.append(rule)
+
+
 def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
     if record.uploader_id == user.id or _is_admin(user):
         return True
     if record.course_id is None:
-        # A private file may still be a submission attachment its grader must read.
-        from app.modules.assignments.service import grader_may_read_attachment
-
-        return grader_may_read_attachment(
-            db, file_id=record.id, uploader_id=record.uploader_id, user=user
-        )
-    from app.modules.courses.service import manages_course
-    from app.modules.enrollments.service import get_student_enrollment
-
-    # Active or completed enrollments only (a dropped student loses access).
-    if get_student_enrollment(db, student_id=user.id, course_id=record.course_id) is not None:
-        return True
-    return manages_course(db, course_id=record.course_id, user=user)
+        # A private file may still be an attachment someone must read (a submission's grader).
+        return any(rule(db, record.id, record.uploader_id, user) for rule in _attachment_readers)
+    return may_read_content(db, course_id=record.course_id, user=user)
 
 
 def get_downloadable_file(db: Session, *, file_id: uuid.UUID, user: User | None) -> UploadedFile:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -69,6 +69,14 @@ def event_exists(db: Session, gateway: str, event_id: str) -> bool:
             select(
                 exists().where(PaymentEvent.gateway == gateway, PaymentEvent.event_id == event_id)
             )
+        )
+    )
+
+
+def delete_event(db: Session, *, gateway: str, event_id: str) -> None:
+    db.execute(
+        delete(PaymentEvent).where(
+            PaymentEvent.gateway == gateway, PaymentEvent.event_id == event_id
         )
     )
 

@@ -19,7 +19,7 @@ from app.core.errors import NotFound, PayloadTooLarge, problem
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
 from app.core.routing import APIRouter
-from app.modules.payments import sandbox, service
+from app.modules.payments import sandbox
 from app.modules.payments.models import PaymentStatus
 from app.modules.payments.schemas import (
     AdminPaymentRead,
@@ -41,6 +41,16 @@ from app.modules.payments.schemas import (
     WebhookAck,
     revenue_values,
 )
+from app.modules.payments.services import (
+    checkout,
+    events,
+    plans,
+    reads,
+    reconciliation,
+    refunds,
+    subscriptions,
+)
+from app.modules.payments.services.ledger import WebhookOutcome
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -57,7 +67,7 @@ async def _raw_body(request: Request) -> bytes:
     return body
 
 
-def _ack(outcome: service.WebhookOutcome) -> WebhookAck:
+def _ack(outcome: WebhookOutcome) -> WebhookAck:
     payment = outcome.payment
     return WebhookAck(
         status=outcome.status,
@@ -72,10 +82,11 @@ def _ack(outcome: service.WebhookOutcome) -> WebhookAck:
     status_code=status.HTTP_201_CREATED,
     responses=_GATEWAY_UNAVAILABLE,
 )
-def create_payment_intent(data: PaymentIntentCreate, db: DbSession, user: CurrentUser) -> Any:
+def create_payment_intent(data: PaymentIntentCreate, user: CurrentUser) -> Any:
     """Open a checkout for a paid course at the configured gateway (price from the course)."""
-    payment = service.create_course_payment(db, user=user, course_id=data.course_id)
-    return service.checkout_view(payment)
+    # No request session: the gateway is asked with no transaction open.
+    payment = checkout.create_course_payment(user=user, course_id=data.course_id)
+    return checkout.checkout_view(payment)
 
 
 @router.post(
@@ -84,23 +95,23 @@ def create_payment_intent(data: PaymentIntentCreate, db: DbSession, user: Curren
     status_code=status.HTTP_201_CREATED,
     responses=_GATEWAY_UNAVAILABLE,
 )
-def create_subscription(data: SubscriptionCreate, db: DbSession, user: CurrentUser) -> Any:
+def create_subscription(data: SubscriptionCreate, user: CurrentUser) -> Any:
     """Subscribe to a plan: a pending subscription and the checkout for its first period."""
-    payment = service.create_subscription(db, user=user, plan_id=data.plan_id)
-    return service.checkout_view(payment)
+    payment = subscriptions.create_subscription(user=user, plan_id=data.plan_id)
+    return checkout.checkout_view(payment)
 
 
 @router.get("/my-payments", response_model=Page[PaymentRead])
 def my_payments(db: DbSession, user: CurrentUser, params: Pagination) -> Any:
     """Your payments, newest first."""
-    items, total = service.list_my_payments(db, user=user, params=params)
+    items, total = reads.list_my_payments(db, user=user, params=params)
     return Page[PaymentRead].build([PaymentRead.model_validate(p) for p in items], total, params)
 
 
 @router.get("/my-subscriptions", response_model=Page[SubscriptionRead])
 def my_subscriptions(db: DbSession, user: CurrentUser, params: Pagination) -> Any:
     """Your subscriptions, newest first."""
-    items, total = service.list_my_subscriptions(db, user=user, params=params)
+    items, total = subscriptions.list_my_subscriptions(db, user=user, params=params)
     return Page[SubscriptionRead].build(
         [SubscriptionRead.model_validate(s) for s in items], total, params
     )
@@ -109,7 +120,7 @@ def my_subscriptions(db: DbSession, user: CurrentUser, params: Pagination) -> An
 @router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionRead)
 def cancel_subscription(subscription_id: uuid.UUID, db: DbSession, user: CurrentUser) -> Any:
     """Cancel your subscription; access lasts until the end of the paid period."""
-    return service.cancel_subscription(db, subscription_id=subscription_id, user=user)
+    return subscriptions.cancel_subscription(db, subscription_id=subscription_id, user=user)
 
 
 @router.get("/revenue/summary", response_model=RevenueSummary)
@@ -122,7 +133,7 @@ def revenue_summary(
     date_to: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
 ) -> Any:
     """Revenue of completed payments grouped by day, month, gateway or course, per currency."""
-    rows, total, totals = service.revenue_summary(
+    rows, total, totals = reads.revenue_summary(
         db, group_by=group_by, date_from=date_from, date_to=date_to, params=params
     )
     page = Page[RevenueRow].build([RevenueRow(**revenue_values(r)) for r in rows], total, params)
@@ -150,7 +161,7 @@ def gateway_webhook(
     """Receive a gateway's signed payment webhook (verified, idempotent)."""
     if gateway == "sandbox" and get_settings().is_production:
         raise NotFound("The sandbox gateway is not available in production")
-    outcome = service.handle_webhook(
+    outcome = events.handle_webhook(
         db,
         gateway=gateway,
         body=body,
@@ -189,20 +200,20 @@ def list_plans(
 ) -> Any:
     """Subscription plans on sale (admins may include retired ones)."""
     show_all = include_inactive and user is not None and user.role == Role.ADMIN.value
-    items, total = service.list_plans(db, include_inactive=show_all, params=params)
+    items, total = plans.list_plans(db, include_inactive=show_all, params=params)
     return Page[PlanRead].build([PlanRead.model_validate(p) for p in items], total, params)
 
 
 @router.post("/plans", response_model=PlanRead, status_code=status.HTTP_201_CREATED)
 def create_plan(data: PlanCreate, db: DbSession, _admin: AdminUser) -> Any:
     """Create a subscription plan."""
-    return service.create_plan(db, data=data)
+    return plans.create_plan(db, data=data)
 
 
 @router.patch("/plans/{plan_id}", response_model=PlanRead)
 def update_plan(plan_id: uuid.UUID, data: PlanUpdate, db: DbSession, _admin: AdminUser) -> Any:
     """Change a plan (price changes apply to new subscriptions only); retire with is_active."""
-    return service.update_plan(db, plan_id=plan_id, data=data)
+    return plans.update_plan(db, plan_id=plan_id, data=data)
 
 
 @router.get("", response_model=Page[AdminPaymentRead])
@@ -214,7 +225,7 @@ def list_payments(
     gateway: GatewayName | None = None,
 ) -> Any:
     """Every payment (admin), newest first, filtered by status and gateway."""
-    items, total = service.list_payments(
+    items, total = reads.list_payments(
         db,
         status=payment_status.value if payment_status else None,
         gateway=gateway,
@@ -228,7 +239,7 @@ def list_payments(
 @router.get("/{payment_id}", response_model=PaymentRead)
 def get_payment(payment_id: uuid.UUID, db: DbSession, user: CurrentUser) -> Any:
     """One of your payments (admins: any payment)."""
-    return service.get_payment(db, payment_id=payment_id, user=user)
+    return reads.get_payment(db, payment_id=payment_id, user=user)
 
 
 @router.get("/{payment_id}/events", response_model=Page[PaymentEventRead])
@@ -236,7 +247,7 @@ def payment_events(
     payment_id: uuid.UUID, db: DbSession, _admin: AdminUser, params: Pagination
 ) -> Any:
     """The audit trail of a payment: every gateway event and state change (admin)."""
-    items, total = service.list_payment_events(db, payment_id=payment_id, params=params)
+    items, total = reads.list_payment_events(db, payment_id=payment_id, params=params)
     return Page[PaymentEventRead].build(
         [PaymentEventRead.model_validate(e) for e in items], total, params
     )
@@ -245,11 +256,9 @@ def payment_events(
 @router.post(
     "/{payment_id}/refund", response_model=AdminPaymentRead, responses=_GATEWAY_UNAVAILABLE
 )
-def refund_payment(
-    payment_id: uuid.UUID, data: RefundCreate, db: DbSession, admin: AdminUser
-) -> Any:
+def refund_payment(payment_id: uuid.UUID, data: RefundCreate, admin: AdminUser) -> Any:
     """Refund a completed payment in full at its gateway and revoke the access it bought."""
-    return service.refund_payment(db, payment_id=payment_id, admin=admin, reason=data.reason)
+    return refunds.refund_payment(payment_id=payment_id, admin=admin, reason=data.reason)
 
 
 @router.post(
@@ -257,7 +266,7 @@ def refund_payment(
 )
 def reconcile_payment(payment_id: uuid.UUID, _admin: AdminUser) -> Any:
     """Ask the gateway where an open payment stands and apply it as its webhook would (admin)."""
-    outcome = service.reconcile_payment(payment_id=payment_id)
+    outcome = reconciliation.reconcile_payment(payment_id=payment_id)
     return ReconcileResult(
         status=outcome.status, payment=AdminPaymentRead.model_validate(outcome.payment)
     )

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, PermissionDenied
 from app.core.security import tokens_equal
-from app.modules.payments import service
 from app.modules.payments.gateways import sandbox as sandbox_gateway
 from app.modules.payments.models import Payment, PaymentStatus
+from app.modules.payments.services.events import handle_webhook
+from app.modules.payments.services.ledger import WebhookOutcome
 
 OUTCOMES = {
     "succeed": "payment.succeeded",
@@ -53,7 +54,7 @@ def checkout_page(db: Session, *, payment_id: uuid.UUID, token: str) -> str:
 
 def complete_checkout(
     db: Session, *, payment_id: uuid.UUID, token: str, outcome: str
-) -> service.WebhookOutcome:
+) -> WebhookOutcome:
     payment = _checkout_payment(db, payment_id, token)
     if payment.status != PaymentStatus.PENDING:
         raise Conflict(f"The payment is already {payment.status}", code="payment_not_pending")
@@ -65,7 +66,7 @@ def complete_checkout(
         currency=payment.currency,
         transaction_id=f"sbx_txn_{uuid.uuid4().hex}",
     )
-    return service.handle_webhook(
+    return handle_webhook(
         db,
         gateway=sandbox_gateway.SandboxGateway.name,
         body=body,

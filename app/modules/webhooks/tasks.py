@@ -11,6 +11,7 @@ from celery import Task
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
 from app.core.events import ALL_EVENTS, subscribe
+from app.core.schedule import every
 from app.core.tasks import RETRY_POLICY, TASK_TIME_LIMIT_SECONDS, celery_app
 from app.modules.webhooks import service
 
@@ -43,3 +44,4 @@ def redrive_overdue_job() -> int:
 
 
 subscribe(ALL_EVENTS, dispatch_event)
+every("redrive-webhook-deliveries", redrive_overdue_job, setting="WEBHOOK_REDRIVE_CRON")

@@ -12,11 +12,14 @@ import pytest
 from celery.schedules import crontab
 from sqlalchemy import func, select
 
+from app.core import schedule
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
+from app.modules.auth import jobs as auth_jobs
 from app.modules.auth.models import RefreshToken
-from app.modules.notifications import jobs
+from app.modules.enrollments import jobs
 from app.modules.notifications.models import NotificationSend
+from app.modules.payments import jobs as payment_jobs
 from tests.modules.payments.factories import (
     clear_outbox,
     create_course,
@@ -146,8 +149,8 @@ def test_expire_subscriptions_job(student: Any) -> None:
     plan = create_plan()
     lapsed = create_subscription(student, plan, days_left=-1)
     running = create_subscription(student, create_plan(), days_left=5)
-    assert jobs.expire_subscriptions_job.apply().get() == 1
-    assert jobs.expire_subscriptions_job.apply().get() == 0
+    assert payment_jobs.expire_subscriptions_job.apply().get() == 1
+    assert payment_jobs.expire_subscriptions_job.apply().get() == 0
     from app.modules.payments.models import Subscription
 
     with session_scope() as db:
@@ -167,28 +170,28 @@ def test_clean_expired_tokens(student: Any) -> None:
                     expires_at=now + timedelta(days=days),
                 )
             )
-    result = jobs.clean_expired_tokens_job.apply().get()
+    result = auth_jobs.clean_expired_tokens_job.apply().get()
     assert result["refresh_tokens"] == 2
     with session_scope() as db:
         assert db.scalar(select(func.count()).select_from(RefreshToken)) == 1
 
 
 def test_schedules_come_from_the_settings(env: Any) -> None:
-    cron = jobs.parse_schedule("0 9 * * 1")
+    cron = schedule.parse_schedule("0 9 * * 1")
     assert isinstance(cron, crontab)
     assert cron.hour == {9} and cron.minute == {0} and cron.day_of_week == {1}
-    assert jobs.parse_schedule("every:2.5") == 2.5
+    assert schedule.parse_schedule("every:2.5") == 2.5
     for bad in ("0 9 * *", "every:0", "every:x"):
         with pytest.raises(ValueError):
-            jobs.parse_schedule(bad)
+            schedule.parse_schedule(bad)
     env(
         WEEKLY_REPORT_CRON="15 7 * * 5",
         COURSE_REMINDER_CRON="every:30",
         PAYMENT_RECONCILIATION_CRON="every:45",
         WEBHOOK_REDRIVE_CRON="every:20",
     )
-    schedule = jobs.beat_schedule(get_settings())
-    assert set(schedule) == {
+    entries = schedule.beat_schedule(get_settings())
+    assert set(entries) == {
         "weekly-progress-report",
         "course-reminders",
         "expire-subscriptions",
@@ -196,12 +199,12 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "clean-expired-tokens",
         "redrive-webhook-deliveries",
     }
-    assert schedule["weekly-progress-report"]["schedule"].hour == {7}
-    assert schedule["course-reminders"]["schedule"] == 30.0
-    assert schedule["weekly-progress-report"]["task"] == "emails.weekly_progress_report"
-    assert schedule["reconcile-payments"]["task"] == "payments.reconcile_pending"
-    assert schedule["reconcile-payments"]["schedule"] == 45.0
-    assert schedule["redrive-webhook-deliveries"] == {
+    assert entries["weekly-progress-report"]["schedule"].hour == {7}
+    assert entries["course-reminders"]["schedule"] == 30.0
+    assert entries["weekly-progress-report"]["task"] == "emails.weekly_progress_report"
+    assert entries["reconcile-payments"]["task"] == "payments.reconcile_pending"
+    assert entries["reconcile-payments"]["schedule"] == 45.0
+    assert entries["redrive-webhook-deliveries"] == {
         "task": "webhooks.redrive_overdue",
         "schedule": 20.0,
     }

@@ -11,6 +11,7 @@ from tests.modules.payments.factories import (
     create_course,
     fake_gateway_server,
 )
+from tests.modules.payments.helpers import STRIPE_WHSEC
 
 
 @pytest.fixture
@@ -34,3 +35,15 @@ def fake() -> Iterator[FakeGateway]:
     """A local stand-in for the gateways' HTTPS APIs."""
     with fake_gateway_server() as server:
         yield server
+
+
+@pytest.fixture
+def stripe_env(env: Any, fake: FakeGateway) -> FakeGateway:
+    """Stripe as the configured gateway, its API answered by the fake."""
+    env(
+        PAYMENT_GATEWAY="stripe",
+        STRIPE_SECRET_KEY="sk_test_123",
+        STRIPE_WEBHOOK_SECRET=STRIPE_WHSEC,
+        STRIPE_API_BASE=fake.url,
+    )
+    return fake

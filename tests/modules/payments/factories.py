@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import get_settings
-from app.core.database import session_scope, utcnow
+from app.core.database import get_engine, session_scope, utcnow
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment
 from app.modules.payments.models import (
@@ -146,13 +147,27 @@ def clear_outbox() -> None:
 # --- a fake gateway API ----------------------------------------------------------------------
 
 
+def connections_in_use() -> int:
+    """How many of the application's database connections are checked out of its pool (each
+    one a transaction in progress: a session gives its connection back when it ends one)."""
+    pool: Any = get_engine().pool
+    return int(pool.checkedout())
+
+
 @dataclass
 class FakeGateway:
-    """Answers `routes[(method, path)]` = (status, json body); records every request."""
+    """Answers `routes[(method, path)]` = (status, json body); records every request, and
+    how many database connections the application held at the moment it arrived."""
 
     routes: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    # Seconds each answer takes (a slow gateway, for overlapping requests).
+    delay: float = 0.0
+
+    def calls_inside_transactions(self) -> list[str]:
+        """The requests that arrived while the application had a transaction open."""
+        return [f"{r['method']} {r['path']}" for r in self.requests if r["connections_in_use"]]
 
 
 @contextmanager
@@ -170,8 +185,10 @@ def fake_gateway_server() -> Iterator[FakeGateway]:
                     "path": path,
                     "headers": dict(self.headers),
                     "body": raw.decode(),
+                    "connections_in_use": connections_in_use(),
                 }
             )
+            time.sleep(fake.delay)
             status, body = fake.routes.get((self.command, path), (404, {"error": "no route"}))
             payload = json.dumps(body).encode()
             self.send_response(status)

@@ -8,7 +8,6 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-import pytest
 from sqlalchemy import func, select
 
 from app.core.database import session_scope
@@ -36,17 +35,6 @@ from tests.modules.payments.helpers import (
 )
 
 INTENT = "/api/v1/payments/create-payment-intent"
-
-
-@pytest.fixture
-def stripe_env(env: Any, fake: FakeGateway) -> FakeGateway:
-    env(
-        PAYMENT_GATEWAY="stripe",
-        STRIPE_SECRET_KEY="sk_test_123",
-        STRIPE_WEBHOOK_SECRET=STRIPE_WHSEC,
-        STRIPE_API_BASE=fake.url,
-    )
-    return fake
 
 
 def _open(client: Any, headers: dict[str, str], course: Any) -> dict[str, Any]:

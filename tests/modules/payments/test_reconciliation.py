@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from app.core.database import session_scope, utcnow
-from app.modules.notifications import jobs
-from app.modules.payments import service as payment_service
+from app.modules.payments import jobs
 from app.modules.payments.models import Payment
+from app.modules.payments.services import reconciliation
 from tests.modules.payments.factories import (
     FakeGateway,
     create_course,
@@ -236,7 +236,7 @@ def test_a_webhook_that_wins_the_race_leaves_the_answer_nothing_to_do(
     paid = stripe_session("cs_race", str(payment.id), "paid")
     gateways.routes[("GET", f"{SESSIONS}/cs_race")] = (200, paid)
     with session_scope() as db:
-        (query,) = payment_service.claim_payments_to_reconcile(db, now=utcnow())
+        (query,) = reconciliation.claim_payments_to_reconcile(db, now=utcnow())
     # The webhook arrives while the gateway is being asked.
     body = stripe_event("checkout.session.completed", paid)
     hook = client.post(
@@ -245,7 +245,7 @@ def test_a_webhook_that_wins_the_race_leaves_the_answer_nothing_to_do(
         headers={"Stripe-Signature": stripe_signature(body, STRIPE_WHSEC)},
     )
     assert hook.json()["status"] == "processed"
-    assert payment_service.reconcile(query).status == "ignored"
+    assert reconciliation.reconcile(query).status == "ignored"
     assert count_enrollments(student.id, paid_course.id) == 1
     assert _receipts(student) == 1
 
@@ -443,7 +443,7 @@ def test_each_run_takes_a_bounded_batch_and_the_next_run_the_others(
 
     def claimed() -> set[Any]:
         with session_scope() as db:
-            queries = payment_service.claim_payments_to_reconcile(db, now=utcnow())
+            queries = reconciliation.claim_payments_to_reconcile(db, now=utcnow())
         return {query.payment_id for query in queries}
 
     first, second = claimed(), claimed()

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from app.core.database import session_scope, utcnow
 from app.modules.courses.models import Course
-from app.modules.payments import service
 from app.modules.payments.models import Subscription, SubscriptionCourseGrant
+from app.modules.payments.services import subscriptions
+from app.modules.payments.services.checkout import enroll_or_checkout
 from app.modules.users.models import User
 from tests.factories import statements
 from tests.modules.payments.factories import (
@@ -107,7 +108,7 @@ def test_subscription_grants_paid_courses_until_it_ends(
     with session_scope() as db:
         user = db.get(User, student.id)
         assert user is not None
-        result = service.enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
+        result = enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
     assert result.__class__.__name__ == "Enrollment"
     assert count_enrollments(student.id, course.id) == 1
 
@@ -117,7 +118,7 @@ def test_subscription_grants_paid_courses_until_it_ends(
     )
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     with session_scope() as db:
-        assert service.expire_subscriptions(db) == 0
+        assert subscriptions.expire_subscriptions(db) == 0
     assert count_enrollments(student.id, course.id) == 1
 
     # Period over: the job expires it and the courses it granted lose access.
@@ -126,7 +127,7 @@ def test_subscription_grants_paid_courses_until_it_ends(
             {Subscription.current_period_end: utcnow() - timedelta(minutes=1)}
         )
     with session_scope() as db:
-        assert service.expire_subscriptions(db) == 1
+        assert subscriptions.expire_subscriptions(db) == 1
     assert count_enrollments(student.id, course.id) == 0
     after = client.get("/api/v1/payments/my-subscriptions", headers=auth_headers(student)).json()
     assert after["items"][0]["status"] == "expired"
@@ -139,7 +140,7 @@ def test_without_subscription_a_paid_course_needs_a_checkout(student: Any, instr
     with session_scope() as db:
         user = db.get(User, student.id)
         assert user is not None
-        result = service.enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
+        result = enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
         assert result.__class__.__name__ == "Payment"
         assert result.status == "pending"
     assert count_enrollments(student.id, course.id) == 0
@@ -154,14 +155,14 @@ def test_course_bought_separately_survives_subscription_expiry(
     with session_scope() as db:
         user = db.get(User, student.id)
         assert user is not None
-        service.enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
+        enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
     create_payment(student, course=course, completed_at=utcnow())
     with session_scope() as db:
         db.query(Subscription).filter(Subscription.id == subscription.id).update(
             {Subscription.current_period_end: utcnow() - timedelta(seconds=1)}
         )
     with session_scope() as db:
-        service.expire_subscriptions(db)
+        subscriptions.expire_subscriptions(db)
     assert count_enrollments(student.id, course.id) == 1
 
 
@@ -174,7 +175,7 @@ def _lapse_with_grants(student: Any, instructor: Any) -> tuple[Any, Any, Any]:
         user = db.get(User, student.id)
         assert user is not None
         for course in (bought, granted):
-            service.enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
+            enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
     create_payment(student, course=bought, completed_at=utcnow())
     with session_scope() as db:
         db.query(Subscription).filter(Subscription.id == subscription.id).update(
@@ -192,7 +193,7 @@ def test_expiry_statements_do_not_grow_with_the_lapsed_subscriptions(
             student = make_user(role="student")
             lapsed.append((student, *_lapse_with_grants(student, instructor)))
         with statements() as seen, session_scope() as db:
-            assert service.expire_subscriptions(db) == count
+            assert subscriptions.expire_subscriptions(db) == count
         return seen, lapsed
 
     one, _ = expire(1)
@@ -265,7 +266,7 @@ def test_refunded_subscription_ends_at_once(
     with session_scope() as db:
         user = db.get(User, student.id)
         assert user is not None
-        service.enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
+        enroll_or_checkout(db, student=user, course=db.get(Course, course.id))
     response = client.post(
         f"/api/v1/payments/{checkout['payment_id']}/refund",
         json={"reason": "r"},

@@ -1,48 +1,37 @@
-"""Scheduled jobs (Celery beat) and their schedule.
+"""Scheduled learning mail:
 
 - weekly progress report (WEEKLY_REPORT_CRON): students with active enrollments;
 - daily course reminder (COURSE_REMINDER_CRON): students with an active enrollment they
-  have not opened for REMINDER_INACTIVE_DAYS;
-- expire subscriptions (SUBSCRIPTION_EXPIRY_CRON);
-- reconcile payments left pending, by asking their gateway (PAYMENT_RECONCILIATION_CRON);
-- clean expired refresh, revoked-access and one-time tokens (TOKEN_CLEANUP_CRON);
-- send again webhook deliveries whose task was lost (WEBHOOK_REDRIVE_CRON, see
-  `app.modules.webhooks.service.redrive_overdue`).
+  have not opened for REMINDER_INACTIVE_DAYS.
 
-Report and reminder are non-transactional mail: users who opted out (`email_opt_out`) are
-skipped. Each is idempotent per period through `notification_sends`.
-A schedule is a 5-field cron expression in SCHEDULE_TIMEZONE, or `every:<seconds>`.
+Both are non-transactional mail: users who opted out (`email_opt_out`) are skipped. Each is
+idempotent per period through `notification_sends`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from celery.schedules import crontab
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.config import Settings, get_settings
+from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
-from app.core.errors import DomainError
 from app.core.permissions import Role
+from app.core.schedule import every
 from app.core.tasks import RETRY_POLICY, celery_app
-from app.modules.auth import service as auth_service
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.notifications.models import NotificationSend
 from app.modules.notifications.service import queue_email
-from app.modules.payments import service as payment_service
-from app.modules.payments.gateways import StatusQuery
 from app.modules.users.models import User
-from app.modules.webhooks.tasks import redrive_overdue_job
 
 logger = logging.getLogger("app.jobs")
 
@@ -198,11 +187,6 @@ def send_course_reminders(db: Session, *, now: datetime) -> int:
     return _send_batch(db, job=COURSE_REMINDER, period=period, users=users, courses=courses)
 
 
-def clean_expired_tokens(db: Session, *, now: datetime) -> dict[str, int]:
-    """Delete the authentication token rows past their expiry."""
-    return auth_service.delete_expired_tokens(db, now=now)
-
-
 # --- tasks -----------------------------------------------------------------------------------
 
 
@@ -222,92 +206,5 @@ def course_reminders_job() -> int:
     return sent
 
 
-@celery_app.task(name="payments.expire_subscriptions", **RETRY_POLICY)
-def expire_subscriptions_job() -> int:
-    with session_scope() as db:
-        return payment_service.expire_subscriptions(db)
-
-
-def _reconcile(query: StatusQuery) -> str:
-    """`reconcile` one payment; whatever goes wrong is logged and left to the next run."""
-    try:
-        return payment_service.reconcile(query).status
-    except DomainError as exc:
-        # The service logged why (gateway unavailable, amount mismatch).
-        logger.info("payment %s not reconciled: %s", query.payment_id, exc)
-    except Exception:
-        logger.exception("payment %s not reconciled", query.payment_id)
-    return "error"
-
-
-@celery_app.task(name="payments.reconcile_pending", **RETRY_POLICY)
-def reconcile_payments_job() -> dict[str, int]:
-    with session_scope() as db:
-        queries = payment_service.claim_payments_to_reconcile(db, now=utcnow())
-    outcomes = Counter(_reconcile(query) for query in queries)
-    logger.info("pending payments reconciled: %s", dict(outcomes))
-    return dict(outcomes)
-
-
-@celery_app.task(name="default.clean_expired_tokens", **RETRY_POLICY)
-def clean_expired_tokens_job() -> dict[str, int]:
-    with session_scope() as db:
-        return clean_expired_tokens(db, now=utcnow())
-
-
-# --- schedule --------------------------------------------------------------------------------
-
-
-def parse_schedule(expression: str) -> crontab | float:
-    """A 5-field cron expression, or `every:<seconds>` (handy in development and tests)."""
-    text = expression.strip()
-    if text.startswith("every:"):
-        seconds = float(text.split(":", 1)[1])
-        if seconds <= 0:
-            raise ValueError(f"schedule interval must be positive: {expression!r}")
-        return seconds
-    fields = text.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron expression needs 5 fields: {expression!r}")
-    minute, hour, day_of_month, month_of_year, day_of_week = fields
-    return crontab(
-        minute=minute,
-        hour=hour,
-        day_of_month=day_of_month,
-        month_of_year=month_of_year,
-        day_of_week=day_of_week,
-    )
-
-
-def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    return {
-        "weekly-progress-report": {
-            "task": weekly_progress_report_job.name,
-            "schedule": parse_schedule(settings.WEEKLY_REPORT_CRON),
-        },
-        "course-reminders": {
-            "task": course_reminders_job.name,
-            "schedule": parse_schedule(settings.COURSE_REMINDER_CRON),
-        },
-        "expire-subscriptions": {
-            "task": expire_subscriptions_job.name,
-            "schedule": parse_schedule(settings.SUBSCRIPTION_EXPIRY_CRON),
-        },
-        "reconcile-payments": {
-            "task": reconcile_payments_job.name,
-            "schedule": parse_schedule(settings.PAYMENT_RECONCILIATION_CRON),
-        },
-        "clean-expired-tokens": {
-            "task": clean_expired_tokens_job.name,
-            "schedule": parse_schedule(settings.TOKEN_CLEANUP_CRON),
-        },
-        "redrive-webhook-deliveries": {
-            "task": redrive_overdue_job.name,
-            "schedule": parse_schedule(settings.WEBHOOK_REDRIVE_CRON),
-        },
-    }
-
-
-_settings = get_settings()
-# Cron fields are read in the schedule's time zone; task ETAs stay UTC either way.
-celery_app.conf.update(timezone=_settings.SCHEDULE_TIMEZONE, beat_schedule=beat_schedule(_settings))
+every("weekly-progress-report", weekly_progress_report_job, setting="WEEKLY_REPORT_CRON")
+every("course-reminders", course_reminders_job, setting="COURSE_REMINDER_CRON")
