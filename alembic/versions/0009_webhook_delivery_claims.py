@@ -1,7 +1,7 @@
 """webhook_deliveries: claimed_until (one attempt at a time) and the re-drive job's index
 
-Revision ID: 0008_webhook_claims
-Revises: 0007
+Revision ID: 0009_webhook_claims
+Revises: 0008_revoked_access_tokens
 
 Unfinished deliveries get a due time (their creation time when they have none), so the
 re-drive job finds every one of them.
@@ -14,8 +14,8 @@ from alembic import op
 
 import app.core.database
 
-revision: str = "0008_webhook_claims"
-down_revision: str | None = "0007"
+revision: str = "0009_webhook_claims"
+down_revision: str | None = "0008_revoked_access_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
