@@ -254,7 +254,12 @@ def payment_events(
 
 
 @router.post(
-    "/{payment_id}/refund", response_model=AdminPaymentRead, responses=_GATEWAY_UNAVAILABLE
+    "/{payment_id}/refund",
+    response_model=AdminPaymentRead,
+    responses={
+        **_GATEWAY_UNAVAILABLE,
+        **problem(409, "A refund of this payment is already in progress or done"),
+    },
 )
 def refund_payment(payment_id: uuid.UUID, data: RefundCreate, admin: AdminUser) -> Any:
     """Refund a completed payment in full at its gateway and revoke the access it bought."""
