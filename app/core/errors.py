@@ -44,7 +44,7 @@ class Problem(BaseModel):
     instance: str = Field(description="The path of the request")
     request_id: str | None = Field(None, description="The request id, to quote in reports")
     errors: list[FieldError] | None = Field(
-        None, description="Each invalid field, on validation problems"
+        None, description="Each invalid value (validation problems, weak passwords, quiz answers)"
     )
 
 

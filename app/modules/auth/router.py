@@ -58,6 +58,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 # Routes that check an authenticator code need the stored TOTP secret to decrypt.
 _TOTP_UNAVAILABLE = problem(503, "Authenticator codes cannot be checked (a server problem)")
 _INVALID_LINK = problem(400, "The link's token is invalid, expired or already used")
+_LOCKED = problem(423, "Too many failed sign-ins: the account is locked; see Retry-After")
 
 _ACCEPTED = MessageResponse(detail="If the account exists, an email is on its way.")
 
@@ -160,7 +161,7 @@ def _login_answer(
     return _token_response(response, result)
 
 
-@router.post("/login", response_model=TokenResponse | MFAChallengeResponse)
+@router.post("/login", response_model=TokenResponse | MFAChallengeResponse, responses=_LOCKED)
 def login(
     payload: LoginRequest, request: Request, response: Response, db: DbSession
 ) -> TokenResponse | MFAChallengeResponse:
@@ -171,7 +172,7 @@ def login(
     return _login_answer(response, result)
 
 
-@router.post("/token", response_model=TokenResponse)
+@router.post("/token", response_model=TokenResponse, responses=_LOCKED)
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, db: DbSession
 ) -> TokenResponse:
@@ -191,7 +192,7 @@ def token(
     )
 
 
-@router.post("/login/mfa", response_model=TokenResponse, responses=_TOTP_UNAVAILABLE)
+@router.post("/login/mfa", response_model=TokenResponse, responses=_TOTP_UNAVAILABLE | _LOCKED)
 def login_mfa(
     payload: MFALoginRequest, request: Request, response: Response, db: DbSession
 ) -> TokenResponse:
