@@ -10,7 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolExhausted
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,7 +65,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     **problem(409, "Conflicts with the current state"),
     **problem(422, "Invalid input (field errors in `errors`) or a broken business rule"),
     **problem(429, "Rate limit exceeded; see Retry-After"),
+    **problem(503, "The database cannot be reached or has no free connection; see Retry-After"),
 }
+
+# The database is down, failing over, or every pooled connection is busy: the request did
+# nothing, and the same request can succeed in a moment.
+DATABASE_UNAVAILABLE = (OperationalError, PoolExhausted, PoolTimeout)
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 class DomainError(Exception):
@@ -256,6 +265,17 @@ async def _validation_error_handler(request: Request, exc: Exception) -> JSONRes
     )
 
 
+def _database_unavailable(request: Request) -> JSONResponse:
+    return problem_response(
+        request,
+        status=503,
+        title="Service unavailable",
+        detail="The database is unavailable or busy; try again shortly.",
+        code="database_unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def _internal_error(request: Request) -> JSONResponse:
     return problem_response(
         request,
@@ -287,15 +307,19 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
             request = Request(scope)
-            logger.exception(
-                "unhandled error",
+            unavailable = isinstance(exc, DATABASE_UNAVAILABLE)
+            logger.log(
+                logging.WARNING if unavailable else logging.ERROR,
+                "database unavailable" if unavailable else "unhandled error",
+                exc_info=True,
                 extra={"request_id": _request_id(request), "path": request.url.path},
             )
             if started:
                 raise
-            await _internal_error(request)(scope, receive, send)
+            answer = _database_unavailable if unavailable else _internal_error
+            await answer(request)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

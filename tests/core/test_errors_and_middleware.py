@@ -172,3 +172,19 @@ def test_openapi_declares_the_problem_format_for_errors(client: TestClient) -> N
         assert ref.endswith("/Problem")
     problem = schema["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+
+
+def test_an_unreachable_database_answers_503_with_retry_after(
+    env: Any, student: Any, auth_headers: Any
+) -> None:
+    from app.main import create_app
+
+    headers = auth_headers(student)
+    # Nothing listens there: every connection attempt is refused at once.
+    env(DATABASE_URL="postgresql+psycopg://lms@127.0.0.1:1/lms")
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    response = client.get("/api/v1/auth/me", headers=headers)
+    body = _assert_problem(response, 503, "database_unavailable")
+    assert response.headers["retry-after"] == "2"
+    assert "127.0.0.1" not in body["detail"]
+    assert "psycopg" not in response.text
