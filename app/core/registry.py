@@ -19,6 +19,7 @@ MODULES = (
     "payments",
     "notifications",
     "webhooks",
+    "calendar",
 )
 
 
