@@ -18,6 +18,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.latework import (
+    NULLABLE_LATE_WORK_FIELDS,
+    LateWorkFields,
+    LateWorkRead,
+    LateWorkUpdate,
+)
 from app.modules.quizzes.models import QuestionType, QuizType
 
 OptionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")]
@@ -34,7 +40,7 @@ class Schema(BaseModel):
 # --- quizzes ----------------------------------------------------------------------------
 
 
-class QuizSettings(BaseModel):
+class QuizSettings(LateWorkFields):
     description: str | None = Field(default=None, max_length=10_000)
     lesson_id: uuid.UUID | None = None
     quiz_type: QuizType = QuizType.PRACTICE
@@ -51,7 +57,7 @@ class QuizCreate(QuizSettings):
     title: str = Field(min_length=1, max_length=200)
 
 
-class QuizUpdate(BaseModel):
+class QuizUpdate(LateWorkUpdate):
     """Every field optional; only the fields sent are changed."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -69,14 +75,20 @@ class QuizUpdate(BaseModel):
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> QuizUpdate:
         # null clears lesson_id, time_limit_minutes, max_attempts and description only.
-        nullable = {"lesson_id", "time_limit_minutes", "max_attempts", "description"}
+        nullable = {
+            "lesson_id",
+            "time_limit_minutes",
+            "max_attempts",
+            "description",
+            *NULLABLE_LATE_WORK_FIELDS,
+        }
         for name in self.model_fields_set - nullable:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
 
 
-class QuizRead(Schema):
+class QuizRead(LateWorkRead, Schema):
     id: uuid.UUID
     course_id: uuid.UUID
     lesson_id: uuid.UUID | None
@@ -214,6 +226,11 @@ class AttemptSummary(Schema):
     score: Points | None
     max_score: Points | None
     percentage: Points | None
+    # Handed in after the student's due date: the penalty taken off the raw percentage,
+    # and the percentage after it (what `is_passed` is decided on).
+    is_late: bool
+    late_penalty_percent: Points
+    final_percentage: Points | None
     is_passed: bool | None
     time_taken_seconds: int | None
 
