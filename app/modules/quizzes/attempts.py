@@ -16,9 +16,10 @@ Policies:
   penalty is frozen on it and `final_percentage` (what `is_passed` uses) shows it applied.
 - Time limit: `expires_at = started_at + time_limit_minutes` (or the closing time above).
   Saves and submits are accepted until `expires_at + QUIZ_SUBMIT_GRACE_SECONDS`. After that
-  a save is refused (409 `attempt_expired`) and a submit is graded on the answers saved before the deadline (the
-  answers it carries are ignored) with `submitted_at = expires_at`. An expired attempt nobody
-  submitted is closed the same way the next time it is read, listed or a new one is started.
+  a save is refused (409 `attempt_expired`) and a submit is graded on the answers saved
+  before the deadline (the answers it carries are ignored) with `submitted_at = expires_at`.
+  An expired attempt nobody submitted is closed the same way the next time it is read,
+  listed or a new one is started.
 - Double submit: the grading UPDATE only matches an in-progress row, so exactly one request
   grades; the other receives the already graded attempt (200, idempotent).
 - Order: question and option order are drawn once at start and stored on the attempt, so a
