@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, String, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from app.modules.assignments.models import Assignment, AssignmentExtension
-from app.modules.calendar.models import CalendarFeedToken
+from app.modules.assignments.models import Assignment, AssignmentExtension, Submission
+from app.modules.calendar.models import CalendarFeedToken, DueReminder
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
-from app.modules.quizzes.models import Quiz, QuizExtension
+from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizExtension
 from app.modules.users.models import User
 
 EVENT_COLUMNS = (
@@ -51,16 +51,33 @@ def enrolled_courses(user_id: uuid.UUID) -> Select[Any]:
 
 @dataclass(frozen=True)
 class DatedKind:
-    """A table with late-work columns and its per-student extension table."""
+    """A table with late-work columns, its per-student extension table, and what counts as
+    the student having handed the item in."""
 
     name: str
     model: Any
     extension: Any
     key: str  # the extension table's column pointing at the item
+    handed_in: Callable[[Any, Any], Any]  # (item id column, student id column) -> condition
 
 
-ASSIGNMENTS = DatedKind("assignment", Assignment, AssignmentExtension, "assignment_id")
-QUIZZES = DatedKind("quiz", Quiz, QuizExtension, "quiz_id")
+def _assignment_handed_in(item_id: Any, student_id: Any) -> Any:
+    return exists().where(Submission.assignment_id == item_id, Submission.student_id == student_id)
+
+
+def _quiz_handed_in(item_id: Any, student_id: Any) -> Any:
+    return exists().where(
+        QuizAttempt.quiz_id == item_id,
+        QuizAttempt.user_id == student_id,
+        QuizAttempt.status != AttemptStatus.IN_PROGRESS.value,
+    )
+
+
+ASSIGNMENTS = DatedKind(
+    "assignment", Assignment, AssignmentExtension, "assignment_id", _assignment_handed_in
+)
+QUIZZES = DatedKind("quiz", Quiz, QuizExtension, "quiz_id", _quiz_handed_in)
+DATED_KINDS = (ASSIGNMENTS, QUIZZES)
 
 
 def _row(kind: str, item: Any, title: Any, starts_at: Any) -> Select[Any]:
@@ -144,6 +161,56 @@ def events_between(user_id: uuid.UUID, start: datetime, end: datetime) -> Select
         select(*(events.c[name] for name in EVENT_COLUMNS))
         .where(events.c.starts_at >= start, events.c.starts_at < end)
         .order_by(events.c.starts_at, events.c.kind, events.c.item_id)
+    )
+
+
+def due_soon(dated: DatedKind, start: datetime, end: datetime) -> Select[Any]:
+    """(item, student) pairs of one dated kind whose due date (the student's extension
+    applied) falls in `start < due <= end`, for mailable students of an active enrollment
+    who have not handed the item in and were not reminded of it yet."""
+    model = dated.model
+    extension = aliased(dated.extension)
+    due = func.coalesce(extension.due_at, model.due_at)
+    reminded = exists().where(
+        DueReminder.kind == dated.name,
+        DueReminder.item_id == model.id,
+        DueReminder.student_id == User.id,
+    )
+    return (
+        select(
+            model.id.label("item_id"),
+            model.title.label("title"),
+            Course.title.label("course_title"),
+            Course.slug.label("course_slug"),
+            User.id.label("student_id"),
+            User.email.label("email"),
+            User.full_name.label("full_name"),
+            due.label("due_at"),
+        )
+        .select_from(model)
+        .join(Course, Course.id == model.course_id)
+        .join(
+            Enrollment,
+            and_(
+                Enrollment.course_id == model.course_id,
+                Enrollment.status == EnrollmentStatus.ACTIVE.value,
+            ),
+        )
+        .join(User, User.id == Enrollment.student_id)
+        .outerjoin(
+            extension,
+            and_(getattr(extension, dated.key) == model.id, extension.student_id == User.id),
+        )
+        .where(
+            model.is_published.is_(True),
+            due > start,
+            due <= end,
+            User.is_active.is_(True),
+            User.email_opt_out.is_(False),
+            ~dated.handed_in(model.id, User.id),
+            ~reminded,
+        )
+        .order_by(due, model.id, User.id)
     )
 
 

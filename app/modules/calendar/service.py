@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,13 +44,8 @@ SUMMARIES = {
     EventKind.QUIZ_LOCK: "{title}: quiz closes",
     EventKind.COURSE_RELEASE: "{title}: course released",
 }
-PATHS = {
-    EventKind.ASSIGNMENT_DUE: "/assignments/{id}",
-    EventKind.ASSIGNMENT_LOCK: "/assignments/{id}",
-    EventKind.QUIZ_DUE: "/quizzes/{id}",
-    EventKind.QUIZ_LOCK: "/quizzes/{id}",
-    EventKind.COURSE_RELEASE: "",
-}
+# An event kind is "<item kind>_<date>"; the item's page in the frontend, under its course.
+ITEM_PATHS = {"assignment": "/assignments/{id}", "quiz": "/quizzes/{id}", "course": ""}
 
 
 class InvalidWindow(BusinessRuleViolation):
@@ -60,9 +56,13 @@ class FeedNotFound(NotFound):
     code = "calendar_feed_not_found"
 
 
+def item_url(course_slug: str, item_kind: str, item_id: uuid.UUID) -> str:
+    frontend = get_settings().FRONTEND_URL.rstrip("/")
+    return f"{frontend}/courses/{course_slug}" + ITEM_PATHS[item_kind].format(id=item_id)
+
+
 def _event(row: Any) -> CalendarEvent:
     kind = EventKind(row.kind)
-    frontend = get_settings().FRONTEND_URL.rstrip("/")
     return CalendarEvent(
         uid=f"{kind.value}-{row.item_id}@lms",
         kind=kind,
@@ -71,7 +71,7 @@ def _event(row: Any) -> CalendarEvent:
         course_title=row.course_title,
         title=row.title,
         starts_at=row.starts_at,
-        url=f"{frontend}/courses/{row.course_slug}" + PATHS[kind].format(id=row.item_id),
+        url=item_url(row.course_slug, kind.value.split("_", 1)[0], row.item_id),
     )
 
 

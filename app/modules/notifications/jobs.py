@@ -5,7 +5,8 @@
   have not opened for REMINDER_INACTIVE_DAYS;
 - expire subscriptions (SUBSCRIPTION_EXPIRY_CRON);
 - reconcile payments left pending, by asking their gateway (PAYMENT_RECONCILIATION_CRON);
-- clean expired refresh/one-time tokens and in-memory blacklist entries (TOKEN_CLEANUP_CRON).
+- clean expired refresh/one-time tokens and in-memory blacklist entries (TOKEN_CLEANUP_CRON);
+- due-date reminders (DUE_REMINDER_CRON), a task of the calendar module.
 
 Report and reminder are non-transactional mail: users who opted out (`email_opt_out`) are
 skipped. Each is idempotent per period through `notification_sends`.
@@ -46,6 +47,7 @@ logger = logging.getLogger("app.jobs")
 
 WEEKLY_REPORT = "weekly_progress_report"
 COURSE_REMINDER = "course_reminder"
+DUE_REMINDERS_TASK = "emails.due_date_reminders"
 
 
 def _local_now(now: datetime) -> datetime:
@@ -306,6 +308,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "clean-expired-tokens": {
             "task": clean_expired_tokens_job.name,
             "schedule": parse_schedule(settings.TOKEN_CLEANUP_CRON),
+        },
+        # Defined in app.modules.calendar.jobs (named here: calendar imports this package).
+        "due-date-reminders": {
+            "task": DUE_REMINDERS_TASK,
+            "schedule": parse_schedule(settings.DUE_REMINDER_CRON),
         },
     }
 

@@ -193,6 +193,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "expire-subscriptions",
         "reconcile-payments",
         "clean-expired-tokens",
+        "due-date-reminders",
     }
     assert schedule["weekly-progress-report"]["schedule"].hour == {7}
     assert schedule["course-reminders"]["schedule"] == 30.0
