@@ -99,11 +99,30 @@ class ExtensionColumns:
 class LateWorkFields(BaseModel):
     """The late-work fields of a create schema."""
 
-    due_at: AwareDatetime | None = None
-    lock_at: AwareDatetime | None = None
-    late_policy: LatePolicy = LatePolicy.ACCEPT
-    penalty_percent_per_day: Decimal = Field(default=Decimal("0"), ge=0, le=100, decimal_places=2)
-    max_penalty_percent: Decimal = Field(default=Decimal("100"), ge=0, le=100, decimal_places=2)
+    due_at: AwareDatetime | None = Field(
+        default=None, description="When the work is due (with an offset; stored and shown UTC)"
+    )
+    lock_at: AwareDatetime | None = Field(
+        default=None, description="From then on nothing is accepted; not before due_at"
+    )
+    late_policy: LatePolicy = Field(
+        default=LatePolicy.ACCEPT,
+        description="After due_at: accept (marked late), penalty (per started day), refuse",
+    )
+    penalty_percent_per_day: Decimal = Field(
+        default=Decimal("0"),
+        ge=0,
+        le=100,
+        decimal_places=2,
+        description="Under `penalty`: taken off per started day of lateness",
+    )
+    max_penalty_percent: Decimal = Field(
+        default=Decimal("100"),
+        ge=0,
+        le=100,
+        decimal_places=2,
+        description="Under `penalty`: the most that is taken off",
+    )
 
 
 class LateWorkUpdate(BaseModel):
