@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -96,13 +96,17 @@ class ExtensionColumns:
         return mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+# Accepted with any offset (never without one), kept and answered in UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
+
+
 class LateWorkFields(BaseModel):
     """The late-work fields of a create schema."""
 
-    due_at: AwareDatetime | None = Field(
+    due_at: UtcDatetime | None = Field(
         default=None, description="When the work is due (with an offset; stored and shown UTC)"
     )
-    lock_at: AwareDatetime | None = Field(
+    lock_at: UtcDatetime | None = Field(
         default=None, description="From then on nothing is accepted; not before due_at"
     )
     late_policy: LatePolicy = Field(
@@ -128,8 +132,8 @@ class LateWorkFields(BaseModel):
 class LateWorkUpdate(BaseModel):
     """The late-work fields of an update schema (only those sent change)."""
 
-    due_at: AwareDatetime | None = None
-    lock_at: AwareDatetime | None = None
+    due_at: UtcDatetime | None = None
+    lock_at: UtcDatetime | None = None
     late_policy: LatePolicy | None = None
     penalty_percent_per_day: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
     max_penalty_percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
@@ -148,7 +152,7 @@ class LateWorkRead(BaseModel):
 
 class ExtensionIn(BaseModel):
     student_id: uuid.UUID
-    due_at: AwareDatetime
+    due_at: UtcDatetime
 
 
 NULLABLE_LATE_WORK_FIELDS = frozenset({"due_at", "lock_at"})
