@@ -345,6 +345,11 @@ def start_info(db: Session, *, quiz_id: uuid.UUID, user: User) -> AttemptStartIn
             reason = "the quiz has no questions"
         elif _no_attempts_left(quiz, taker, count):
             reason = "no attempts left"
+        elif not taker.is_preview:
+            try:
+                assess(quiz, quiz_service.student_deadlines_of(db, quiz, user.id), now=now)
+            except BusinessRuleViolation as exc:
+                reason = exc.detail
     return AttemptStartInfo(
         quiz_id=quiz.id,
         can_start=reason is None,

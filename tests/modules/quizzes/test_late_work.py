@@ -107,6 +107,8 @@ def test_refused_and_locked_starts_write_nothing(
     refused = _start(client, quiz, auth_headers(student))
     assert refused.status_code == 422 and refused.json()["code"] == code
     assert refused.headers["content-type"].startswith("application/problem+json")
+    info = client.get(f"/api/v1/quizzes/{quiz.id}/attempts/start", headers=auth_headers(student))
+    assert info.json()["can_start"] is False and info.json()["reason"] == refused.json()["detail"]
     with session_scope() as db:
         assert db.query(QuizAttempt).count() == 0
     # The course's instructor still previews it.
