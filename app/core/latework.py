@@ -10,7 +10,9 @@ after which nothing is accepted, and a late policy:
 
 A per-student extension (`ExtensionColumns`, one table per dated kind) moves that student's
 due date, and their lock date when it would come before the new due date.
-The computations here are pure: callers pass the time, so tests control the clock.
+The policy computations (`assess`, `lateness`, `closes_at`) are pure: callers pass the time,
+so tests control the clock. `save_extension` and `student_deadlines` read and write the
+extension table the caller names, so both modules share one implementation.
 """
 
 from __future__ import annotations
