@@ -33,12 +33,12 @@ def _submit(client: TestClient, assignment_id: Any, headers: dict[str, str]) -> 
     return client.post(f"{API}/{assignment_id}/submissions", json={"content": "x"}, headers=headers)
 
 
-def test_penalty_per_day_is_frozen_and_shown_beside_the_raw_grade(
-    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
-) -> None:
+@pytest.fixture
+def penalized(instructor: Any, student: Any) -> Any:
+    """An assignment out of 50 points taking 15% per started day late, at most 40%."""
     course = make_course(instructor)
     enroll(student, course)
-    assignment_id = make_assignment(
+    return make_assignment(
         course,
         due_at=DUE,
         late_policy="penalty",
@@ -46,8 +46,13 @@ def test_penalty_per_day_is_frozen_and_shown_beside_the_raw_grade(
         max_penalty_percent=40,
         max_points=50,
     )
+
+
+def test_penalty_per_day_is_frozen_and_shown_beside_the_raw_grade(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any, penalized: Any
+) -> None:
     clock(DUE + timedelta(days=1, hours=2))  # two started days late
-    late = _submit(client, assignment_id, auth_headers(student))
+    late = _submit(client, penalized, auth_headers(student))
     assert late.status_code == 201, late.text
     assert late.json()["is_late"] is True and late.json()["late_penalty_percent"] == "30.00"
     graded = client.post(
@@ -63,34 +68,23 @@ def test_penalty_per_day_is_frozen_and_shown_beside_the_raw_grade(
     )
 
 
-def test_penalty_is_capped(
-    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+@pytest.mark.parametrize(
+    ("moment", "is_late", "penalty"),
+    [(DUE, False, "0.00"), (DUE + timedelta(days=6), True, "40.00")],
+)
+def test_on_time_is_not_late_and_the_penalty_is_capped(
+    client: TestClient,
+    student: Any,
+    auth_headers: H,
+    clock: Any,
+    penalized: Any,
+    moment: datetime,
+    is_late: bool,
+    penalty: str,
 ) -> None:
-    course = make_course(instructor)
-    enroll(student, course)
-    assignment_id = make_assignment(
-        course,
-        due_at=DUE,
-        late_policy="penalty",
-        penalty_percent_per_day=15,
-        max_penalty_percent=40,
-    )
-    clock(DUE + timedelta(days=6))
-    late = _submit(client, assignment_id, auth_headers(student))
-    assert late.json()["late_penalty_percent"] == "40.00"
-
-
-def test_on_time_under_penalty_is_not_late(
-    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
-) -> None:
-    course = make_course(instructor)
-    enroll(student, course)
-    assignment_id = make_assignment(
-        course, due_at=DUE, late_policy="penalty", penalty_percent_per_day=15
-    )
-    clock(DUE)
-    on_time = _submit(client, assignment_id, auth_headers(student))
-    assert on_time.json()["is_late"] is False and on_time.json()["late_penalty_percent"] == "0.00"
+    clock(moment)
+    body = _submit(client, penalized, auth_headers(student)).json()
+    assert body["is_late"] is is_late and body["late_penalty_percent"] == penalty
 
 
 @pytest.mark.parametrize(
