@@ -35,7 +35,8 @@ DEMO_ENVIRONMENT_FILE = "lms-demo.postman_environment.json"
 DEMO_COLLECTION_FILE = "lms-demo.postman_collection.json"
 # Stable ids: regenerating an unchanged API gives byte-identical files.
 _NAMESPACE = uuid.UUID("0f8c3c2e-5d1a-4a59-9b7e-3f2d6c1a9e40")
-_PATH_PARAM = re.compile(r"\{([^}]+)\}")
+_PATH_PARAM = re.compile(r"\{([^{}]+)\}")
+_VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
 # Requests that answer with tokens; their test script stores them in collection variables.
 TOKEN_PATHS = ("/auth/login", "/auth/token", "/auth/refresh", "/auth/login/mfa")
 
@@ -136,7 +137,11 @@ def _body(walker: SchemaWalker, path: str, operation: dict[str, Any]) -> dict[st
 
 
 def _url(walker: SchemaWalker, path: str, operation: dict[str, Any]) -> dict[str, Any]:
-    segments = [_PATH_PARAM.sub(r":\1", part) for part in path.strip("/").split("/")]
+    # A segment that is one parameter is a Postman path variable (":name"); a parameter inside
+    # a segment ("{token}.ics") can only be a variable reference ("{{token}}.ics").
+    parts = path.strip("/").split("/")
+    whole = [part for part in parts if _PATH_PARAM.fullmatch(part)]
+    segments = [_PATH_PARAM.sub(r":\1" if part in whole else r"{{\1}}", part) for part in parts]
     query = []
     for parameter in operation.get("parameters", []):
         if parameter.get("in") != "query":
@@ -155,7 +160,7 @@ def _url(walker: SchemaWalker, path: str, operation: dict[str, Any]) -> dict[str
     url: dict[str, Any] = {"raw": raw, "host": ["{{base_url}}"], "path": segments}
     if query:
         url["query"] = query
-    variables = _PATH_PARAM.findall(path)
+    variables = [name for part in whole for name in _PATH_PARAM.findall(part)]
     if variables:
         url["variable"] = [{"key": name, "value": "{{" + name + "}}"} for name in variables]
     return url
@@ -205,11 +210,9 @@ def postman_request(
     return item
 
 
-def path_variables(openapi: dict[str, Any]) -> list[str]:
-    names: set[str] = set()
-    for path, _method, _operation in operations(openapi):
-        names.update(_PATH_PARAM.findall(path))
-    return sorted(names)
+def collection_variables(openapi: dict[str, Any]) -> list[str]:
+    """Every `{{variable}}` the collection's requests use (paths and bodies)."""
+    return sorted(set(_VARIABLE.findall(json.dumps(build_collection(openapi)["item"]))))
 
 
 def build_collection(openapi: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +251,7 @@ def build_environment(
 ) -> dict[str, Any]:
     values = values or {}
     keys = ["base_url", "email", "password", "access_token", "refresh_token"]
-    keys += [key for key in path_variables(openapi) if key not in keys]
+    keys += [key for key in collection_variables(openapi) if key not in keys]
     keys += sorted(key for key in values if key not in keys)
     defaults = {"base_url": base_url}
     secret = {"password", "access_token", "refresh_token"}

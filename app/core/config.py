@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     WEEKLY_REPORT_CRON: str = "0 9 * * 1"
     COURSE_REMINDER_CRON: str = "0 10 * * *"
     REMINDER_INACTIVE_DAYS: int = Field(default=7, ge=1)
+    # Emailing students about unsubmitted work due within DUE_REMINDER_LEAD_HOURS.
+    DUE_REMINDER_CRON: str = "*/15 * * * *"
+    DUE_REMINDER_LEAD_HOURS: int = Field(default=24, ge=1, le=24 * 14)
     SUBSCRIPTION_EXPIRY_CRON: str = "5 * * * *"
     PAYMENT_RECONCILIATION_CRON: str = "*/10 * * * *"
     WEBHOOK_REDRIVE_CRON: str = "* * * * *"

@@ -20,6 +20,7 @@ MODULES = (
     "payments",
     "notifications",
     "webhooks",
+    "calendar",
 )
 
 

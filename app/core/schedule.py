@@ -4,7 +4,8 @@ SCHEDULE_TIMEZONE, or `every:<seconds>` (handy in development and tests).
 
 Registered today: the weekly progress report and the daily course reminder (enrollments),
 subscription expiry and the reconciliation of pending payments (payments), the cleanup
-of expired tokens (auth), and the re-drive of overdue webhook deliveries (webhooks).
+of expired tokens (auth), the re-drive of overdue webhook deliveries (webhooks), and the
+due-date reminders (calendar).
 """
 
 from __future__ import annotations

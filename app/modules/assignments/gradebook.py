@@ -1,8 +1,9 @@
 """The gradebook: one row per enrolled student, one column per published graded quiz and
 published assignment, and the course grade.
 
-- A quiz cell is the student's best graded attempt (highest percentage); an assignment cell is
-  the graded submission's final grade (after any late penalty). Ungraded items are empty.
+- A quiz cell is the student's best graded attempt (highest score after its late penalty); an
+  assignment cell is the graded submission's final grade (after any late penalty). Ungraded
+  items are empty.
 - The course grade is the points earned over the points possible across the graded cells
   only (a "current grade": nothing counts until it is graded), as a percentage.
 - Everything is computed in SQL over one UNION of graded items; the CSV export streams the
@@ -102,16 +103,17 @@ def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
 
 def _graded_items(course_id: uuid.UUID) -> CTE:
     """(enrollment_id, item_id, earned, possible) for every graded cell of the course."""
+    earned = QuizAttempt.score * (100 - QuizAttempt.late_penalty_percent) / 100
     ranked = (
         select(
             QuizAttempt.enrollment_id.label("enrollment_id"),
             QuizAttempt.quiz_id.label("item_id"),
-            QuizAttempt.score.label("earned"),
+            earned.label("earned"),
             QuizAttempt.max_score.label("possible"),
             func.row_number()
             .over(
                 partition_by=(QuizAttempt.enrollment_id, QuizAttempt.quiz_id),
-                order_by=(QuizAttempt.percentage.desc(), QuizAttempt.score.desc()),
+                order_by=(QuizAttempt.final_percentage.desc(), earned.desc()),
             )
             .label("rank"),
         )

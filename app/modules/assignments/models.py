@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
+from app.core.latework import ExtensionColumns, LateWorkColumns, late_work_constraints
 
 
 class SubmissionStatus(StrEnum):
@@ -31,15 +32,12 @@ class SubmissionStatus(StrEnum):
     RETURNED = "returned"
 
 
-class Assignment(UUIDPrimaryKey, Timestamps, Base):
+class Assignment(UUIDPrimaryKey, Timestamps, LateWorkColumns, Base):
     __tablename__ = "assignments"
     __table_args__ = (
         Index("ix_assignments_course_id_due_at", "course_id", "due_at"),
         CheckConstraint("max_points > 0", name="max_points_positive"),
-        CheckConstraint(
-            "late_penalty_percent >= 0 AND late_penalty_percent <= 100",
-            name="late_penalty_range",
-        ),
+        *late_work_constraints(),
     )
 
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
@@ -48,11 +46,7 @@ class Assignment(UUIDPrimaryKey, Timestamps, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
-    due_at: Mapped[datetime | None]
     max_points: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("100.00"))
-    allow_late: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Taken off the grade of a late submission, as a percentage of the grade given.
-    late_penalty_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
     # Lower-case extensions without the dot ("pdf"); empty means no attachments allowed.
     allowed_file_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -86,7 +80,7 @@ class Submission(UUIDPrimaryKey, Timestamps, Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     submission_count: Mapped[int] = mapped_column(Integer, default=1)
     is_late: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The assignment's penalty when this submission was late (0 otherwise), frozen at submit.
+    # The late penalty computed when this was submitted (0 when on time), frozen at submit.
     late_penalty_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
     # Points the grader gave, before the late penalty; final_grade is what counts.
     grade: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
@@ -95,4 +89,19 @@ class Submission(UUIDPrimaryKey, Timestamps, Base):
     graded_at: Mapped[datetime | None]
     graded_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class AssignmentExtension(UUIDPrimaryKey, Timestamps, ExtensionColumns, Base):
+    """A student's own due date for one assignment."""
+
+    __tablename__ = "assignment_extensions"
+    __table_args__ = (
+        UniqueConstraint(
+            "assignment_id", "student_id", name="uq_assignment_extensions_assignment_student"
+        ),
+    )
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE")
     )

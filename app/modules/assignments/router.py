@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.core.dependencies import CurrentUser, DbSession, require_permissions
+from app.core.latework import ExtensionIn, ExtensionRead
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter
@@ -125,6 +126,27 @@ def submit(
     if not created:
         response.status_code = status.HTTP_200_OK
     return submission
+
+
+@router.post(
+    "/assignments/{assignment_id}/extensions",
+    response_model=ExtensionRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def grant_extension(
+    assignment_id: uuid.UUID,
+    data: ExtensionIn,
+    db: DbSession,
+    user: AssignmentManager,
+    response: Response,
+) -> ExtensionRead:
+    """Give one enrolled student a later due date (201), or move their extension (200)."""
+    extension, created = service.grant_extension(
+        db, assignment_id=assignment_id, user=user, data=data
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return extension
 
 
 @router.get("/assignments/{assignment_id}/submissions", response_model=Page[SubmissionRead])

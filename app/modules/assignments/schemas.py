@@ -9,16 +9,21 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    computed_field,
     model_validator,
 )
 
-from app.core.decimals import DecimalString, Percent
-from app.core.schemas import PartialUpdate
+from app.core.decimals import DecimalString
+from app.core.latework import (
+    NULLABLE_LATE_WORK_FIELDS,
+    LateWorkFields,
+    LateWorkRead,
+    LateWorkUpdate,
+)
 from app.core.validation import RequestModel
 
 Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
@@ -32,13 +37,10 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class AssignmentFields(RequestModel):
+class AssignmentFields(LateWorkFields):
     lesson_id: uuid.UUID | None = None
     instructions: str | None = Field(default=None, max_length=50_000)
-    due_at: AwareDatetime | None = None
     max_points: MaxPoints = Decimal("100")
-    allow_late: bool = False
-    late_penalty_percent: Percent = Decimal("0")
     # Extensions without the dot, e.g. ["pdf", "docx"]; empty means text only.
     allowed_file_types: list[FileType] = Field(default_factory=list, max_length=20)
     is_published: bool = False
@@ -49,32 +51,26 @@ class AssignmentCreate(AssignmentFields):
     title: str = Field(min_length=1, max_length=200)
 
 
-class AssignmentUpdate(PartialUpdate):
+class AssignmentUpdate(LateWorkUpdate):
     """Every field optional; only the fields sent are changed."""
 
-    nullable = frozenset({"lesson_id", "instructions", "due_at"})
+    nullable = frozenset({"lesson_id", "instructions"}) | NULLABLE_LATE_WORK_FIELDS
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     lesson_id: uuid.UUID | None = None
     instructions: str | None = Field(default=None, max_length=50_000)
-    due_at: AwareDatetime | None = None
     max_points: MaxPoints | None = None
-    allow_late: bool | None = None
-    late_penalty_percent: Percent | None = None
     allowed_file_types: list[FileType] | None = Field(default=None, max_length=20)
     is_published: bool | None = None
 
 
-class AssignmentRead(Schema):
+class AssignmentRead(LateWorkRead, Schema):
     id: uuid.UUID
     course_id: uuid.UUID
     lesson_id: uuid.UUID | None
     title: str
     instructions: str | None
-    due_at: datetime | None
     max_points: Points
-    allow_late: bool
-    late_penalty_percent: Points
     allowed_file_types: list[str]
     is_published: bool
     created_at: datetime
@@ -107,9 +103,18 @@ class SubmissionRead(Schema):
     is_late: bool
     # The penalty applied to this submission's grade (0 unless it was late).
     late_penalty_percent: Points
-    # Points given by the grader, then the grade after the late penalty (what counts).
+    # Points given by the grader (the raw score), the points the late penalty took off, and
+    # the grade after it (what counts).
     grade: Points | None
     final_grade: Points | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def late_penalty_points(self) -> Decimal | None:
+        if self.grade is None or self.final_grade is None:
+            return None
+        return self.grade - self.final_grade
+
     feedback: str | None
     graded_at: datetime | None
     graded_by_id: uuid.UUID | None

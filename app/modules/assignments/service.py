@@ -4,10 +4,13 @@ Rules:
 - The course's instructor and admins create, change, grade and return; students enrolled in
   the course (active or completed) see published assignments and submit.
 - One submission per student and assignment. Resubmitting replaces its content and is allowed
-  while it is not graded; after the due date only when `allow_late` is on, or when the
-  instructor returned the submission for another try.
-- A submission after `due_at` is late: the assignment's `late_penalty_percent` is frozen on
-  it and taken off the grade the instructor gives (`final_grade = grade * (1 - penalty/100)`).
+  while it is not graded.
+- Due dates follow the shared late-work model (`app.core.latework`), with the student's
+  extension applied: nothing is accepted from `lock_at` on; after `due_at` the `refuse`
+  policy refuses (unless the instructor returned the submission for another try), the
+  others accept it as late. The penalty is frozen on the submission and taken off the grade
+  the instructor gives (`final_grade = grade * (1 - penalty/100)`).
+- The course's instructor grants per-student extensions to enrolled students.
 - A grade lies within 0..max_points. Grading queues a (transactional) email to the student
   and emits `assignment.graded`.
 - Students see only their own submissions; anyone else's answers 404.
@@ -16,7 +19,6 @@ Rules:
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +27,25 @@ from sqlalchemy.orm import Session
 from app.core.database import utcnow
 from app.core.errors import BusinessRuleViolation, Conflict, NotFound, PermissionDenied
 from app.core.events import emit
+from app.core.latework import (
+    Deadlines,
+    ExtensionIn,
+    ExtensionRead,
+    apply_changes,
+    apply_penalty,
+    assess,
+    check_deadlines,
+    save_extension,
+    student_deadlines,
+)
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.assignments import repository
-from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
+from app.modules.assignments.models import (
+    Assignment,
+    AssignmentExtension,
+    Submission,
+    SubmissionStatus,
+)
 from app.modules.assignments.schemas import (
     AssignmentCreate,
     AssignmentRead,
@@ -44,8 +62,6 @@ from app.modules.files import service as files_service
 from app.modules.notifications.service import queue_email
 from app.modules.users.models import User
 
-TWO_PLACES = Decimal("0.01")
-
 
 class AssignmentNotFound(NotFound):
     code = "assignment_not_found"
@@ -53,12 +69,6 @@ class AssignmentNotFound(NotFound):
 
 class SubmissionNotFound(NotFound):
     code = "submission_not_found"
-
-
-def apply_late_penalty(grade: Decimal, penalty_percent: Decimal) -> Decimal:
-    return (grade * (Decimal(100) - penalty_percent) / Decimal(100)).quantize(
-        TWO_PLACES, rounding=ROUND_HALF_UP
-    )
 
 
 # --- assignments ---------------------------------------------------------------------------
@@ -84,6 +94,7 @@ def _check_lesson(db: Session, course_id: uuid.UUID, lesson_id: uuid.UUID | None
 def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> AssignmentRead:
     courses_service.get_owned_course(db, course_id=data.course_id, user=user)
     _check_lesson(db, data.course_id, data.lesson_id)
+    check_deadlines(data.due_at, data.lock_at)
     assignment = Assignment(**data.model_dump())
     db.add(assignment)
     db.flush()
@@ -134,8 +145,7 @@ def update_assignment(
                 f"A submission is already graded {highest}; max_points cannot go below it",
                 code="max_points_below_grades",
             )
-    for name, value in changes.items():
-        setattr(assignment, name, value)
+    apply_changes(assignment, changes)
     db.flush()
     return AssignmentRead.model_validate(assignment)
 
@@ -149,6 +159,33 @@ def delete_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> N
         )
     db.delete(assignment)
     db.flush()
+
+
+# --- due dates -----------------------------------------------------------------------------
+
+
+def _deadlines_of(db: Session, assignment: Assignment, student_id: uuid.UUID) -> Deadlines:
+    return student_deadlines(
+        db, assignment, AssignmentExtension, item_column="assignment_id", student_id=student_id
+    )
+
+
+def grant_extension(
+    db: Session, *, assignment_id: uuid.UUID, user: User, data: ExtensionIn
+) -> tuple[ExtensionRead, bool]:
+    """Give one enrolled student a later due date; the flag says whether it is new."""
+    assignment = _owned_assignment(db, assignment_id, user)
+    enrollments_service.require_student_enrollment(
+        db, student_id=data.student_id, course_id=assignment.course_id
+    )
+    return save_extension(
+        db,
+        assignment,
+        AssignmentExtension,
+        item_column="assignment_id",
+        data=data,
+        granted_by_id=user.id,
+    )
 
 
 # --- submissions -------------------------------------------------------------------------
@@ -189,19 +226,16 @@ def submit(
     if existing is not None and existing.status == SubmissionStatus.GRADED.value:
         raise Conflict("The submission is already graded", code="submission_graded")
     now = utcnow()
-    is_late = assignment.due_at is not None and now > assignment.due_at
     returned = existing is not None and existing.status == SubmissionStatus.RETURNED.value
-    if is_late and not assignment.allow_late and not returned:
-        raise BusinessRuleViolation(
-            "The due date has passed and late submissions are not accepted",
-            code="deadline_passed",
-        )
+    late = assess(
+        assignment, _deadlines_of(db, assignment, user.id), now=now, refuse_exempt=returned
+    )
     values: dict[str, Any] = {
         "content": data.content,
         "file_ids": _check_files(db, assignment, user, data.file_ids),
         "submitted_at": now,
-        "is_late": is_late,
-        "late_penalty_percent": assignment.late_penalty_percent if is_late else Decimal("0"),
+        "is_late": late.is_late,
+        "late_penalty_percent": late.penalty_percent,
         "status": SubmissionStatus.SUBMITTED.value,
     }
     if existing is not None:
@@ -292,7 +326,7 @@ def grade_submission(
             f"The grade must be between 0 and {assignment.max_points}", code="grade_out_of_range"
         )
     submission.grade = data.grade
-    submission.final_grade = apply_late_penalty(data.grade, submission.late_penalty_percent)
+    submission.final_grade = apply_penalty(data.grade, submission.late_penalty_percent)
     submission.feedback = data.feedback
     submission.status = SubmissionStatus.GRADED.value
     submission.graded_at = utcnow()

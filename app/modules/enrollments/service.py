@@ -87,6 +87,18 @@ def get_student_enrollment(
     return enrollment
 
 
+def require_student_enrollment(
+    db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment:
+    """`get_student_enrollment`, or a 422 naming the body's `student_id` as not enrolled."""
+    enrollment = get_student_enrollment(db, student_id=student_id, course_id=course_id)
+    if enrollment is None:
+        raise BusinessRuleViolation(
+            "The student is not enrolled in this course", code="student_not_enrolled"
+        )
+    return enrollment
+
+
 def _load_enrollment(db: Session, enrollment_id: uuid.UUID) -> Enrollment:
     enrollment = repository.get(db, enrollment_id)
     if enrollment is None:

@@ -10,11 +10,16 @@ Policies:
   make concurrent starts safe without locks: the loser of a race resumes the winner's attempt.
 - Answers are saved with `PUT .../answers` (merged into what was saved) and/or sent with the
   submit; the submit's answers win over saved ones.
-- Time limit: `expires_at = started_at + time_limit_minutes`. Saves and submits are accepted
-  until `expires_at + QUIZ_SUBMIT_GRACE_SECONDS`. After that a save is refused (409
-  `attempt_expired`) and a submit is graded on the answers saved before the deadline (the
-  answers it carries are ignored) with `submitted_at = expires_at`. An expired attempt nobody
-  submitted is closed the same way the next time it is read, listed or a new one is started.
+- Due dates (`app.core.latework`, the student's extension applied): starting is refused
+  from `lock_at` on, and after `due_at` under the `refuse` policy; an attempt's
+  `expires_at` never passes that moment. An attempt submitted after `due_at` is late: its
+  penalty is frozen on it and `final_percentage` (what `is_passed` uses) shows it applied.
+- Time limit: `expires_at = started_at + time_limit_minutes` (or the closing time above).
+  Saves and submits are accepted until `expires_at + QUIZ_SUBMIT_GRACE_SECONDS`. After that
+  a save is refused (409 `attempt_expired`) and a submit is graded on the answers saved
+  before the deadline (the answers it carries are ignored) with `submitted_at = expires_at`.
+  An expired attempt nobody submitted is closed the same way the next time it is read,
+  listed or a new one is started.
 - Double submit: the grading UPDATE only matches an in-progress row, so exactly one request
   grades; the other receives the already graded attempt (200, idempotent).
 - Order: question and option order are drawn once at start and stored on the attempt, so a
@@ -39,12 +44,14 @@ from app.core.config import get_settings
 from app.core.database import utcnow
 from app.core.errors import BusinessRuleViolation, Conflict, NotFound, PermissionDenied
 from app.core.events import emit
+from app.core.latework import ON_TIME, apply_penalty, assess, closes_at, lateness
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import LessonType
 from app.modules.enrollments import service as enrollments_service
 from app.modules.notifications.service import queue_email
 from app.modules.quizzes import repository
+from app.modules.quizzes import service as quiz_service
 from app.modules.quizzes.grading import (
     answer_problem,
     attempt_order,
@@ -158,6 +165,14 @@ def _grade(
         score += points
         results[qid] = {"points": str(points), "is_correct": correct}
     percentage = quantize(score * 100 / max_score) if max_score else Decimal("0.00")
+    late = (
+        ON_TIME
+        if attempt.enrollment_id is None
+        else lateness(
+            quiz, quiz_service.student_deadlines_of(db, quiz, attempt.user_id), at=submitted_at
+        )
+    )
+    final_percentage = apply_penalty(percentage, late.penalty_percent)
     now = utcnow()
     won = repository.finish_attempt(
         db,
@@ -172,7 +187,10 @@ def _grade(
             "score": quantize(score),
             "max_score": quantize(max_score),
             "percentage": percentage,
-            "is_passed": percentage >= quiz.passing_score,
+            "is_late": late.is_late,
+            "late_penalty_percent": late.penalty_percent,
+            "final_percentage": final_percentage,
+            "is_passed": final_percentage >= quiz.passing_score,
             "time_taken_seconds": max(0, int((submitted_at - attempt.started_at).total_seconds())),
         },
     )
@@ -327,6 +345,11 @@ def start_info(db: Session, *, quiz_id: uuid.UUID, user: User) -> AttemptStartIn
             reason = "the quiz has no questions"
         elif _no_attempts_left(quiz, taker, count):
             reason = "no attempts left"
+        elif not taker.is_preview:
+            try:
+                assess(quiz, quiz_service.student_deadlines_of(db, quiz, user.id), now=now)
+            except BusinessRuleViolation as exc:
+                reason = exc.detail
     return AttemptStartInfo(
         quiz_id=quiz.id,
         can_start=reason is None,
@@ -336,6 +359,10 @@ def start_info(db: Session, *, quiz_id: uuid.UUID, user: User) -> AttemptStartIn
         in_progress_attempt_id=open_attempt.id if open_attempt else None,
         time_limit_minutes=quiz.time_limit_minutes,
     )
+
+
+def _time_limit_end(quiz: Quiz, start: datetime) -> datetime | None:
+    return start + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
 
 
 def _no_attempts_left(quiz: Quiz, taker: Taker, used: int) -> bool:
@@ -357,11 +384,19 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
             f"All {quiz.max_attempts} attempts of this quiz are used",
             code="max_attempts_reached",
         )
+    closes = None
+    if not taker.is_preview:
+        # Refused past the lock (or the due date under `refuse`), and an attempt never runs
+        # beyond that moment: its time is up then, like at the end of a time limit.
+        deadlines = quiz_service.student_deadlines_of(db, quiz, user.id)
+        assess(quiz, deadlines, now=now)
+        closes = closes_at(quiz, deadlines)
     if current is not None:
         _close_if_expired(db, quiz, current)
     questions = repository.list_questions(db, quiz.id)
     if not questions:
         raise BusinessRuleViolation("The quiz has no questions", code="quiz_has_no_questions")
+    ends = [end for end in (closes, _time_limit_end(quiz, now)) if end is not None]
     question_order, option_order = attempt_order(
         [(str(q.id), option_ids(q.options)) for q in questions],
         shuffle_questions=quiz.shuffle_questions,
@@ -374,9 +409,7 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
         attempt_number=highest + 1,
         status=AttemptStatus.IN_PROGRESS.value,
         started_at=now,
-        expires_at=(
-            now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
-        ),
+        expires_at=min(ends) if ends else None,
         answers={},
         question_order=question_order,
         option_order=option_order,

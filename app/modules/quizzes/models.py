@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
+from app.core.latework import ExtensionColumns, LateWorkColumns, late_work_constraints
 
 
 class QuizType(StrEnum):
@@ -49,7 +50,7 @@ class AttemptStatus(StrEnum):
     GRADED = "graded"
 
 
-class Quiz(UUIDPrimaryKey, Timestamps, Base):
+class Quiz(UUIDPrimaryKey, Timestamps, LateWorkColumns, Base):
     __tablename__ = "quizzes"
     __table_args__ = (
         Index("ix_quizzes_course_id_created_at", "course_id", "created_at"),
@@ -58,6 +59,7 @@ class Quiz(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "time_limit_minutes IS NULL OR time_limit_minutes >= 1", name="time_limit_positive"
         ),
+        *late_work_constraints(),
     )
 
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
@@ -146,6 +148,11 @@ class QuizAttempt(UUIDPrimaryKey, Timestamps, Base):
     score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     max_score: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     percentage: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    # Submitted after the (student's) due date: the late penalty frozen at grading, and the
+    # percentage after it, which decides `is_passed`.
+    is_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_penalty_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    final_percentage: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     is_passed: Mapped[bool | None] = mapped_column(Boolean)
     time_taken_seconds: Mapped[int | None] = mapped_column(Integer)
     # {question_id: answer} as saved or submitted.
@@ -157,3 +164,14 @@ class QuizAttempt(UUIDPrimaryKey, Timestamps, Base):
     # {question_id: {"points": "1.00", "is_correct": bool}} written when graded, so later
     # edits to a question never rewrite a past result.
     results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class QuizExtension(UUIDPrimaryKey, Timestamps, ExtensionColumns, Base):
+    """A student's own due date for one quiz."""
+
+    __tablename__ = "quiz_extensions"
+    __table_args__ = (
+        UniqueConstraint("quiz_id", "student_id", name="uq_quiz_extensions_quiz_student"),
+    )
+
+    quiz_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"))

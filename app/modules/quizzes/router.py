@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from app.core.dependencies import CurrentUser, DbSession, require_permissions
+from app.core.latework import ExtensionIn, ExtensionRead
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter
@@ -79,6 +80,26 @@ def delete_quiz(
     """Delete a quiz no student has attempted."""
     service.delete_quiz(db, course_id=course_id, quiz_id=quiz_id, user=user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    QUIZ + "/extensions", response_model=ExtensionRead, status_code=status.HTTP_201_CREATED
+)
+def grant_extension(
+    course_id: uuid.UUID,
+    quiz_id: uuid.UUID,
+    data: ExtensionIn,
+    db: DbSession,
+    user: QuizManager,
+    response: Response,
+) -> ExtensionRead:
+    """Give one enrolled student a later due date (201), or move their extension (200)."""
+    extension, created = service.grant_extension(
+        db, course_id=course_id, quiz_id=quiz_id, user=user, data=data
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return extension
 
 
 @router.post(QUIZ + "/publish", response_model=QuizRead)

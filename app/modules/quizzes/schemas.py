@@ -19,6 +19,12 @@ from pydantic import (
 )
 
 from app.core.decimals import DecimalString, Percent
+from app.core.latework import (
+    NULLABLE_LATE_WORK_FIELDS,
+    LateWorkFields,
+    LateWorkRead,
+    LateWorkUpdate,
+)
 from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 from app.modules.quizzes.models import QuestionType, QuizType
@@ -38,7 +44,7 @@ class Schema(BaseModel):
 # --- quizzes ----------------------------------------------------------------------------
 
 
-class QuizSettings(RequestModel):
+class QuizSettings(LateWorkFields):
     description: str | None = Field(default=None, max_length=10_000)
     lesson_id: uuid.UUID | None = None
     quiz_type: QuizType = QuizType.PRACTICE
@@ -55,11 +61,14 @@ class QuizCreate(QuizSettings):
     title: str = Field(min_length=1, max_length=200)
 
 
-class QuizUpdate(PartialUpdate):
+class QuizUpdate(LateWorkUpdate):
     """Every field optional; only the fields sent are changed."""
 
     # null clears these only.
-    nullable = frozenset({"lesson_id", "time_limit_minutes", "max_attempts", "description"})
+    nullable = (
+        frozenset({"lesson_id", "time_limit_minutes", "max_attempts", "description"})
+        | NULLABLE_LATE_WORK_FIELDS
+    )
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
@@ -74,7 +83,7 @@ class QuizUpdate(PartialUpdate):
     partial_credit: bool | None = None
 
 
-class QuizRead(Schema):
+class QuizRead(LateWorkRead, Schema):
     id: uuid.UUID
     course_id: uuid.UUID
     lesson_id: uuid.UUID | None
@@ -238,6 +247,11 @@ class AttemptSummary(Schema):
     score: Points | None
     max_score: Points | None
     percentage: Points | None
+    # Handed in after the student's due date: the penalty taken off the raw percentage,
+    # and the percentage after it (what `is_passed` is decided on).
+    is_late: bool
+    late_penalty_percent: Points
+    final_percentage: Points | None
     is_passed: bool | None
     time_taken_seconds: int | None
 

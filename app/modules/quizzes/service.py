@@ -16,11 +16,27 @@ from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
 from app.core.errors import BusinessRuleViolation, Conflict, NotFound
+from app.core.latework import (
+    Deadlines,
+    ExtensionIn,
+    ExtensionRead,
+    apply_changes,
+    check_deadlines,
+    save_extension,
+    student_deadlines,
+)
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import service as courses_service
+from app.modules.enrollments import service as enrollments_service
 from app.modules.quizzes import repository
 from app.modules.quizzes.grading import question_problems
-from app.modules.quizzes.models import CHOICE_TYPES, QuestionType, Quiz, QuizQuestion
+from app.modules.quizzes.models import (
+    CHOICE_TYPES,
+    QuestionType,
+    Quiz,
+    QuizExtension,
+    QuizQuestion,
+)
 from app.modules.quizzes.schemas import (
     QuestionCreate,
     QuestionOrder,
@@ -113,6 +129,7 @@ def _flush_quiz(db: Session) -> None:
 
 def create_quiz(db: Session, *, course_id: uuid.UUID, user: User, data: QuizCreate) -> QuizRead:
     courses_service.get_owned_course(db, course_id=course_id, user=user)
+    check_deadlines(data.due_at, data.lock_at)
     quiz = Quiz(course_id=course_id, **data.model_dump())
     _check_lesson(db, quiz, data.lesson_id)
     db.add(quiz)
@@ -127,10 +144,27 @@ def update_quiz(
     changes = data.model_dump(exclude_unset=True)
     if "lesson_id" in changes:
         _check_lesson(db, quiz, changes["lesson_id"])
-    for name, value in changes.items():
-        setattr(quiz, name, value)
+    apply_changes(quiz, changes)
     _flush_quiz(db)
     return QuizRead.model_validate(quiz)
+
+
+def student_deadlines_of(db: Session, quiz: Quiz, student_id: uuid.UUID) -> Deadlines:
+    """The quiz's due and lock dates for one student, their extension applied."""
+    return student_deadlines(db, quiz, QuizExtension, item_column="quiz_id", student_id=student_id)
+
+
+def grant_extension(
+    db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User, data: ExtensionIn
+) -> tuple[ExtensionRead, bool]:
+    """Give one enrolled student a later due date; the flag says whether it is new."""
+    quiz = owned_quiz(db, course_id=course_id, quiz_id=quiz_id, user=user)
+    enrollments_service.require_student_enrollment(
+        db, student_id=data.student_id, course_id=quiz.course_id
+    )
+    return save_extension(
+        db, quiz, QuizExtension, item_column="quiz_id", data=data, granted_by_id=user.id
+    )
 
 
 def delete_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> None:

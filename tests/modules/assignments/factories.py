@@ -54,8 +54,11 @@ def make_graded_attempt(
     max_score: str,
     passing: str = "70",
     submitted_at: datetime | None = None,
+    late_penalty_percent: str = "0",
 ) -> uuid.UUID:
     percentage = (Decimal(score) * 100 / Decimal(max_score)).quantize(Decimal("0.01"))
+    penalty = Decimal(late_penalty_percent)
+    final_percentage = (percentage * (100 - penalty) / 100).quantize(Decimal("0.01"))
     with session_scope() as session:
         attempt = QuizAttempt(
             quiz_id=quiz_id,
@@ -68,7 +71,10 @@ def make_graded_attempt(
             score=Decimal(score),
             max_score=Decimal(max_score),
             percentage=percentage,
-            is_passed=percentage >= Decimal(passing),
+            is_late=penalty > 0,
+            late_penalty_percent=penalty,
+            final_percentage=final_percentage,
+            is_passed=final_percentage >= Decimal(passing),
         )
         session.add(attempt)
         session.flush()

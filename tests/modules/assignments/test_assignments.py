@@ -164,7 +164,7 @@ def test_late_submission_refused_unless_allowed(
 ) -> None:
     course = make_course(instructor)
     enrollment_id = enroll(student, course)
-    closed = make_assignment(course, due_at=utcnow() - timedelta(hours=1))
+    closed = make_assignment(course, due_at=utcnow() - timedelta(hours=1), late_policy="refuse")
     headers = auth_headers(student)
     refused = client.post(f"{API}/{closed}/submissions", json={"content": "x"}, headers=headers)
     assert refused.status_code == 422 and refused.json()["code"] == "deadline_passed"
@@ -186,8 +186,9 @@ def test_late_penalty_is_applied_and_shown(
     assignment_id = make_assignment(
         course,
         due_at=utcnow() - timedelta(hours=1),
-        allow_late=True,
-        late_penalty_percent=10,
+        late_policy="penalty",
+        penalty_percent_per_day=10,
+        max_penalty_percent=10,
         max_points=50,
     )
     late = client.post(

@@ -96,6 +96,35 @@ def test_gradebook_values(client: TestClient, instructor: Any, auth_headers: H, 
     assert bob["enrollment_id"] == str(book.bob_enrollment)
 
 
+def test_a_late_quiz_attempt_counts_after_its_penalty(
+    client: TestClient, instructor: Any, make_user: Any, auth_headers: H
+) -> None:
+    course = make_course(instructor)
+    carol = make_user(role="student", full_name="Carol", email="carol@example.com")
+    enrollment = enroll(carol, course)
+    quiz = make_quiz(course, quiz_type="graded", title="Final")
+    make_graded_attempt(quiz.id, enrollment, carol, number=1, score="3", max_score="5")
+    # 5/5 raw but 50% off: 2.50 counts, so the on-time 3/5 is the best attempt.
+    make_graded_attempt(
+        quiz.id, enrollment, carol, number=2, score="5", max_score="5", late_penalty_percent="50"
+    )
+    body = client.get(
+        f"/api/v1/courses/{course.id}/gradebook", headers=auth_headers(instructor)
+    ).json()
+    assert body["items"][0]["grades"] == [
+        {"score": "3.00", "max_score": "5.00", "percentage": "60.00"}
+    ]
+    make_graded_attempt(
+        quiz.id, enrollment, carol, number=3, score="5", max_score="5", late_penalty_percent="10"
+    )
+    body = client.get(
+        f"/api/v1/courses/{course.id}/gradebook", headers=auth_headers(instructor)
+    ).json()
+    assert body["items"][0]["grades"] == [
+        {"score": "4.50", "max_score": "5.00", "percentage": "90.00"}
+    ]
+
+
 def test_gradebook_is_paginated(
     client: TestClient, instructor: Any, auth_headers: H, book: Book
 ) -> None:

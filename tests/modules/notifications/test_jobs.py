@@ -198,6 +198,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "reconcile-payments",
         "clean-expired-tokens",
         "redrive-webhook-deliveries",
+        "due-date-reminders",
     }
     assert entries["weekly-progress-report"]["schedule"].hour == {7}
     assert entries["course-reminders"]["schedule"] == 30.0

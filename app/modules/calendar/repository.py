@@ -1,0 +1,227 @@
+"""Queries for calendar events: one SELECT per event source, all of one shape, unioned.
+
+An event source is a function of the viewer's id returning SELECTs of the columns in
+`EVENT_COLUMNS`. `SOURCES` is the list of them: a new kind of dated thing (a section's
+release date, say) is one more function in that list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, String, and_, case, exists, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from app.modules.assignments.models import Assignment, AssignmentExtension, Submission
+from app.modules.calendar.models import CalendarFeedToken, DueReminder
+from app.modules.courses.models import Course
+from app.modules.enrollments.models import Enrollment, EnrollmentStatus
+from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizExtension
+from app.modules.users.models import User
+
+EVENT_COLUMNS = (
+    "kind",
+    "item_id",
+    "course_id",
+    "course_title",
+    "course_slug",
+    "title",
+    "starts_at",
+)
+
+Source = Callable[[uuid.UUID], list[Select[Any]]]
+
+
+def taught_courses(user_id: uuid.UUID) -> Select[Any]:
+    return select(Course.id).where(Course.instructor_id == user_id)
+
+
+def enrolled_courses(user_id: uuid.UUID) -> Select[Any]:
+    """Courses the user studies (active or completed), not those they also teach."""
+    return select(Enrollment.course_id).where(
+        Enrollment.student_id == user_id,
+        Enrollment.status.in_([EnrollmentStatus.ACTIVE.value, EnrollmentStatus.COMPLETED.value]),
+        Enrollment.course_id.not_in(taught_courses(user_id)),
+    )
+
+
+@dataclass(frozen=True)
+class DatedKind:
+    """A table with late-work columns, its per-student extension table, and what counts as
+    the student having handed the item in."""
+
+    name: str
+    model: Any
+    extension: Any
+    key: str  # the extension table's column pointing at the item
+    handed_in: Callable[[Any, Any], Any]  # (item id column, student id column) -> condition
+
+
+def _assignment_handed_in(item_id: Any, student_id: Any) -> Any:
+    return exists().where(Submission.assignment_id == item_id, Submission.student_id == student_id)
+
+
+def _quiz_handed_in(item_id: Any, student_id: Any) -> Any:
+    return exists().where(
+        QuizAttempt.quiz_id == item_id,
+        QuizAttempt.user_id == student_id,
+        QuizAttempt.status != AttemptStatus.IN_PROGRESS.value,
+    )
+
+
+ASSIGNMENTS = DatedKind(
+    "assignment", Assignment, AssignmentExtension, "assignment_id", _assignment_handed_in
+)
+QUIZZES = DatedKind("quiz", Quiz, QuizExtension, "quiz_id", _quiz_handed_in)
+DATED_KINDS = (ASSIGNMENTS, QUIZZES)
+
+
+def _row(kind: str, item: Any, title: Any, starts_at: Any) -> Select[Any]:
+    return select(
+        literal(kind, String).label("kind"),
+        item.id.label("item_id"),
+        Course.id.label("course_id"),
+        Course.title.label("course_title"),
+        Course.slug.label("course_slug"),
+        title.label("title"),
+        starts_at.label("starts_at"),
+    )
+
+
+def _dated_source(dated: DatedKind, which: str) -> Source:
+    """Due (`which="due"`) or lock dates of one dated kind: the course's dates for its
+    instructor; for a student, published items with their extension applied (it replaces
+    the due date and pushes an earlier lock date to it, as `latework.effective_deadlines`)."""
+    model, kind = dated.model, f"{dated.name}_{which}"
+
+    def source(user_id: uuid.UUID) -> list[Select[Any]]:
+        extension = aliased(dated.extension)
+        if which == "due":
+            own_date: Any = func.coalesce(extension.due_at, model.due_at)
+            base_date: Any = model.due_at
+        else:
+            own_date = case(
+                (
+                    and_(extension.due_at.is_not(None), model.lock_at < extension.due_at),
+                    extension.due_at,
+                ),
+                else_=model.lock_at,
+            )
+            base_date = model.lock_at
+        taught = (
+            _row(kind, model, model.title, base_date)
+            .join(Course, Course.id == model.course_id)
+            .where(model.course_id.in_(taught_courses(user_id)), base_date.is_not(None))
+        )
+        studied = (
+            _row(kind, model, model.title, own_date)
+            .join(Course, Course.id == model.course_id)
+            .outerjoin(
+                extension,
+                and_(getattr(extension, dated.key) == model.id, extension.student_id == user_id),
+            )
+            .where(
+                model.course_id.in_(enrolled_courses(user_id)),
+                model.is_published.is_(True),
+                base_date.is_not(None),
+            )
+        )
+        return [taught, studied]
+
+    return source
+
+
+def course_releases(user_id: uuid.UUID) -> list[Select[Any]]:
+    """When each of the viewer's courses was published."""
+    mine = taught_courses(user_id).union(enrolled_courses(user_id))
+    return [
+        _row("course_release", Course, Course.title, Course.published_at).where(
+            Course.id.in_(mine), Course.published_at.is_not(None)
+        )
+    ]
+
+
+SOURCES: list[Source] = [
+    _dated_source(ASSIGNMENTS, "due"),
+    _dated_source(ASSIGNMENTS, "lock"),
+    _dated_source(QUIZZES, "due"),
+    _dated_source(QUIZZES, "lock"),
+    course_releases,
+]
+
+
+def events_between(user_id: uuid.UUID, start: datetime, end: datetime) -> Select[Any]:
+    """The viewer's events with `start <= starts_at < end`, in time order."""
+    events = union_all(*(part for source in SOURCES for part in source(user_id))).subquery()
+    return (
+        select(*(events.c[name] for name in EVENT_COLUMNS))
+        .where(events.c.starts_at >= start, events.c.starts_at < end)
+        .order_by(events.c.starts_at, events.c.kind, events.c.item_id)
+    )
+
+
+def due_soon(dated: DatedKind, start: datetime, end: datetime) -> Select[Any]:
+    """(item, student) pairs of one dated kind whose due date (the student's extension
+    applied) falls in `start < due <= end`, for mailable students of an active enrollment
+    who have not handed the item in and were not reminded of it yet."""
+    model = dated.model
+    extension = aliased(dated.extension)
+    due = func.coalesce(extension.due_at, model.due_at)
+    reminded = exists().where(
+        DueReminder.kind == dated.name,
+        DueReminder.item_id == model.id,
+        DueReminder.student_id == User.id,
+    )
+    return (
+        select(
+            model.id.label("item_id"),
+            model.title.label("title"),
+            Course.title.label("course_title"),
+            Course.slug.label("course_slug"),
+            User.id.label("student_id"),
+            User.email.label("email"),
+            User.full_name.label("full_name"),
+            due.label("due_at"),
+        )
+        .select_from(model)
+        .join(Course, Course.id == model.course_id)
+        .join(
+            Enrollment,
+            and_(
+                Enrollment.course_id == model.course_id,
+                Enrollment.status == EnrollmentStatus.ACTIVE.value,
+            ),
+        )
+        .join(User, User.id == Enrollment.student_id)
+        .outerjoin(
+            extension,
+            and_(getattr(extension, dated.key) == model.id, extension.student_id == User.id),
+        )
+        .where(
+            model.is_published.is_(True),
+            due > start,
+            due <= end,
+            User.is_active.is_(True),
+            User.email_opt_out.is_(False),
+            ~dated.handed_in(model.id, User.id),
+            ~reminded,
+        )
+        .order_by(due, model.id, User.id)
+    )
+
+
+def feed_owner(db: Session, token_hash: str) -> User | None:
+    """The active user whose feed token hashes to `token_hash`."""
+    return db.scalars(
+        select(User)
+        .join(CalendarFeedToken, CalendarFeedToken.user_id == User.id)
+        .where(CalendarFeedToken.token_hash == token_hash, User.is_active.is_(True))
+    ).first()
+
+
+def feed_token_of(db: Session, user_id: uuid.UUID) -> CalendarFeedToken | None:
+    return db.scalars(select(CalendarFeedToken).where(CalendarFeedToken.user_id == user_id)).first()
