@@ -42,16 +42,20 @@ def find(collection: dict[str, Any], method: str, path_end: str) -> dict[str, An
     raise AssertionError(f"{method} {path_end} is not in the collection")
 
 
+def _openapi_path(url: dict[str, Any]) -> str:
+    """The OpenAPI path a Postman request URL stands for (":name" and "{{name}}" -> "{name}")."""
+    return "/" + "/".join(
+        VARIABLE.sub(r"{\1}", re.sub(r"^:(.+)$", r"{\1}", segment)) for segment in url["path"]
+    )
+
+
 def test_every_operation_is_one_request_in_its_tag_folder(openapi: dict[str, Any]) -> None:
     collection = build_collection(openapi)
     expected = {(method.upper(), path) for path, method, _ in operations(openapi)}
     seen = set()
     for folder in collection["item"]:
         for item in folder["item"]:
-            url = item["request"]["url"]
-            path = "/" + "/".join(
-                VARIABLE.sub(r"{\1}", re.sub(r"^:(.+)$", r"{\1}", s)) for s in url["path"]
-            )
+            path = _openapi_path(item["request"]["url"])
             seen.add((item["request"]["method"], path))
             operation = openapi["paths"][path][item["request"]["method"].lower()]
             assert folder["name"] == operation["tags"][0]
@@ -126,8 +130,7 @@ def test_every_request_of_both_collections_asserts_its_status_and_fields(
         script = "\n".join(item["event"][0]["script"]["exec"])
         status = item["response"][0]["code"]
         assert f"pm.response.to.have.status({status});" in script, item["name"]
-        url = item["request"]["url"]
-        path = "/" + "/".join(re.sub(r"^:(.+)$", r"{\1}", s) for s in url["path"])
+        path = _openapi_path(item["request"]["url"])
         operation = openapi["paths"][path][item["request"]["method"].lower()]
         fields = expected_fields(walker, operation, status)
         if status >= 400:
