@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, cast
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -74,3 +74,12 @@ class DecimalString:
 
 # 0 to 100 with two decimals (passing scores, late penalties).
 Percent = Annotated[Decimal, DecimalString(whole_digits=2, inclusive=True)]
+
+
+def two_places(value: Decimal) -> Decimal:
+    """`value` with exactly two decimal places, as the database stores it."""
+    return value.quantize(Decimal("0.01"))
+
+
+# A decimal answered with two places ("0.00", as stored), whatever it was built from.
+TwoPlaces = Annotated[Decimal, AfterValidator(two_places)]

@@ -30,6 +30,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from app.core.decimals import Percent as PercentInput
+from app.core.decimals import TwoPlaces
 from app.core.errors import BusinessRuleViolation
 from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
@@ -141,15 +142,12 @@ class LateWorkUpdate(PartialUpdate):
     max_penalty_percent: PercentInput | None = None
 
 
-Percent = Annotated[Decimal, AfterValidator(lambda value: value.quantize(TWO_PLACES))]
-
-
 class LateWorkRead(BaseModel):
     due_at: datetime | None
     lock_at: datetime | None
     late_policy: LatePolicy
-    penalty_percent_per_day: Percent
-    max_penalty_percent: Percent
+    penalty_percent_per_day: TwoPlaces
+    max_penalty_percent: TwoPlaces
 
 
 class ExtensionIn(RequestModel):

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.decimals import DecimalString
+from app.core.decimals import DecimalString, TwoPlaces
 from app.core.latework import (
     NULLABLE_LATE_WORK_FIELDS,
     LateWorkFields,
@@ -26,7 +25,7 @@ from app.core.latework import (
 )
 from app.core.validation import RequestModel
 
-Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
+Points = TwoPlaces
 MaxPoints = Annotated[Decimal, DecimalString(whole_digits=4, inclusive=True, positive=True)]
 FileType = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9]{1,10}$")

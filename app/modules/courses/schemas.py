@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from app.core.config import get_settings
-from app.core.decimals import DecimalString
+from app.core.decimals import DecimalString, two_places
 from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 from app.modules.courses.models import DifficultyLevel, LessonType
@@ -28,7 +28,7 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Price = Annotated[
     Decimal,
     DecimalString(whole_digits=8),
-    AfterValidator(lambda value: value.quantize(Decimal("0.01"))),
+    AfterValidator(two_places),
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 

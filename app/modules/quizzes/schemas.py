@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.decimals import DecimalString, Percent
+from app.core.decimals import DecimalString, Percent, TwoPlaces
 from app.core.latework import (
     NULLABLE_LATE_WORK_FIELDS,
     LateWorkFields,
@@ -34,7 +33,7 @@ OptionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 AnswerValue = str | bool | list[str] | None
 # Scores and points are shown with two decimals whatever the backend returns.
 QuestionPoints = Annotated[Decimal, DecimalString(whole_digits=3, inclusive=True, positive=True)]
-Points = Annotated[Decimal, AfterValidator(lambda value: value.quantize(Decimal("0.01")))]
+Points = TwoPlaces
 
 
 class Schema(BaseModel):
