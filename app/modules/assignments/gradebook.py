@@ -35,7 +35,7 @@ from app.modules.assignments.schemas import (
     GradebookRow,
     GradeCell,
 )
-from app.modules.courses import service as courses_service
+from app.modules.courses import access as courses_access
 from app.modules.enrollments.models import Enrollment
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 from app.modules.users.models import User
@@ -215,7 +215,7 @@ def _rows(
 
 
 def gradebook(db: Session, *, course_id: uuid.UUID, user: User, params: PageParams) -> Gradebook:
-    courses_service.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(db, course_id=course_id, user=user)
     columns = _columns(db, course_id)
     students, total = paginate_rows(db, _students(course_id), params)
     return Gradebook(
@@ -243,7 +243,7 @@ def _csv_line(values: list[Any]) -> str:
 
 def gradebook_csv(db: Session, *, course_id: uuid.UUID, user: User) -> Iterator[str]:
     """Check access now; the returned iterator streams the CSV from its own session."""
-    courses_service.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(db, course_id=course_id, user=user)
 
     def stream() -> Iterator[str]:
         with session_scope() as session:
@@ -276,7 +276,7 @@ def enrollment_grades(db: Session, *, enrollment_id: uuid.UUID, user: User) -> E
     enrollment = db.get(Enrollment, enrollment_id)
     if enrollment is None or not (
         enrollment.student_id == user.id
-        or courses_service.manages_course(db, course_id=enrollment.course_id, user=user)
+        or courses_access.manages_course(db, course_id=enrollment.course_id, user=user)
     ):
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     columns = _columns(db, enrollment.course_id)

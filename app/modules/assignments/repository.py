@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.permissions import Role
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
-from app.modules.courses.models import Course
+from app.modules.courses.access import managed_course_ids
 from app.modules.users.models import User
 
 
@@ -108,7 +108,5 @@ def attachment_lists_for_grader(
         .where(Submission.student_id == student_id)
     )
     if grader.role != Role.ADMIN:
-        statement = statement.join(Course, Course.id == Assignment.course_id).where(
-            Course.instructor_id == grader.id
-        )
+        statement = statement.where(Assignment.course_id.in_(managed_course_ids(grader.id)))
     return [list(ids or []) for ids in db.scalars(statement)]

@@ -55,6 +55,7 @@ from app.modules.assignments.schemas import (
     SubmissionCreate,
     SubmissionRead,
 )
+from app.modules.courses import access as courses_access
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import Course
 from app.modules.enrollments import service as enrollments_service
@@ -78,7 +79,7 @@ def _owned_assignment(db: Session, assignment_id: uuid.UUID, user: User) -> Assi
     assignment = repository.get_assignment(db, assignment_id)
     if assignment is None:
         raise AssignmentNotFound("Assignment not found")
-    courses_service.get_owned_course(db, course_id=assignment.course_id, user=user)
+    courses_access.get_owned_course(db, course_id=assignment.course_id, user=user)
     return assignment
 
 
@@ -92,7 +93,7 @@ def _check_lesson(db: Session, course_id: uuid.UUID, lesson_id: uuid.UUID | None
 
 
 def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> AssignmentRead:
-    courses_service.get_owned_course(db, course_id=data.course_id, user=user)
+    courses_access.get_owned_course(db, course_id=data.course_id, user=user)
     _check_lesson(db, data.course_id, data.lesson_id)
     check_deadlines(data.due_at, data.lock_at)
     assignment = Assignment(**data.model_dump())
@@ -104,12 +105,12 @@ def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> Ass
 def list_assignments(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[AssignmentRead]:
-    access = courses_service.course_access(db, course_id=course_id, user=user)
+    access = courses_access.course_access(db, course_id=course_id, user=user)
     # A visitor (not enrolled) lists the assignments of preview lessons only, as for lessons.
     statement = repository.assignments_of_course(
         course_id,
         published_only=not access.manager,
-        lesson_ids=courses_service.readable_item_lessons(db, access),
+        lesson_ids=courses_access.readable_item_lessons(db, access),
     )
     rows, total = paginate(db, statement, params)
     return Page[AssignmentRead].build(
@@ -122,12 +123,12 @@ def get_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> Assi
     if assignment is None:
         raise AssignmentNotFound("Assignment not found")
     try:
-        access = courses_service.course_access(db, course_id=assignment.course_id, user=user)
+        access = courses_access.course_access(db, course_id=assignment.course_id, user=user)
     except NotFound as exc:
         raise AssignmentNotFound("Assignment not found") from exc
     if not assignment.is_published and not access.manager:
         raise AssignmentNotFound("Assignment not found")
-    courses_service.require_item_access(db, access, lesson_id=assignment.lesson_id)
+    courses_access.require_item_access(db, access, lesson_id=assignment.lesson_id)
     return AssignmentRead.model_validate(assignment)
 
 
@@ -267,7 +268,7 @@ def _visible_submission(db: Session, submission_id: uuid.UUID, user: User) -> Su
     if submission.student_id == user.id:
         return submission
     assignment = repository.get_assignment(db, submission.assignment_id)
-    if assignment is None or not courses_service.manages_course(
+    if assignment is None or not courses_access.manages_course(
         db, course_id=assignment.course_id, user=user
     ):
         # Someone else's submission answers 404 so its existence does not leak.
@@ -313,7 +314,7 @@ def _submission_for_grader(
     assignment = repository.get_assignment(db, submission.assignment_id) if submission else None
     if submission is None or assignment is None:
         raise SubmissionNotFound("Submission not found")
-    course = courses_service.get_owned_course(db, course_id=assignment.course_id, user=user)
+    course = courses_access.get_owned_course(db, course_id=assignment.course_id, user=user)
     return submission, assignment, course
 
 

@@ -65,7 +65,7 @@ def verify_url(number: str) -> str:
 
 def _manages_course(db: Session, course_id: uuid.UUID, user: User) -> bool:
     """The course's instructor or an admin (the one rule, kept by the courses module)."""
-    from app.modules.courses.service import manages_course
+    from app.modules.courses.access import manages_course
 
     return manages_course(db, course_id=course_id, user=user)
 

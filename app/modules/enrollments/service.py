@@ -33,6 +33,7 @@ from app.core.events import emit
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
 from app.core.principal import Principal
+from app.modules.courses import access as courses_access
 from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, LessonType
 from app.modules.courses.schemas import CourseSummary
@@ -194,7 +195,7 @@ def require_payment(db: Session, *, student: User, course: Course) -> Enrollment
 
 def enroll(db: Session, *, user: User, course_id: uuid.UUID) -> Enrollment | PaymentRequired:
     """Enroll the user in a published course: free courses at once, paid ones via payment."""
-    course = course_service.get_visible_course(db, course_id=course_id, user=user)
+    course = courses_access.get_visible_course(db, course_id=course_id, user=user)
     if not course.is_published or course.archived_at is not None:
         raise BusinessRuleViolation(
             "Only published courses accept enrollments", code="course_not_published"
@@ -388,7 +389,7 @@ def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) 
     enrollment = repository.get_with_course(db, enrollment_id)
     if enrollment is None:
         raise NotFound("Enrollment not found", code="enrollment_not_found")
-    if enrollment.student_id != user.id and not course_service.manages_course(
+    if enrollment.student_id != user.id and not courses_access.manages_course(
         db, course_id=enrollment.course_id, user=user
     ):
         raise PermissionDenied("You cannot see this enrollment")
@@ -448,7 +449,7 @@ def course_roster(
     status: EnrollmentStatus | None,
     params: PageParams,
 ) -> Page[RosterEntry]:
-    course = course_service.get_owned_course(db, course_id=course_id, user=user)
+    course = courses_access.get_owned_course(db, course_id=course_id, user=user)
     rows, total = repository.list_for_course(
         db, course.id, status.value if status else None, params
     )
@@ -464,7 +465,7 @@ def course_roster(
 def course_enrollment_stats(
     db: Session, *, course_id: uuid.UUID, user: User
 ) -> CourseEnrollmentStats:
-    course = course_service.get_owned_course(db, course_id=course_id, user=user)
+    course = courses_access.get_owned_course(db, course_id=course_id, user=user)
     row = repository.course_stats(db, course.id)
     total = int(row.total or 0)
     completed = int(row.completed or 0)

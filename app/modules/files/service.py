@@ -33,7 +33,7 @@ from app.core.errors import (
 from app.core.permissions import Role
 from app.core.storage import get_storage
 from app.core.storage.base import CHUNK_SIZE
-from app.modules.courses.service import get_owned_course, may_read_content
+from app.modules.courses.access import get_owned_course, may_read_content
 from app.modules.files import repository
 from app.modules.files.models import UploadedFile
 from app.modules.files.schemas import DownloadLink, FileBase, FileRead

@@ -46,6 +46,7 @@ from app.core.errors import BusinessRuleViolation, Conflict, NotFound, Permissio
 from app.core.events import emit
 from app.core.latework import ON_TIME, apply_penalty, assess, closes_at, lateness
 from app.core.pagination import Page, PageParams, paginate
+from app.modules.courses import access as courses_access
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import LessonType
 from app.modules.enrollments import service as enrollments_service
@@ -104,7 +105,7 @@ def _taker(db: Session, quiz: Quiz, user: User) -> Taker:
         if not quiz.is_published:
             raise QuizNotFound("Quiz not found")
         return Taker(enrollment_id=enrollment.id)
-    if courses_service.manages_course(db, course_id=quiz.course_id, user=user):
+    if courses_access.manages_course(db, course_id=quiz.course_id, user=user):
         return Taker(enrollment_id=None)
     if not quiz.is_published:
         raise QuizNotFound("Quiz not found")
@@ -322,7 +323,7 @@ def _visible_attempt(
     attempt = repository.get_attempt(db, quiz.id, attempt_id)
     if attempt is None:
         raise AttemptNotFound("Attempt not found")
-    manager = courses_service.manages_course(db, course_id=quiz.course_id, user=user)
+    manager = courses_access.manages_course(db, course_id=quiz.course_id, user=user)
     if attempt.user_id != user.id and not manager:
         # Another student's attempt answers 404 so its existence does not leak.
         raise AttemptNotFound("Attempt not found")
@@ -533,7 +534,7 @@ def quiz_attempts(
 ) -> Page[AttemptSummary]:
     """Every attempt at a quiz, for the course's instructor and admins."""
     quiz = _load_quiz(db, quiz_id)
-    courses_service.get_owned_course(db, course_id=quiz.course_id, user=user)
+    courses_access.get_owned_course(db, course_id=quiz.course_id, user=user)
     rows, total = paginate(db, repository.attempts_of_quiz(quiz.id), params)
     return Page[AttemptSummary].build(
         [AttemptSummary.model_validate(row) for row in rows], total, params

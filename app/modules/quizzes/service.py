@@ -26,6 +26,7 @@ from app.core.latework import (
     student_deadlines,
 )
 from app.core.pagination import Page, PageParams, paginate
+from app.modules.courses import access as courses_access
 from app.modules.courses import service as courses_service
 from app.modules.enrollments import service as enrollments_service
 from app.modules.quizzes import repository
@@ -75,7 +76,7 @@ def _quiz_in_course(db: Session, course_id: uuid.UUID, quiz_id: uuid.UUID) -> Qu
 
 def owned_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> Quiz:
     """The quiz, for the course's instructor or an admin only."""
-    courses_service.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(db, course_id=course_id, user=user)
     return _quiz_in_course(db, course_id, quiz_id)
 
 
@@ -85,23 +86,23 @@ def owned_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: U
 def list_quizzes(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[QuizRead]:
-    access = courses_service.course_access(db, course_id=course_id, user=user)
+    access = courses_access.course_access(db, course_id=course_id, user=user)
     # A visitor (not enrolled) lists the quizzes of preview lessons only, as for lessons.
     statement = repository.quizzes_of_course(
         course_id,
         published_only=not access.manager,
-        lesson_ids=courses_service.readable_item_lessons(db, access),
+        lesson_ids=courses_access.readable_item_lessons(db, access),
     )
     rows, total = paginate(db, statement, params)
     return Page[QuizRead].build([QuizRead.model_validate(row) for row in rows], total, params)
 
 
 def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> QuizRead:
-    access = courses_service.course_access(db, course_id=course_id, user=user)
+    access = courses_access.course_access(db, course_id=course_id, user=user)
     quiz = _quiz_in_course(db, course_id, quiz_id)
     if not quiz.is_published and not access.manager:
         raise QuizNotFound("Quiz not found")
-    courses_service.require_item_access(db, access, lesson_id=quiz.lesson_id)
+    courses_access.require_item_access(db, access, lesson_id=quiz.lesson_id)
     return QuizRead.model_validate(quiz)
 
 
@@ -128,7 +129,7 @@ def _flush_quiz(db: Session) -> None:
 
 
 def create_quiz(db: Session, *, course_id: uuid.UUID, user: User, data: QuizCreate) -> QuizRead:
-    courses_service.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(db, course_id=course_id, user=user)
     check_deadlines(data.due_at, data.lock_at)
     quiz = Quiz(course_id=course_id, **data.model_dump())
     _check_lesson(db, quiz, data.lesson_id)

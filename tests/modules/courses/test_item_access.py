@@ -1,4 +1,4 @@
-"""Quizzes and assignments follow the lessons' access rule (`courses.service.course_access`):
+"""Quizzes and assignments follow the lessons' access rule (`courses.access.course_access`):
 the instructor and admins read all, enrolled students the published items, a visitor the
 previews only, and nobody a course outside the catalogue."""
 

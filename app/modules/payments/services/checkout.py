@@ -21,7 +21,7 @@ from app.core.config import get_settings
 from app.core.database import end_read_transaction, session_scope, utcnow
 from app.core.errors import BusinessRuleViolation, Conflict, PermissionDenied, ServiceUnavailable
 from app.core.permissions import Role
-from app.modules.courses import service as course_service
+from app.modules.courses import access as courses_access
 from app.modules.courses.models import Course
 from app.modules.enrollments import service as enrollment_service
 from app.modules.enrollments.models import Enrollment
@@ -180,7 +180,7 @@ def create_course_payment(*, user: User, course_id: uuid.UUID) -> Payment:
     """A checkout at the configured gateway for a paid course (reusing a recent open one)."""
     require_student(user)
     with session_scope() as db:
-        course = course_service.get_visible_course(db, course_id=course_id, user=user)
+        course = courses_access.get_visible_course(db, course_id=course_id, user=user)
         offer = _course_offer(db, student=user, course=course)
     if isinstance(offer, Payment):
         return offer
