@@ -153,3 +153,42 @@ class Enrollment(UUIDPrimaryKey, Timestamps, Base):
     reviewed_at: Mapped[datetime | None]
 
     course: Mapped[Course] = relationship(lazy="raise")
+
+
+class Cohort(UUIDPrimaryKey, Timestamps, Base):
+    """A class of a course's students (a course section in Canvas' terms, a group in Moodle's):
+    its start anchors the members' relative release dates, and announcements and grading can
+    address one cohort. Declared here, beside enrollments, because the access rule reads it."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        CheckConstraint(
+            "ends_at IS NULL OR starts_at IS NULL OR ends_at >= starts_at", name="ends_after_start"
+        ),
+        Index("ix_cohorts_course_id_name", "course_id", "name"),
+    )
+
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+
+
+class CohortMember(Base):
+    """A student's membership of a cohort: at most one cohort per student and course."""
+
+    __tablename__ = "cohort_members"
+    __table_args__ = (
+        UniqueConstraint("course_id", "student_id", name="uq_cohort_members_course_id_student_id"),
+        Index("ix_cohort_members_cohort_id", "cohort_id"),
+    )
+
+    cohort_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The cohort's course, repeated so the database itself keeps one cohort per course.
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
