@@ -26,7 +26,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, select
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Numeric,
+    String,
+    and_,
+    case,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from app.core.decimals import Percent as PercentInput
@@ -176,12 +186,30 @@ class Deadlines:
 def effective_deadlines(
     due_at: datetime | None, lock_at: datetime | None, extended_due_at: datetime | None
 ) -> Deadlines:
-    """One student's dates: an extension replaces the due date and pushes an earlier lock."""
-    if extended_due_at is None:
+    """One student's dates: an extension replaces the due date and pushes an earlier lock.
+    An extension the course's own due date has since moved past no longer applies: the
+    student keeps the later date. `effective_due_sql` / `effective_lock_sql` are this rule
+    as SQL."""
+    if extended_due_at is None or (due_at is not None and extended_due_at <= due_at):
         return Deadlines(due_at, lock_at)
     if lock_at is not None and lock_at < extended_due_at:
         lock_at = extended_due_at
     return Deadlines(extended_due_at, lock_at)
+
+
+def _extension_applies_sql(due_at: Any, extended_due_at: Any) -> ColumnElement[bool]:
+    return and_(extended_due_at.is_not(None), or_(due_at.is_(None), extended_due_at > due_at))
+
+
+def effective_due_sql(due_at: Any, extended_due_at: Any) -> ColumnElement[Any]:
+    """`effective_deadlines`' due date, as a SQL expression over the two columns."""
+    return case((_extension_applies_sql(due_at, extended_due_at), extended_due_at), else_=due_at)
+
+
+def effective_lock_sql(due_at: Any, lock_at: Any, extended_due_at: Any) -> ColumnElement[Any]:
+    """`effective_deadlines`' lock date, as a SQL expression over the three columns."""
+    pushed = and_(_extension_applies_sql(due_at, extended_due_at), lock_at < extended_due_at)
+    return case((pushed, extended_due_at), else_=lock_at)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import Select, String, and_, exists, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from app.core.latework import effective_due_sql, effective_lock_sql
 from app.modules.assignments.models import Assignment, AssignmentExtension, Submission
 from app.modules.calendar.models import CalendarFeedToken, DueReminder
 from app.modules.courses.access import managed_course_ids
@@ -95,23 +96,17 @@ def _row(kind: str, item: Any, title: Any, starts_at: Any) -> Select[Any]:
 
 def _dated_source(dated: DatedKind, which: str) -> Source:
     """Due (`which="due"`) or lock dates of one dated kind: the course's dates for its
-    instructor; for a student, published items with their extension applied (it replaces
-    the due date and pushes an earlier lock date to it, as `latework.effective_deadlines`)."""
+    instructor; for a student, published items with their extension applied (the rule of
+    `latework.effective_deadlines`, as SQL)."""
     model, kind = dated.model, f"{dated.name}_{which}"
 
     def source(user_id: uuid.UUID) -> list[Select[Any]]:
         extension = aliased(dated.extension)
         if which == "due":
-            own_date: Any = func.coalesce(extension.due_at, model.due_at)
+            own_date: Any = effective_due_sql(model.due_at, extension.due_at)
             base_date: Any = model.due_at
         else:
-            own_date = case(
-                (
-                    and_(extension.due_at.is_not(None), model.lock_at < extension.due_at),
-                    extension.due_at,
-                ),
-                else_=model.lock_at,
-            )
+            own_date = effective_lock_sql(model.due_at, model.lock_at, extension.due_at)
             base_date = model.lock_at
         taught = (
             _row(kind, model, model.title, base_date)
@@ -171,7 +166,7 @@ def due_soon(dated: DatedKind, start: datetime, end: datetime) -> Select[Any]:
     who have not handed the item in and were not reminded of it yet."""
     model = dated.model
     extension = aliased(dated.extension)
-    due = func.coalesce(extension.due_at, model.due_at)
+    due = effective_due_sql(model.due_at, extension.due_at)
     reminded = exists().where(
         DueReminder.kind == dated.name,
         DueReminder.item_id == model.id,

@@ -228,3 +228,28 @@ def test_lock_before_due_is_refused_on_create_and_update(
     )
     assert fine.status_code == 200 and fine.json()["lock_at"] is None
     assert fine.json()["penalty_percent_per_day"] == "5.00"
+
+
+def test_an_extension_the_due_date_moved_past_no_longer_applies(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = make_course(instructor)
+    enroll(student, course)
+    assignment_id = make_assignment(course, due_at=DUE, late_policy="refuse")
+    granted = client.post(
+        f"{API}/{assignment_id}/extensions",
+        json={"student_id": str(student.id), "due_at": (DUE + timedelta(days=1)).isoformat()},
+        headers=auth_headers(instructor),
+    )
+    assert granted.status_code == 201, granted.text
+    moved = client.patch(
+        f"{API}/{assignment_id}",
+        json={"due_at": (DUE + timedelta(days=5)).isoformat()},
+        headers=auth_headers(instructor),
+    )
+    assert moved.status_code == 200, moved.text
+    # After the extension's date, before the course's new one: still on time.
+    clock(DUE + timedelta(days=3))
+    submitted = _submit(client, assignment_id, auth_headers(student))
+    assert submitted.status_code == 201, submitted.text
+    assert submitted.json()["is_late"] is False

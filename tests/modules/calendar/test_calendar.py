@@ -197,3 +197,22 @@ def test_rotated_wrong_and_deactivated_feeds_are_404(
 
 def test_feed_token_needs_authentication(client: TestClient) -> None:
     assert client.post(f"{API}/feed-token").status_code == 401
+
+
+def test_a_due_date_moved_past_an_extension_gives_the_student_the_later_date(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, school: dict[str, Any]
+) -> None:
+    now = school["now"]
+    moved = client.patch(
+        f"/api/v1/assignments/{school['essay']}",
+        json={"due_at": (now + 8 * DAY).isoformat(), "lock_at": (now + 9 * DAY).isoformat()},
+        headers=auth_headers(instructor),
+    )
+    assert moved.status_code == 200, moved.text
+    body = _events(client, auth_headers(student), now + DAY / 2, now + 30 * DAY)
+    essay = [(e["kind"], e["starts_at"][:19]) for e in body["items"] if e["title"] == "Essay"]
+    # The extension (4 days) ended before the new due date: the course's dates apply.
+    assert essay == [
+        ("assignment_due", (now + 8 * DAY).isoformat()[:19]),
+        ("assignment_lock", (now + 9 * DAY).isoformat()[:19]),
+    ]
