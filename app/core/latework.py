@@ -41,7 +41,7 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from app.core.decimals import Percent as PercentInput
 from app.core.decimals import TwoPlaces
-from app.core.errors import BusinessRuleViolation
+from app.core.errors import BusinessRuleViolation, NotFound
 from app.core.schemas import PartialUpdate
 from app.core.validation import RequestModel
 
@@ -328,6 +328,20 @@ def save_extension(
         ),
         created,
     )
+
+
+def remove_extension(
+    db: Session, item: Any, model: type[Any], *, item_column: str, student_id: uuid.UUID
+) -> None:
+    """Withdraw `student_id`'s extension of `item` (a row of `model`): the course's dates
+    apply to them again. NotFound when they have none."""
+    row = db.scalars(
+        select(model).where(getattr(model, item_column) == item.id, model.student_id == student_id)
+    ).first()
+    if row is None:
+        raise NotFound("This student has no extension here", code="extension_not_found")
+    db.delete(row)
+    db.flush()
 
 
 def student_deadlines(

@@ -149,6 +149,18 @@ def grant_extension(
     return extension
 
 
+@router.delete(
+    "/assignments/{assignment_id}/extensions/{student_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def withdraw_extension(
+    assignment_id: uuid.UUID, student_id: uuid.UUID, db: DbSession, user: AssignmentManager
+) -> Response:
+    """Withdraw a student's extension: the assignment's own dates apply to them again."""
+    service.withdraw_extension(db, assignment_id=assignment_id, user=user, student_id=student_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/assignments/{assignment_id}/submissions", response_model=Page[SubmissionRead])
 def list_submissions(
     assignment_id: uuid.UUID,

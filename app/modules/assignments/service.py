@@ -35,6 +35,7 @@ from app.core.latework import (
     apply_penalty,
     assess,
     check_deadlines,
+    remove_extension,
     save_extension,
     student_deadlines,
 )
@@ -186,6 +187,15 @@ def grant_extension(
         item_column="assignment_id",
         data=data,
         granted_by_id=user.id,
+    )
+
+
+def withdraw_extension(
+    db: Session, *, assignment_id: uuid.UUID, user: User, student_id: uuid.UUID
+) -> None:
+    assignment = _owned_assignment(db, assignment_id, user)
+    remove_extension(
+        db, assignment, AssignmentExtension, item_column="assignment_id", student_id=student_id
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, exists, literal, select, union_all
+from sqlalchemy import Select, String, and_, delete, exists, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from app.core.latework import effective_due_sql, effective_lock_sql
@@ -221,3 +221,7 @@ def feed_owner(db: Session, token_hash: str) -> User | None:
 
 def feed_token_of(db: Session, user_id: uuid.UUID) -> CalendarFeedToken | None:
     return db.scalars(select(CalendarFeedToken).where(CalendarFeedToken.user_id == user_id)).first()
+
+
+def delete_feed_token(db: Session, user_id: uuid.UUID) -> None:
+    db.execute(delete(CalendarFeedToken).where(CalendarFeedToken.user_id == user_id))

@@ -40,6 +40,13 @@ def rotate_feed_token(db: DbSession, user: CurrentUser) -> FeedTokenRead:
     return service.rotate_feed_token(db, user=user)
 
 
+@router.delete("/calendar/feed-token", status_code=status.HTTP_204_NO_CONTENT)
+def delete_feed_token(db: DbSession, user: CurrentUser) -> Response:
+    """Turn the caller's calendar feed off: its URL stops working (204 also when none)."""
+    service.delete_feed_token(db, user=user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get(
     "/calendar/feed/{token}.ics",
     response_class=Response,

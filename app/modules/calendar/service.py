@@ -114,6 +114,11 @@ def rotate_feed_token(db: Session, *, user: User) -> FeedTokenRead:
     return FeedTokenRead(url=feed_url(token), token=token, created_at=row.created_at)
 
 
+def delete_feed_token(db: Session, *, user: User) -> None:
+    """Remove the caller's feed token, if any: the feed URL answers 404 from now on."""
+    repository.delete_feed_token(db, user.id)
+
+
 def feed(db: Session, *, token: str) -> bytes:
     """The iCalendar (RFC 5545) document of the token's owner."""
     owner = repository.feed_owner(db, _hash(token))

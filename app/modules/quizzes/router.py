@@ -102,6 +102,21 @@ def grant_extension(
     return extension
 
 
+@router.delete(QUIZ + "/extensions/{student_id}", status_code=status.HTTP_204_NO_CONTENT)
+def withdraw_extension(
+    course_id: uuid.UUID,
+    quiz_id: uuid.UUID,
+    student_id: uuid.UUID,
+    db: DbSession,
+    user: QuizManager,
+) -> Response:
+    """Withdraw a student's extension: the quiz's own dates apply to them again."""
+    service.withdraw_extension(
+        db, course_id=course_id, quiz_id=quiz_id, user=user, student_id=student_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post(QUIZ + "/publish", response_model=QuizRead)
 def publish_quiz(
     course_id: uuid.UUID, quiz_id: uuid.UUID, db: DbSession, user: QuizManager

@@ -22,6 +22,7 @@ from app.core.latework import (
     ExtensionRead,
     apply_changes,
     check_deadlines,
+    remove_extension,
     save_extension,
     student_deadlines,
 )
@@ -166,6 +167,13 @@ def grant_extension(
     return save_extension(
         db, quiz, QuizExtension, item_column="quiz_id", data=data, granted_by_id=user.id
     )
+
+
+def withdraw_extension(
+    db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User, student_id: uuid.UUID
+) -> None:
+    quiz = owned_quiz(db, course_id=course_id, quiz_id=quiz_id, user=user)
+    remove_extension(db, quiz, QuizExtension, item_column="quiz_id", student_id=student_id)
 
 
 def delete_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> None:

@@ -191,6 +191,31 @@ def test_extension_rules(
         assert db.query(AssignmentExtension).count() == 0
 
 
+def test_withdrawing_an_extension(
+    client: TestClient, instructor: Any, student: Any, make_user: Any, auth_headers: H
+) -> None:
+    other_teacher = make_user(role="instructor", email="teacher2@example.com")
+    course = make_course(instructor)
+    enroll(student, course)
+    assignment_id = make_assignment(course, due_at=DUE)
+    granted = client.post(
+        f"{API}/{assignment_id}/extensions",
+        json={"student_id": str(student.id), "due_at": (DUE + timedelta(days=1)).isoformat()},
+        headers=auth_headers(instructor),
+    )
+    assert granted.status_code == 201
+    url = f"{API}/{assignment_id}/extensions/{student.id}"
+    assert client.delete(url, headers=auth_headers(student)).status_code == 403
+    assert client.delete(url, headers=auth_headers(other_teacher)).status_code in (403, 404)
+    with session_scope() as db:
+        assert db.query(AssignmentExtension).count() == 1
+    assert client.delete(url, headers=auth_headers(instructor)).status_code == 204
+    with session_scope() as db:
+        assert db.query(AssignmentExtension).count() == 0
+    missing = client.delete(url, headers=auth_headers(instructor))
+    assert missing.status_code == 404 and missing.json()["code"] == "extension_not_found"
+
+
 def test_lock_before_due_is_refused_on_create_and_update(
     client: TestClient, instructor: Any, auth_headers: H
 ) -> None:

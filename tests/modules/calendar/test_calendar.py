@@ -197,6 +197,20 @@ def test_rotated_wrong_and_deactivated_feeds_are_404(
 
 def test_feed_token_needs_authentication(client: TestClient) -> None:
     assert client.post(f"{API}/feed-token").status_code == 401
+    assert client.delete(f"{API}/feed-token").status_code == 401
+
+
+def test_a_deleted_feed_token_turns_the_feed_off_for_its_owner_only(
+    client: TestClient, student: Any, auth_headers: H, school: dict[str, Any]
+) -> None:
+    mine = client.post(f"{API}/feed-token", headers=auth_headers(student)).json()["url"]
+    classmate = auth_headers(school["classmate"])
+    theirs = client.post(f"{API}/feed-token", headers=classmate).json()["url"]
+    assert client.delete(f"{API}/feed-token", headers=auth_headers(student)).status_code == 204
+    assert client.get(_path(mine)).status_code == 404
+    assert client.get(_path(theirs)).status_code == 200
+    # Nothing left to delete: still 204.
+    assert client.delete(f"{API}/feed-token", headers=auth_headers(student)).status_code == 204
 
 
 def test_a_due_date_moved_past_an_extension_gives_the_student_the_later_date(

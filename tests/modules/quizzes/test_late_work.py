@@ -166,6 +166,25 @@ def test_extension_opens_the_quiz_for_that_student_only(
     assert refused.status_code == 422 and refused.json()["code"] == "deadline_passed"
 
 
+def test_a_withdrawn_extension_gives_the_quiz_its_own_dates_back(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = make_course(instructor)
+    enroll(student, course)
+    quiz = make_quiz(course, due_at=DUE, late_policy="refuse")
+    url = f"/api/v1/courses/{course.id}/quizzes/{quiz.id}/extensions"
+    body = {"student_id": str(student.id), "due_at": (DUE + timedelta(days=2)).isoformat()}
+    assert client.post(url, json=body, headers=auth_headers(instructor)).status_code == 201
+    own = f"{url}/{student.id}"
+    assert client.delete(own, headers=auth_headers(student)).status_code == 403
+    assert client.delete(own, headers=auth_headers(instructor)).status_code == 204
+    again = client.delete(own, headers=auth_headers(instructor))
+    assert again.status_code == 404 and again.json()["code"] == "extension_not_found"
+    clock(DUE + timedelta(hours=1))
+    refused = _start(client, quiz, auth_headers(student))
+    assert refused.status_code == 422 and refused.json()["code"] == "deadline_passed"
+
+
 def test_quiz_deadlines_are_validated(client: TestClient, instructor: Any, auth_headers: H) -> None:
     course = make_course(instructor)
     url = f"/api/v1/courses/{course.id}/quizzes"
