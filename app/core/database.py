@@ -25,6 +25,7 @@ from psycopg.rows import dict_row
 from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import (
+    Connection,
     DateTime,
     Engine,
     Executable,
@@ -349,8 +350,16 @@ def _postgresql_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
     return str(compiled), dict(compiled.params)
 
 
-def _fetch_in_transaction(statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+@contextmanager
+def connection_scope() -> Iterator[Connection]:
+    """A transaction on a bare connection, without a session (a few prebuilt statements on a
+    hot path): committed on success, rolled back on error."""
     with get_engine().begin() as connection:
+        yield connection
+
+
+def _fetch_in_transaction(statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    with connection_scope() as connection:
         return [dict(row) for row in connection.execute(statement, params).mappings()]
 
 
