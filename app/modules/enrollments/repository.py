@@ -504,7 +504,7 @@ def _touch_then_upsert(touch: dict[str, Any], values: dict[str, Any]) -> dict[st
         if touched.rowcount != 1:
             return None
         values = {**values, "time_spent_seconds": credited}
-        row = connection.execute(_upsert_statement(engine.dialect.name), values).one()
+        row = connection.execute(_upsert_statement(connection.dialect.name), values).one()
         return dict(row._mapping)
 
 
