@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from app.core.database import get_db, release_connection
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
-from app.core.principal import Principal, principal_filter
 from app.core.security import TokenType, decode_token, tokens_equal
+from app.modules.auth.principal import Principal, principal_filter
 from app.modules.users.models import User
 
 # scope="function": commit (or roll back) before the response is sent, so a client never

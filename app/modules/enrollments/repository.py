@@ -38,7 +38,7 @@ from app.core.database import (
     get_engine,
 )
 from app.core.pagination import PageParams
-from app.core.principal import Principal, principal_filter
+from app.modules.auth.principal import Principal, principal_filter
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
