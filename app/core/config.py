@@ -64,12 +64,13 @@ class Settings(BaseSettings):
     # --- Database ---
     DATABASE_URL: str = "sqlite:///var/lms.db"
     SQLALCHEMY_ECHO: bool = False
-    DB_POOL_SIZE: int = Field(default=20, ge=1)
-    DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
-    DB_POOL_TIMEOUT_SECONDS: int = Field(default=30, ge=1)
+    DB_POOL_SIZE: int = Field(default=10, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     DB_POOL_RECYCLE_SECONDS: int = Field(default=1800, ge=-1)
     DB_POOL_PING_IDLE_SECONDS: int = Field(default=10, ge=0)
-    DB_ASYNC_POOL_SIZE: int = Field(default=10, ge=1)
+    DB_ASYNC_POOL_SIZE: int = Field(default=5, ge=1)
+    DB_PGBOUNCER: bool = False
 
     # --- Security / JWT ---
     SECRET_KEY: str | None = None

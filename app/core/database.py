@@ -20,9 +20,12 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.abc import Buffer
 from psycopg.rows import dict_row
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import (
+    Connection,
     DateTime,
     Engine,
     Executable,
@@ -127,6 +130,9 @@ def build_engine(url: str | None = None) -> Engine:
     engine = create_engine(
         url,
         echo=settings.SQLALCHEMY_ECHO,
+        # Behind PgBouncer in transaction mode consecutive transactions may reach different
+        # server connections, where a statement prepared on another is unknown.
+        connect_args={"prepare_threshold": None} if settings.DB_PGBOUNCER else {},
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS,
@@ -294,6 +300,24 @@ async def _test_if_idle(connection: AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(connection)
 
 
+class _UTCTimestamptzLoader(TimestamptzLoader):
+    def load(self, data: Buffer) -> datetime:
+        return super().load(data).astimezone(UTC)
+
+
+async def _load_timestamps_in_utc(connection: AsyncConnection[Any]) -> None:
+    """Timestamps come back in UTC, as the sync engine's UTCDateTime returns them, whatever
+    the server's TimeZone: no session setting is needed (PgBouncer in transaction mode would
+    not keep one, and refuses the `options` startup parameter that would carry it)."""
+    connection.adapters.register_loader("timestamptz", _UTCTimestamptzLoader)
+
+
+def _async_connection_options(pgbouncer: bool) -> dict[str, Any]:
+    # Autocommit: each statement is its own transaction, which PgBouncer's transaction mode
+    # hands to any server connection; prepared statements could not follow it there.
+    return {"autocommit": True, "prepare_threshold": None} if pgbouncer else {"autocommit": True}
+
+
 async def _async_pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
     pool = _async_pools.get(loop)
@@ -306,8 +330,8 @@ async def _async_pool() -> AsyncConnectionPool:
             max_size=settings.DB_ASYNC_POOL_SIZE,
             timeout=settings.DB_POOL_TIMEOUT_SECONDS,
             max_lifetime=settings.DB_POOL_RECYCLE_SECONDS,
-            # Timestamps come back in UTC, as the sync engine's UTCDateTime returns them.
-            kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+            kwargs=_async_connection_options(settings.DB_PGBOUNCER),
+            configure=_load_timestamps_in_utc,
             check=_test_if_idle,
             reset=_returned,
             open=False,
@@ -326,8 +350,16 @@ def _postgresql_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
     return str(compiled), dict(compiled.params)
 
 
-def _fetch_in_transaction(statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+@contextmanager
+def connection_scope() -> Iterator[Connection]:
+    """A transaction on a bare connection, without a session (a few prebuilt statements on a
+    hot path): committed on success, rolled back on error."""
     with get_engine().begin() as connection:
+        yield connection
+
+
+def _fetch_in_transaction(statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    with connection_scope() as connection:
         return [dict(row) for row in connection.execute(statement, params).mappings()]
 
 
@@ -360,16 +392,58 @@ async def close_async_pool() -> None:
         await pool.close()
 
 
-def end_read_transaction(session: Session) -> None:
-    """End a transaction that has only read, before waiting on something outside the database
-    (a payment gateway's API): held open across that wait, it would keep its pooled
-    connection and, on SQLite, the database's write lock. The objects it loaded stay usable.
-    Refused for a transaction holding unflushed changes or after-commit work: those belong
-    to its owner's commit."""
-    if session.new or session.dirty or session.deleted or session.info.get(_HOOKS_KEY):
-        raise RuntimeError("end_read_transaction() on a transaction that has written")
+# Set once a transaction has written (a flush, or an INSERT/UPDATE/DELETE statement), until it
+# ends: `outside_transaction` must not discard writes.
+_WROTE_KEY = "lms_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _wrote_by_flush(session: Session, _context: Any) -> None:
+    session.info[_WROTE_KEY] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _wrote_by_statement(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE_KEY] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE_KEY, None)
+
+
+def release_connection(session: Session) -> None:
+    """End `session`'s transaction, which must only have read, and return its connection to
+    the pool (on SQLite, also its lock). The database transaction is rolled back, not
+    committed: nothing is written, and the objects it loaded stay loaded and usable (a
+    rollback through the session would expire them). The session begins a new transaction
+    when it is next used. Refused for a transaction that has written or holds after-commit
+    work: those belong to its owner's commit."""
+    if (
+        session.new
+        or session.dirty
+        or session.deleted
+        or session.info.get(_WROTE_KEY)
+        or session.info.get(_HOOKS_KEY)
+    ):
+        raise RuntimeError("a connection is released only from a transaction that has only read")
+    transaction = session.get_transaction()
+    if transaction is not None:
+        transaction.close()
+
+
+@contextmanager
+def outside_transaction(session: Session) -> Iterator[None]:
+    """Run the block (a call to a payment gateway's API) with no transaction open and no
+    connection held on `session`, then go on with the same session. Held open across that
+    wait, a transaction would keep its pooled connection and, on SQLite, the database's write
+    lock. The block must not use the session."""
+    release_connection(session)
+    yield
     if session.in_transaction():
-        session.commit()
+        raise RuntimeError("the session was used inside outside_transaction()")
 
 
 def _has_work(session: Session) -> bool:

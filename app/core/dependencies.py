@@ -13,11 +13,11 @@ from sqlalchemy import Uuid, literal, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.core.database import get_db
+from app.core.database import get_db, release_connection
 from app.core.errors import PermissionDenied, Unauthorized
 from app.core.permissions import Permission, Role, has_permission
-from app.core.principal import Principal, principal_filter
 from app.core.security import TokenType, decode_token, tokens_equal
+from app.modules.auth.principal import Principal, principal_filter
 from app.modules.users.models import User
 
 # scope="function": commit (or roll back) before the response is sent, so a client never
@@ -90,7 +90,7 @@ def load_principal_user(db: Session, principal: Principal) -> User:
         # End the read at once: the request now waits for its endpoint's worker thread, and
         # must not hold a pooled connection (or SQLite's lock) meanwhile, or enough waiting
         # requests would leave the threads that could serve them without a connection.
-        db.commit()
+        release_connection(db)
     if user is None:
         if inactive:
             raise Unauthorized("User is inactive or no longer exists", code="user_inactive")

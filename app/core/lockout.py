@@ -4,7 +4,8 @@ shared through Redis (memory otherwise).
 Failures are counted per account and per account+IP, never per IP alone: one attacker
 behind a school's shared address must not lock every pupil out. Successful sign-ins count
 towards nothing, so hundreds of pupils behind one address sign in freely; failures from one
-address also count towards `LOGIN_FAILURES_PER_IP_PER_MINUTE` (the `limits` sliding window),
+address also count towards `LOGIN_FAILURES_PER_IP_PER_MINUTE` (the sliding-window counter of
+`app.core.ratelimit`),
 which slows down password spraying (one guess tried against many accounts) without touching
 the accounts themselves. The account+IP counter locks
 after `MAX_FAILED_LOGIN_ATTEMPTS`; the account-wide counter, which catches guessing spread
@@ -22,19 +23,13 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TypeVar
 
 import redis
-from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
 
 from app.core.config import get_settings
 from app.core.errors import Locked, TooManyRequests
+from app.core.ratelimit import Decision, MemoryCounter, Window, count_in_redis
 from app.core.redis import get_redis
 
 logger = logging.getLogger("app.lockout")
@@ -43,7 +38,6 @@ ACCOUNT_WIDE_FACTOR = 4
 # State is forgotten a day after the last failure, so old mistakes do not add up forever.
 STATE_TTL_SECONDS = 86_400
 _PREFIX = "lockout:"
-T = TypeVar("T")
 
 # KEYS[1]: state hash. ARGV: now, threshold, base seconds, max seconds, ttl.
 # Runs atomically in Redis, so concurrent failures on several API processes all count.
@@ -204,48 +198,32 @@ def reset(account: str, ip: str | None = None) -> None:
 
 
 # This process's count, also the fallback while Redis fails.
-_address_memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+_address_memory = MemoryCounter()
 
 
-@lru_cache(maxsize=4)
-def _shared_address_limiter(client: redis.Redis) -> SlidingWindowCounterRateLimiter:
-    storage = RedisStorage(
-        get_settings().REDIS_URL or "redis://",
-        connection_pool=client.connection_pool,
-        key_prefix=get_settings().RATE_LIMIT_REDIS_PREFIX,
-        wrap_exceptions=True,
-    )
-    return SlidingWindowCounterRateLimiter(storage)
-
-
-def _on_address_limiter(action: Callable[[SlidingWindowCounterRateLimiter], T]) -> T:
-    """`action` on the shared limiter, or on this process's while Redis fails."""
+def _count_address(ip: str, *, cost: int) -> Decision:
+    """Count (`cost` 1) or only check (0) a failure from `ip` on the shared counter, or on
+    this process's while Redis fails."""
+    settings = get_settings()
+    window = Window("login_failures", settings.LOGIN_FAILURES_PER_IP_PER_MINUTE, 60)
+    key, now = _address_digest(ip), time.time()
     client = get_redis()
     if client is not None:
         try:
-            return action(_shared_address_limiter(client))
-        except StorageError:
+            return count_in_redis(
+                client, settings.RATE_LIMIT_REDIS_PREFIX, window, key, now=now, cost=cost
+            )
+        except redis.RedisError:
             logger.error("login failure counter unreachable; using process memory", exc_info=True)
-    return action(_address_memory)
-
-
-def _address_item() -> RateLimitItem:
-    return RateLimitItemPerMinute(
-        get_settings().LOGIN_FAILURES_PER_IP_PER_MINUTE, namespace="login_failures"
-    )
+    return _address_memory.count(window, key, now=now, cost=cost)
 
 
 def ensure_address_allowed(ip: str) -> None:
     """Raise 429 with Retry-After while `ip` is over its ceiling of failed sign-ins."""
-    item, key = _address_item(), _address_digest(ip)
-    reset_at = _on_address_limiter(
-        lambda limiter: (
-            None if limiter.test(item, key) else limiter.get_window_stats(item, key).reset_time
-        )
-    )
-    if reset_at is None:
+    decision = _count_address(ip, cost=0)
+    if decision.allowed:
         return
-    seconds = max(1, int(reset_at - time.time() + 0.999))
+    seconds = decision.retry_after
     raise TooManyRequests(
         f"Too many failed sign-ins from this address. Try again in {seconds} seconds.",
         code="login_failures_rate_limited",
@@ -255,11 +233,10 @@ def ensure_address_allowed(ip: str) -> None:
 
 
 def _count_address_failure(ip: str) -> None:
-    item, key = _address_item(), _address_digest(ip)
-    _on_address_limiter(lambda limiter: limiter.hit(item, key))
+    _count_address(ip, cost=1)
 
 
 def clear_memory() -> None:
     with _memory_lock:
         _memory.clear()
-    _address_memory.storage.reset()
+    _address_memory.clear()

@@ -119,37 +119,115 @@ def test_cookie_authenticated_clients_are_keyed_by_user(
     assert client.get("/api/v1/nothing-here").status_code == 404
 
 
-@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def test_the_window_slides_and_retry_after_says_when_a_request_fits(env: Any, store: str) -> None:
-    """The sliding-window counter of `limits`: a refusal says how long to wait, and a
-    request fits again once that time has passed."""
-    import asyncio
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
 
+    def __call__(self) -> float:
+        return self.now
+
+
+def _limiter(env: Any, store: str, clock: _Clock, *, limit: int, period: int) -> Any:
     from app.core.config import get_settings
     from app.core.ratelimit import RateLimiter
 
     env(
-        RATE_LIMIT_WINDOW_SECONDS="2",
-        RATE_LIMIT_REQUESTS_PER_MINUTE="3",
+        RATE_LIMIT_WINDOW_SECONDS=str(period),
+        RATE_LIMIT_REQUESTS_PER_MINUTE=str(limit),
         RATE_LIMIT_USE_REDIS=str(store == "redis"),
     )
-    limiter = RateLimiter(get_settings())
+    limiter = RateLimiter(get_settings(), clock=clock)
     assert limiter.use_redis == (store == "redis")
+    return limiter
+
+
+STORES = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_window_slides_and_retry_after_says_when_a_request_fits(env: Any, store: str) -> None:
+    """Two fixed windows weighted: a refusal says how long to wait, a request just before
+    that time is still refused and one at that time fits."""
+    import asyncio
+
+    # 10 s windows, starting on a window boundary (1,000,000 is a multiple of 10).
+    clock = _Clock(1_000_000.0)
+    limiter = _limiter(env, store, clock, limit=3, period=10)
     rule = limiter.rule_for("/api/v1/anything")
-    assert rule is not None and rule.period_seconds == 2
+    assert rule is not None and rule.period_seconds == 10
 
-    async def hits() -> list[Any]:
-        first = [await limiter.hit(rule, "ip:203.0.113.5") for _ in range(4)]
-        await asyncio.sleep(first[-1].retry_after + 0.05)
-        return [*first, await limiter.hit(rule, "ip:203.0.113.5")]
+    async def hit(at: float) -> Any:
+        clock.now = at
+        return await limiter.hit(rule, "ip:203.0.113.5")
 
-    decisions = asyncio.run(hits())
-    assert [d.allowed for d in decisions] == [True, True, True, False, True]
-    assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
-    assert 1 <= decisions[3].retry_after <= 2
-    if store == "redis":
-        from app.core.redis import get_redis
+    async def scenario() -> list[Any]:
+        first = [await hit(1_000_001.0) for _ in range(4)]
+        # Window [1,000,000, 1,000,010) holds 3. In the next window the weighted count is
+        # 3 * (10 - t) / 10: room for one more (<= 2) once t >= 10/3 s, i.e. at 1,000,013.334.
+        return [
+            *first,
+            await hit(1_000_013.0),
+            await hit(1_000_013.4),
+            await hit(1_000_013.5),
+        ]
 
-        redis_client = get_redis()
-        assert redis_client is not None
-        assert any(redis_client.scan_iter(match=f"{get_settings().RATE_LIMIT_REDIS_PREFIX}*"))
+    decisions = asyncio.run(scenario())
+    assert [d.allowed for d in decisions] == [True, True, True, False, False, True, False]
+    assert [d.remaining for d in decisions[:4]] == [2, 1, 0, 0]
+    # Refused at 1,000,001: 9 s to the window's end plus 3.33 s of decay, rounded up.
+    assert decisions[3].retry_after == 13
+    assert decisions[3].reset_at == 1_000_010
+    # Refused at 1,000,013 (weighted 2.1): 0.33 s of decay, rounded up to a whole second.
+    assert decisions[4].retry_after == 1
+    # At 1,000,013.4 the weighted count was 1.98: counted, nothing left.
+    assert decisions[5].remaining == 0 and decisions[5].reset_at == 1_000_020
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_previous_window_counts_by_the_share_still_inside(env: Any, store: str) -> None:
+    import asyncio
+
+    clock = _Clock(2_000_000.0)
+    limiter = _limiter(env, store, clock, limit=10, period=10)
+    rule = limiter.rule_for("/api/v1/anything")
+    assert rule is not None
+
+    async def scenario() -> list[Any]:
+        decisions = []
+        for at in [2_000_009.0] * 8 + [2_000_015.0, 2_000_015.0, 2_000_015.0]:
+            clock.now = at
+            decisions.append(await limiter.hit(rule, "user:x"))
+        # A window later the first eight no longer count at all.
+        clock.now = 2_000_025.0
+        decisions.append(await limiter.hit(rule, "user:x"))
+        return decisions
+
+    decisions = asyncio.run(scenario())
+    # At 2,000,015 half of the previous window's 8 still counts: 4 + 1, 4 + 2, 4 + 3.
+    assert [d.remaining for d in decisions[8:11]] == [5, 4, 3]
+    # At 2,000,025 the previous window holds the 3 of 2,000,015, half of which count.
+    assert decisions[11].allowed and decisions[11].remaining == 7
+    assert all(d.limit == 10 for d in decisions)
+
+
+@pytest.mark.redis
+def test_one_script_call_per_request_on_redis(env: Any) -> None:
+    """The Redis counter answers in one round trip: one EVALSHA per counted request."""
+    from app.core.redis import get_redis
+
+    env(RATE_LIMIT_REQUESTS_PER_MINUTE="50")
+    client = TestClient(create_app())
+    redis_client = get_redis()
+    assert redis_client is not None
+    client.get("/api/v1/nothing-here")  # loads the script
+
+    def evalsha_calls() -> int:
+        return int(redis_client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+    before = evalsha_calls()
+    remaining = [
+        client.get("/api/v1/nothing-here").headers["x-ratelimit-remaining"] for _ in range(5)
+    ]
+    # The server is shared: at least these five calls.
+    assert evalsha_calls() - before >= 5
+    assert remaining == ["48", "47", "46", "45", "44"]

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from app.core.database import session_scope
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, paginate_rows
-from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
+from app.modules.assignments import gradebook_repository as repository
 from app.modules.assignments.schemas import (
     EnrollmentGradeItem,
     EnrollmentGrades,
@@ -37,7 +36,6 @@ from app.modules.assignments.schemas import (
 )
 from app.modules.courses import access as courses_access
 from app.modules.enrollments.models import Enrollment
-from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 from app.modules.users.models import User
 
 CSV_BATCH = 500
@@ -54,33 +52,7 @@ def _percentage(earned: Any, possible: Any) -> Decimal | None:
     return (_decimal(earned) * 100 / _decimal(possible)).quantize(TWO_PLACES, ROUND_HALF_UP)
 
 
-# --- queries -------------------------------------------------------------------------------
-
-
 def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
-    # A quiz column is worth the points of its questions, as an attempt's max_score.
-    quiz_points = (
-        select(func.coalesce(func.sum(QuizQuestion.points), 0))
-        .where(QuizQuestion.quiz_id == Quiz.id)
-        .correlate(Quiz)
-        .scalar_subquery()
-    )
-    quizzes = db.execute(
-        select(Quiz.id, Quiz.title, quiz_points.label("max_points"))
-        .where(
-            Quiz.course_id == course_id,
-            Quiz.quiz_type == QuizType.GRADED.value,
-            Quiz.is_published.is_(True),
-        )
-        .order_by(Quiz.created_at, Quiz.id)
-    ).all()
-    assignments = db.execute(
-        select(Assignment.id, Assignment.title, Assignment.due_at, Assignment.max_points)
-        .where(Assignment.course_id == course_id, Assignment.is_published.is_(True))
-        .order_by(
-            Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at, Assignment.id
-        )
-    ).all()
     return [
         GradebookColumn(
             id=row.id,
@@ -88,7 +60,7 @@ def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
             title=row.title,
             max_points=_decimal(row.max_points).quantize(TWO_PLACES),
         )
-        for row in quizzes
+        for row in repository.quiz_columns(db, course_id)
     ] + [
         GradebookColumn(
             id=row.id,
@@ -97,69 +69,8 @@ def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
             due_at=row.due_at,
             max_points=row.max_points,
         )
-        for row in assignments
+        for row in repository.assignment_columns(db, course_id)
     ]
-
-
-def _graded_items(course_id: uuid.UUID) -> CTE:
-    """(enrollment_id, item_id, earned, possible) for every graded cell of the course."""
-    earned = QuizAttempt.score * (100 - QuizAttempt.late_penalty_percent) / 100
-    ranked = (
-        select(
-            QuizAttempt.enrollment_id.label("enrollment_id"),
-            QuizAttempt.quiz_id.label("item_id"),
-            earned.label("earned"),
-            QuizAttempt.max_score.label("possible"),
-            func.row_number()
-            .over(
-                partition_by=(QuizAttempt.enrollment_id, QuizAttempt.quiz_id),
-                order_by=(QuizAttempt.final_percentage.desc(), earned.desc()),
-            )
-            .label("rank"),
-        )
-        .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
-        .where(
-            Quiz.course_id == course_id,
-            Quiz.quiz_type == QuizType.GRADED.value,
-            Quiz.is_published.is_(True),
-            QuizAttempt.status == AttemptStatus.GRADED.value,
-            QuizAttempt.enrollment_id.is_not(None),
-        )
-        .subquery("ranked_attempts")
-    )
-    best_attempts = select(
-        ranked.c.enrollment_id, ranked.c.item_id, ranked.c.earned, ranked.c.possible
-    ).where(ranked.c.rank == 1)
-    graded_submissions = (
-        select(
-            Submission.enrollment_id,
-            Submission.assignment_id,
-            Submission.final_grade,
-            Assignment.max_points,
-        )
-        .join(Assignment, Assignment.id == Submission.assignment_id)
-        .where(
-            Assignment.course_id == course_id,
-            Assignment.is_published.is_(True),
-            Submission.status == SubmissionStatus.GRADED.value,
-        )
-    )
-    return union_all(best_attempts, graded_submissions).cte("graded_items")
-
-
-def _students(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, str, str, str]:
-    return (
-        select(
-            Enrollment.id.label("enrollment_id"),
-            Enrollment.student_id,
-            Enrollment.status,
-            User.full_name,
-            User.email,
-        )
-        .join(User, User.id == Enrollment.student_id)
-        .where(Enrollment.course_id == course_id)
-        .order_by(User.full_name, User.email, Enrollment.id)
-    )
 
 
 @dataclass(frozen=True)
@@ -171,24 +82,14 @@ class _Grades:
 def _grades_for(db: Session, course_id: uuid.UUID, enrollment_ids: Sequence[uuid.UUID]) -> _Grades:
     if not enrollment_ids:
         return _Grades({}, {})
-    items = _graded_items(course_id)
-    in_page: ColumnElement[bool] = items.c.enrollment_id.in_(enrollment_ids)
+    cells_rows, totals = repository.grade_cells(db, course_id, enrollment_ids)
     cells: dict[tuple[uuid.UUID, uuid.UUID], GradeCell] = {}
-    for row in db.execute(select(items).where(in_page)):
+    for row in cells_rows:
         percentage = _percentage(row.earned, row.possible)
         if percentage is not None:
             cells[(row.enrollment_id, row.item_id)] = GradeCell(
                 score=_decimal(row.earned), max_score=_decimal(row.possible), percentage=percentage
             )
-    totals = db.execute(
-        select(
-            items.c.enrollment_id,
-            func.sum(items.c.earned).label("earned"),
-            func.sum(items.c.possible).label("possible"),
-        )
-        .where(in_page)
-        .group_by(items.c.enrollment_id)
-    )
     course_grades = {row.enrollment_id: _percentage(row.earned, row.possible) for row in totals}
     return _Grades(cells, course_grades)
 
@@ -217,7 +118,7 @@ def _rows(
 def gradebook(db: Session, *, course_id: uuid.UUID, user: User, params: PageParams) -> Gradebook:
     courses_access.get_owned_course(db, course_id=course_id, user=user)
     columns = _columns(db, course_id)
-    students, total = paginate_rows(db, _students(course_id), params)
+    students, total = paginate_rows(db, repository.students(course_id), params)
     return Gradebook(
         course_id=course_id,
         columns=columns,
@@ -255,9 +156,9 @@ def gradebook_csv(db: Session, *, course_id: uuid.UUID, user: User) -> Iterator[
             )
             offset = 0
             while True:
-                students = session.execute(
-                    _students(course_id).limit(CSV_BATCH).offset(offset)
-                ).all()
+                students = repository.student_batch(
+                    session, course_id, limit=CSV_BATCH, offset=offset
+                )
                 if not students:
                     return
                 for row in _rows(session, course_id, columns, students):

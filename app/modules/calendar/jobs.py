@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
@@ -23,26 +21,10 @@ from app.core.database import session_scope, utcnow
 from app.core.schedule import every
 from app.core.tasks import RETRY_POLICY, celery_app
 from app.modules.calendar import repository
-from app.modules.calendar.models import DueReminder
 from app.modules.calendar.service import item_url
 from app.modules.notifications.service import queue_email
 
 logger = logging.getLogger("app.jobs")
-
-
-def _claim(db: Session, kind: str, row: Any) -> bool:
-    """Claim the (kind, item, student) reminder; False when another run already has it."""
-    try:
-        with db.begin_nested():
-            db.add(
-                DueReminder(
-                    kind=kind, item_id=row.item_id, student_id=row.student_id, due_at=row.due_at
-                )
-            )
-            db.flush()
-    except IntegrityError:
-        return False
-    return True
 
 
 def send_due_reminders(db: Session, *, now: datetime) -> int:
@@ -51,7 +33,7 @@ def send_due_reminders(db: Session, *, now: datetime) -> int:
     sent = 0
     for dated in repository.DATED_KINDS:
         for row in db.execute(repository.due_soon(dated, now, until)).all():
-            if not _claim(db, dated.name, row):
+            if not repository.claim_reminder(db, dated.name, row):
                 continue
             sent += queue_email(
                 db,

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, and_, delete, exists, literal, select, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app.core.latework import effective_due_sql, effective_lock_sql
@@ -225,3 +226,19 @@ def feed_token_of(db: Session, user_id: uuid.UUID) -> CalendarFeedToken | None:
 
 def delete_feed_token(db: Session, user_id: uuid.UUID) -> None:
     db.execute(delete(CalendarFeedToken).where(CalendarFeedToken.user_id == user_id))
+
+
+def claim_reminder(db: Session, kind: str, row: Any) -> bool:
+    """Claim the (kind, item, student) reminder of a `due_soon` row; False when another run
+    already has it."""
+    try:
+        with db.begin_nested():
+            db.add(
+                DueReminder(
+                    kind=kind, item_id=row.item_id, student_id=row.student_id, due_at=row.due_at
+                )
+            )
+            db.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -31,9 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from starlette.concurrency import run_in_threadpool
 
-from app.core.database import UTCDateTime, fetch_single_statement, get_engine
+from app.core.database import (
+    UTCDateTime,
+    connection_scope,
+    fetch_single_statement,
+    get_engine,
+)
 from app.core.pagination import PageParams
-from app.core.principal import Principal, principal_filter
+from app.modules.auth.principal import Principal, principal_filter
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
@@ -490,17 +495,16 @@ def _heartbeat_statement() -> Any:
 
 
 def _touch_then_upsert(touch: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
-    engine = get_engine()
     # BEGIN IMMEDIATE (see database.py): the write lock is held from the credit's read on.
-    with engine.begin() as connection:
-        credited = connection.execute(_credit_statement(engine.dialect.name), touch).scalar()
+    with connection_scope() as connection:
+        credited = connection.execute(_credit_statement(connection.dialect.name), touch).scalar()
         if credited is None:
             return None
         touched = connection.execute(_sqlite_touch_statement(), {**touch, "b_credited": credited})
         if touched.rowcount != 1:
             return None
         values = {**values, "time_spent_seconds": credited}
-        row = connection.execute(_upsert_statement(engine.dialect.name), values).one()
+        row = connection.execute(_upsert_statement(connection.dialect.name), values).one()
         return dict(row._mapping)
 
 

@@ -32,7 +32,7 @@ from app.core.errors import (
 from app.core.events import emit
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
-from app.core.principal import Principal
+from app.modules.auth.principal import Principal
 from app.modules.courses import access as courses_access
 from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, LessonType

@@ -26,7 +26,8 @@ def expire_subscriptions_job() -> int:
 def _reconcile(query: StatusQuery) -> str:
     """`reconcile` one payment; whatever goes wrong is logged and left to the next run."""
     try:
-        return reconcile(query).status
+        with session_scope() as db:
+            return reconcile(db, query).status
     except DomainError as exc:
         # The service logged why (gateway unavailable, amount mismatch).
         logger.info("payment %s not reconciled: %s", query.payment_id, exc)

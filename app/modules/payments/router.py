@@ -14,8 +14,9 @@ from fastapi import Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 
 from app.core.config import get_settings
+from app.core.database import finish_request_transaction
 from app.core.dependencies import AdminUser, CurrentUser, DbSession, OptionalUser
-from app.core.errors import NotFound, PayloadTooLarge, problem
+from app.core.errors import NotFound, PayloadTooLarge, ServiceUnavailable, problem
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
 from app.core.routing import APIRouter
@@ -82,10 +83,9 @@ def _ack(outcome: WebhookOutcome) -> WebhookAck:
     status_code=status.HTTP_201_CREATED,
     responses=_GATEWAY_UNAVAILABLE,
 )
-def create_payment_intent(data: PaymentIntentCreate, user: CurrentUser) -> Any:
+def create_payment_intent(data: PaymentIntentCreate, db: DbSession, user: CurrentUser) -> Any:
     """Open a checkout for a paid course at the configured gateway (price from the course)."""
-    # No request session: the gateway is asked with no transaction open.
-    payment = checkout.create_course_payment(user=user, course_id=data.course_id)
+    payment = checkout.create_course_payment(db, user=user, course_id=data.course_id)
     return checkout.checkout_view(payment)
 
 
@@ -95,9 +95,9 @@ def create_payment_intent(data: PaymentIntentCreate, user: CurrentUser) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses=_GATEWAY_UNAVAILABLE,
 )
-def create_subscription(data: SubscriptionCreate, user: CurrentUser) -> Any:
+def create_subscription(data: SubscriptionCreate, db: DbSession, user: CurrentUser) -> Any:
     """Subscribe to a plan: a pending subscription and the checkout for its first period."""
-    payment = subscriptions.create_subscription(user=user, plan_id=data.plan_id)
+    payment = subscriptions.create_subscription(db, user=user, plan_id=data.plan_id)
     return checkout.checkout_view(payment)
 
 
@@ -261,17 +261,29 @@ def payment_events(
         **problem(409, "A refund of this payment is already in progress or done"),
     },
 )
-def refund_payment(payment_id: uuid.UUID, data: RefundCreate, admin: AdminUser) -> Any:
+def refund_payment(
+    payment_id: uuid.UUID, data: RefundCreate, db: DbSession, admin: AdminUser
+) -> Any:
     """Refund a completed payment in full at its gateway and revoke the access it bought."""
-    return refunds.refund_payment(payment_id=payment_id, admin=admin, reason=data.reason)
+    claim = refunds.claim_refund(db, payment_id=payment_id, admin=admin, reason=data.reason)
+    # The claim is committed before the gateway is asked, so a concurrent refund sees it.
+    finish_request_transaction(db)
+    try:
+        return refunds.refund_claimed(
+            db, claim, payment_id=payment_id, admin=admin, reason=data.reason
+        )
+    except ServiceUnavailable:
+        # The refusal released the claim; the release is committed with it.
+        finish_request_transaction(db)
+        raise
 
 
 @router.post(
     "/{payment_id}/reconcile", response_model=ReconcileResult, responses=_GATEWAY_UNAVAILABLE
 )
-def reconcile_payment(payment_id: uuid.UUID, _admin: AdminUser) -> Any:
+def reconcile_payment(payment_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> Any:
     """Ask the gateway where an open payment stands and apply it as its webhook would (admin)."""
-    outcome = reconciliation.reconcile_payment(payment_id=payment_id)
+    outcome = reconciliation.reconcile_payment(db, payment_id=payment_id)
     return ReconcileResult(
         status=outcome.status, payment=AdminPaymentRead.model_validate(outcome.payment)
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.core.database import session_scope, utcnow
 from app.modules.assignments.models import AssignmentExtension
-from app.modules.calendar import jobs
+from app.modules.calendar import jobs, repository
 from app.modules.calendar.models import DueReminder
 from app.modules.quizzes.models import QuizAttempt
 from tests.modules.assignments.factories import make_assignment, make_submission
@@ -103,7 +103,7 @@ def test_two_concurrent_runs_send_each_reminder_once(
     # Both runs have read the same candidates before either claims one (SQLite serializes
     # whole write transactions, so the race exists on PostgreSQL only).
     barrier = threading.Barrier(2)
-    claim = jobs._claim
+    claim = repository.claim_reminder
     waited = threading.local()
 
     def claim_after_both_read(db: Any, kind: str, row: Any) -> bool:
@@ -112,7 +112,7 @@ def test_two_concurrent_runs_send_each_reminder_once(
             barrier.wait(timeout=30)
         return claim(db, kind, row)
 
-    monkeypatch.setattr(jobs, "_claim", claim_after_both_read)
+    monkeypatch.setattr(repository, "claim_reminder", claim_after_both_read)
     counts: list[int] = []
     errors: list[BaseException] = []
 

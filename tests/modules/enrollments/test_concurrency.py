@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.core.database import session_scope
 from app.core.errors import Conflict
-from app.core.principal import Principal
+from app.modules.auth.principal import Principal
 from app.modules.enrollments import service
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.enrollments.schemas import ProgressHeartbeat

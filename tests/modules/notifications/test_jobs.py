@@ -17,7 +17,7 @@ from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
 from app.modules.auth import jobs as auth_jobs
 from app.modules.auth.models import RefreshToken
-from app.modules.enrollments import jobs
+from app.modules.enrollments import jobs, mail_repository
 from app.modules.notifications.models import NotificationSend
 from app.modules.payments import jobs as payment_jobs
 from tests.modules.payments.factories import (
@@ -90,8 +90,9 @@ def test_reminder_selects_students_inactive_for_the_configured_days(
     population: dict[str, Any],
 ) -> None:
     with session_scope() as db:
-        users = jobs.reminder_recipients(
+        users = mail_repository.reminder_recipients(
             db,
+            job=jobs.COURSE_REMINDER,
             period=jobs.daily_period(NOW),
             cutoff=NOW - timedelta(days=get_settings().REMINDER_INACTIVE_DAYS),
         )
@@ -125,7 +126,9 @@ def test_weekly_report_goes_to_students_with_active_enrollments_once_a_week(
 ) -> None:
     expected = ["fresh@example.com", "never@example.com", "stale@example.com"]
     with session_scope() as db:
-        users = jobs.weekly_report_recipients(db, period=jobs.weekly_period(MONDAY))
+        users = mail_repository.weekly_report_recipients(
+            db, job=jobs.WEEKLY_REPORT, period=jobs.weekly_period(MONDAY)
+        )
         assert sorted(u.email for u in users) == expected
         assert jobs.send_weekly_reports(db, now=MONDAY) == 3
     with session_scope() as db:

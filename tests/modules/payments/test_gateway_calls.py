@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
-from app.core.database import end_read_transaction, session_scope
+from app.core.database import outside_transaction, release_connection, session_scope
 from app.modules.payments.gateways import sandbox
 from app.modules.users.models import User
 from tests.modules.payments.factories import (
@@ -265,17 +266,46 @@ def test_no_transaction_is_open_while_the_sandbox_answers(
     assert [held for _, held in calls] == [0, 0, 0, 0, 0]
 
 
-def test_ending_a_read_transaction_keeps_what_it_read_and_refuses_one_that_wrote(
+def test_outside_transaction_releases_the_connection_and_keeps_what_was_read(
     student: Any,
 ) -> None:
     with session_scope() as db:
         user = db.get(User, student.id)
         assert user is not None and connections_in_use() == 1
-        end_read_transaction(db)
-        assert connections_in_use() == 0 and user.email == student.email
+        with outside_transaction(db):
+            assert connections_in_use() == 0 and not db.in_transaction()
+            # Loaded attributes are not expired: reading them needs no database.
+            assert user.email == student.email and connections_in_use() == 0
+        # The same session goes on afterwards, in a new transaction.
+        assert db.scalar(select(User).where(User.id == student.id)) is user
+        assert db.in_transaction() and connections_in_use() == 1
+
+
+def test_outside_transaction_refuses_a_session_that_has_written(student: Any) -> None:
+    # Pending, flushed and bulk writes are all refused, and nothing is committed.
+    with session_scope() as db:
+        user = db.get(User, student.id)
+        assert user is not None
         user.full_name = "Changed"
         with pytest.raises(RuntimeError):
-            end_read_transaction(db)
+            release_connection(db)
+        db.flush()
+        assert not db.dirty
+        with pytest.raises(RuntimeError), outside_transaction(db):
+            pass
         db.rollback()
     with session_scope() as db:
+        db.execute(update(User).where(User.id == student.id).values(full_name="Bulk"))
+        with pytest.raises(RuntimeError):
+            release_connection(db)
+        db.rollback()
+        # A new transaction that has only read may release again.
+        db.get(User, student.id)
+        release_connection(db)
+    with session_scope() as db:
         assert db.get(User, student.id).full_name == student.full_name  # type: ignore[union-attr]
+
+
+def test_outside_transaction_refuses_a_block_that_uses_the_session(student: Any) -> None:
+    with session_scope() as db, pytest.raises(RuntimeError), outside_transaction(db):
+        db.get(User, student.id)

@@ -245,7 +245,8 @@ def test_a_webhook_that_wins_the_race_leaves_the_answer_nothing_to_do(
         headers={"Stripe-Signature": stripe_signature(body, STRIPE_WHSEC)},
     )
     assert hook.json()["status"] == "processed"
-    assert reconciliation.reconcile(query).status == "ignored"
+    with session_scope() as db:
+        assert reconciliation.reconcile(db, query).status == "ignored"
     assert count_enrollments(student.id, paid_course.id) == 1
     assert _receipts(student) == 1
 

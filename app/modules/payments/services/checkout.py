@@ -1,9 +1,10 @@
 """Opening payments: a checkout at the configured gateway for a paid course or a
 subscription, and enrolling in a paid course (free under an all-courses subscription).
 
-The gateway is asked for the checkout with no transaction open: the terms are read and
-checked in one transaction, the gateway called, and the pending payment written in another,
-so a gateway that fails or times out leaves nothing behind."""
+The gateway is asked for the checkout with no transaction open on the request's session
+(`app.core.database.outside_transaction`): the terms are read and checked, the read ends, the
+gateway is called, and the pending payment is written after, so a gateway that fails or times
+out leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.database import end_read_transaction, session_scope, utcnow
+from app.core.database import outside_transaction, utcnow
 from app.core.errors import BusinessRuleViolation, Conflict, PermissionDenied, ServiceUnavailable
 from app.core.permissions import Role
 from app.modules.courses import access as courses_access
@@ -170,21 +171,20 @@ def _course_offer(db: Session, *, student: User, course: Course) -> Payment | Te
     return Terms(course.price, course.currency, course.title, course_id=course.id)
 
 
-def _open_course_checkout(student: User, terms: Terms) -> Payment:
-    opened = ask_gateway(student, terms)
-    with session_scope() as db:
-        return add_payment(db, opened, user_id=student.id, subscription_id=None)
+def _open_course_checkout(db: Session, student: User, terms: Terms) -> Payment:
+    with outside_transaction(db):
+        opened = ask_gateway(student, terms)
+    return add_payment(db, opened, user_id=student.id, subscription_id=None)
 
 
-def create_course_payment(*, user: User, course_id: uuid.UUID) -> Payment:
+def create_course_payment(db: Session, *, user: User, course_id: uuid.UUID) -> Payment:
     """A checkout at the configured gateway for a paid course (reusing a recent open one)."""
     require_student(user)
-    with session_scope() as db:
-        course = courses_access.get_visible_course(db, course_id=course_id, user=user)
-        offer = _course_offer(db, student=user, course=course)
+    course = courses_access.get_visible_course(db, course_id=course_id, user=user)
+    offer = _course_offer(db, student=user, course=course)
     if isinstance(offer, Payment):
         return offer
-    return _open_course_checkout(user, offer)
+    return _open_course_checkout(db, user, offer)
 
 
 def enroll_or_checkout(db: Session, *, student: User, course: Course) -> Enrollment | Payment:
@@ -196,8 +196,7 @@ def enroll_or_checkout(db: Session, *, student: User, course: Course) -> Enrollm
         if isinstance(offer, Payment):
             return offer
         # Nothing was written: the transaction ends before the gateway is asked.
-        end_read_transaction(db)
-        return _open_course_checkout(student, offer)
+        return _open_course_checkout(db, student, offer)
     enrollment = enrollment_service.activate_paid_enrollment(
         db, student_id=student.id, course_id=course.id
     )

@@ -1,6 +1,6 @@
 """Reconciliation: asking a gateway where a payment stands when its webhook never came, and
-applying the answer as that webhook would be. No transaction is open (nor, on SQLite, the
-write lock held) while the gateway answers."""
+applying the answer as that webhook would be. No transaction is open on the session (nor, on
+SQLite, the write lock held) while the gateway answers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.database import session_scope
+from app.core.database import outside_transaction
 from app.core.errors import Conflict, NotFound, ServiceUnavailable
 from app.modules.payments import repository
 from app.modules.payments.gateways import EventKind, GatewayError, StatusQuery, get_gateway
@@ -54,11 +54,12 @@ def claim_payments_to_reconcile(db: Session, *, now: datetime) -> list[StatusQue
     return [_status_query(payment) for payment in payments]
 
 
-def reconcile(query: StatusQuery) -> WebhookOutcome:
-    """Ask the gateway about one payment and apply its answer as its webhook would be, in a
-    transaction of its own."""
+def reconcile(db: Session, query: StatusQuery) -> WebhookOutcome:
+    """Ask the gateway about one payment (no transaction open on `db` meanwhile) and apply its
+    answer as its webhook would be."""
     try:
-        event = get_gateway(query.gateway).fetch_status(query)
+        with outside_transaction(db):
+            event = get_gateway(query.gateway).fetch_status(query)
     except GatewayError as exc:
         logger.warning(
             "status of payment %s at %s unavailable: %s", query.payment_id, query.gateway, exc
@@ -69,23 +70,19 @@ def reconcile(query: StatusQuery) -> WebhookOutcome:
         ) from exc
     if event is None:
         return WebhookOutcome("pending")
-    with session_scope() as db:
-        return apply_gateway_event(db, gateway=query.gateway, event=event, source=RECONCILIATION)
+    return apply_gateway_event(db, gateway=query.gateway, event=event, source=RECONCILIATION)
 
 
-def reconcile_payment(*, payment_id: uuid.UUID) -> WebhookOutcome:
+def reconcile_payment(db: Session, *, payment_id: uuid.UUID) -> WebhookOutcome:
     """`reconcile` one open payment now (admin); the outcome carries the payment as it ends."""
-    with session_scope() as db:
-        payment = db.get(Payment, payment_id)
-        if payment is None:
-            raise NotFound("Payment not found", code="payment_not_found")
-        # The states a completion may still move (a late success after a failure completes).
-        if payment.status not in TRANSITIONS[EventKind.COMPLETED]:
-            raise Conflict(
-                f"Only an open payment can be reconciled (this one is {payment.status})",
-                code="not_reconcilable",
-            )
-        query = _status_query(payment)
-    outcome = reconcile(query)
-    with session_scope() as db:
-        return WebhookOutcome(outcome.status, db.get(Payment, payment_id))
+    payment = db.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("Payment not found", code="payment_not_found")
+    # The states a completion may still move (a late success after a failure completes).
+    if payment.status not in TRANSITIONS[EventKind.COMPLETED]:
+        raise Conflict(
+            f"Only an open payment can be reconciled (this one is {payment.status})",
+            code="not_reconcilable",
+        )
+    outcome = reconcile(db, _status_query(payment))
+    return WebhookOutcome(outcome.status, db.get(Payment, payment_id, populate_existing=True))

@@ -2,9 +2,11 @@
 
 The gateway is called with no transaction open. Before the call, the refund is claimed by
 its audit row, unique per payment (the same guard that deduplicates gateway events), so two
-concurrent requests cannot both refund; the loser is told a refund is under way. A refused or
-failed call releases the claim, leaving the payment as it was; a success is applied after,
-in a transaction of its own (and is a no-op if the gateway's refund webhook came first)."""
+concurrent requests cannot both refund; the loser is told a refund is under way. The claim
+is committed by the transaction's owner (the route) before `refund_claimed` asks the
+gateway. A refused or failed call releases the claim, leaving the payment as it was (the
+owner commits that release with the refusal); a success is applied after (a no-op if the
+gateway's refund webhook came first)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from app.core.database import session_scope
+from app.core.database import outside_transaction
 from app.core.errors import Conflict, NotFound, ServiceUnavailable
 from app.modules.payments import repository
 from app.modules.payments.gateways import EventKind, GatewayError, get_gateway
@@ -30,7 +33,7 @@ REFUND_REQUESTED = "refund.requested"
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
     gateway: str
     event_id: str
     transaction_id: str | None
@@ -42,78 +45,76 @@ def _claim_event_id(payment_id: uuid.UUID) -> str:
     return f"refund:{payment_id}"
 
 
-def _claim(*, payment_id: uuid.UUID, admin: User, reason: str) -> _Claim:
-    with session_scope() as db:
-        payment = db.get(Payment, payment_id)
-        if payment is None:
-            raise NotFound("Payment not found", code="payment_not_found")
-        if payment.status != PaymentStatus.COMPLETED:
-            raise Conflict(
-                f"Only completed payments can be refunded (this one is {payment.status})",
-                code="not_refundable",
-            )
-        claim = _Claim(
-            payment.gateway,
-            _claim_event_id(payment.id),
-            payment.transaction_id,
-            payment.amount,
-            payment.currency,
+def claim_refund(db: Session, *, payment_id: uuid.UUID, admin: User, reason: str) -> Claim:
+    """Claim the refund of a completed payment (its owner commits the claim before
+    `refund_claimed`)."""
+    payment = db.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("Payment not found", code="payment_not_found")
+    if payment.status != PaymentStatus.COMPLETED:
+        raise Conflict(
+            f"Only completed payments can be refunded (this one is {payment.status})",
+            code="not_refundable",
         )
-        try:
-            with db.begin_nested():
-                record(
-                    db,
-                    payment,
-                    gateway=claim.gateway,
-                    event_type=REFUND_REQUESTED,
-                    source="admin",
-                    event_id=claim.event_id,
-                    from_status=payment.status,
-                    note=f"by {admin.email}: {reason}",
-                )
-        except IntegrityError as exc:
-            raise Conflict(
-                "A refund of this payment is already under way", code="refund_in_progress"
-            ) from exc
+    claim = Claim(
+        payment.gateway,
+        _claim_event_id(payment.id),
+        payment.transaction_id,
+        payment.amount,
+        payment.currency,
+    )
+    try:
+        with db.begin_nested():
+            record(
+                db,
+                payment,
+                gateway=claim.gateway,
+                event_type=REFUND_REQUESTED,
+                source="admin",
+                event_id=claim.event_id,
+                from_status=payment.status,
+                note=f"by {admin.email}: {reason}",
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "A refund of this payment is already under way", code="refund_in_progress"
+        ) from exc
     return claim
 
 
-def _release(claim: _Claim) -> None:
-    with session_scope() as db:
-        repository.delete_event(db, gateway=claim.gateway, event_id=claim.event_id)
-
-
-def refund_payment(*, payment_id: uuid.UUID, admin: User, reason: str) -> Payment:
-    """Refund a completed payment in full at its gateway and revoke what it bought."""
-    claim = _claim(payment_id=payment_id, admin=admin, reason=reason)
+def refund_claimed(
+    db: Session, claim: Claim, *, payment_id: uuid.UUID, admin: User, reason: str
+) -> Payment:
+    """Refund a claimed payment in full at its gateway and revoke what it bought. A failure
+    releases the claim in `db` before raising `ServiceUnavailable`."""
     try:
-        refund_id = get_gateway(claim.gateway).refund(
-            payment_id=str(payment_id),
-            transaction_id=claim.transaction_id,
-            amount=claim.amount,
-            currency=claim.currency,
-        )
+        with outside_transaction(db):
+            refund_id = get_gateway(claim.gateway).refund(
+                payment_id=str(payment_id),
+                transaction_id=claim.transaction_id,
+                amount=claim.amount,
+                currency=claim.currency,
+            )
     except GatewayError as exc:
         logger.warning("refund of %s at %s failed: %s", payment_id, claim.gateway, exc)
-        _release(claim)
+        repository.delete_event(db, gateway=claim.gateway, event_id=claim.event_id)
         raise ServiceUnavailable(
             "The payment gateway refused or could not process the refund",
             code="refund_failed",
         ) from exc
-    with session_scope() as db:
-        payment = repository.lock_payment(db, payment_id)
-        assert payment is not None  # payments are never deleted
-        previous = payment.status
-        transition(db, payment, EventKind.REFUNDED)
-        payment.metadata_ = {**(payment.metadata_ or {}), "refund_id": refund_id}
-        record(
-            db,
-            payment,
-            gateway=payment.gateway,
-            event_type="payment.refunded",
-            source="admin",
-            from_status=previous,
-            to_status=payment.status,
-            note=f"by {admin.email}: {reason}",
-        )
-        return payment
+    payment = repository.lock_payment(db, payment_id)
+    assert payment is not None  # payments are never deleted
+    previous = payment.status
+    transition(db, payment, EventKind.REFUNDED)
+    payment.metadata_ = {**(payment.metadata_ or {}), "refund_id": refund_id}
+    record(
+        db,
+        payment,
+        gateway=payment.gateway,
+        event_type="payment.refunded",
+        source="admin",
+        from_status=previous,
+        to_status=payment.status,
+        note=f"by {admin.email}: {reason}",
+    )
+    return payment

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from app.core.database import session_scope, utcnow
+from app.core.database import outside_transaction, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.events import emit
 from app.core.pagination import PageParams, paginate
@@ -48,32 +48,30 @@ def _plan_on_offer(db: Session, *, user: User, plan_id: uuid.UUID) -> Subscripti
     return plan
 
 
-def create_subscription(*, user: User, plan_id: uuid.UUID) -> Payment:
+def create_subscription(db: Session, *, user: User, plan_id: uuid.UUID) -> Payment:
     """A pending subscription to an active plan and the checkout for its first period (the
     gateway asked with no transaction open; nothing is written if it fails)."""
     require_student(user)
-    with session_scope() as db:
-        plan = _plan_on_offer(db, user=user, plan_id=plan_id)
-        terms = Terms(plan.price, plan.currency, f"{plan.name} subscription")
-        plan_name = plan.name
-    opened = ask_gateway(user, terms)
-    with session_scope() as db:
-        subscription = repository.subscription_for_plan(
-            db, user_id=user.id, plan_id=plan_id, statuses=(SubscriptionStatus.PENDING.value,)
+    plan = _plan_on_offer(db, user=user, plan_id=plan_id)
+    terms = Terms(plan.price, plan.currency, f"{plan.name} subscription")
+    with outside_transaction(db):
+        opened = ask_gateway(user, terms)
+    subscription = repository.subscription_for_plan(
+        db, user_id=user.id, plan_id=plan_id, statuses=(SubscriptionStatus.PENDING.value,)
+    )
+    if subscription is None:
+        subscription = Subscription(
+            user_id=user.id,
+            plan_id=plan_id,
+            plan_name=plan.name,
+            status=SubscriptionStatus.PENDING.value,
         )
-        if subscription is None:
-            subscription = Subscription(
-                user_id=user.id,
-                plan_id=plan_id,
-                plan_name=plan_name,
-                status=SubscriptionStatus.PENDING.value,
-            )
-            db.add(subscription)
-        subscription.amount, subscription.currency = terms.amount, terms.currency
-        subscription.gateway = opened.gateway
-        subscription.gateway_subscription_id = opened.checkout.reference
-        db.flush()
-        return add_payment(db, opened, user_id=user.id, subscription_id=subscription.id)
+        db.add(subscription)
+    subscription.amount, subscription.currency = terms.amount, terms.currency
+    subscription.gateway = opened.gateway
+    subscription.gateway_subscription_id = opened.checkout.reference
+    db.flush()
+    return add_payment(db, opened, user_id=user.id, subscription_id=subscription.id)
 
 
 def list_my_subscriptions(

@@ -1,5 +1,7 @@
-"""Who an access token speaks for, and the SQL check that the token still stands. Kept apart
-from the HTTP dependencies so repositories can use them."""
+"""Who an access token speaks for, and the SQL check that the token still stands: the auth
+module's rule (its users' token versions, its revoked tokens), kept apart from the HTTP
+dependencies (`app.core.dependencies`) so repositories of other modules can put it in their
+statements."""
 
 from __future__ import annotations
 
