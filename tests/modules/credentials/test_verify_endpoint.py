@@ -134,3 +134,14 @@ def test_bad_input_is_a_problem(client: Any, body: dict[str, Any], status: int) 
 
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_verification_is_rate_limited(env: Callable[..., None]) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    env(CERTIFICATE_VERIFY_RATE_LIMIT_PER_MINUTE="3")
+    with TestClient(create_app()) as limited:
+        codes = [limited.post(VERIFY, json={"jwt": "not a jws"}).status_code for _ in range(5)]
+    assert codes == [400, 400, 400, 429, 429]
