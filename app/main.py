@@ -17,7 +17,7 @@ from fastapi_offline import FastAPIOffline
 from app.api.v1.api import build_api_router
 from app.core.config import Settings, get_settings, validate_for_startup
 from app.core.database import close_async_pool
-from app.core.errors import Unauthorized, install_error_handlers
+from app.core.errors import PROBLEM_RESPONSES, Unauthorized, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render_metrics
 from app.core.middleware.rate_limit import RateLimitMiddleware
@@ -28,6 +28,7 @@ from app.core.middleware.trusted_host import TrustedHostMiddleware
 from app.core.observability import init_sentry
 from app.core.openapi import finish_openapi
 from app.core.registry import load_all
+from app.modules.credentials.router import well_known_router
 
 
 def _runtime_dirs(settings: Settings) -> None:
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     finish_openapi(app)
     app.include_router(build_api_router(), prefix=settings.API_V1_PREFIX)
+    # did:web resolves the issuer's DID to https://<host>/.well-known/did.json.
+    app.include_router(well_known_router, responses=PROBLEM_RESPONSES)
 
     @app.get("/", tags=["health"])
     def root() -> dict[str, str | None]:

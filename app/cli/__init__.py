@@ -39,6 +39,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "app.cli.backup",
         "restore a backup into a scratch database and check row counts",
     ),
+    "credentials-rotate-key": (
+        "app.cli.credentials",
+        "sign credentials with a new issuer key (earlier keys stay published)",
+    ),
+    "credentials-issue-missing": (
+        "app.cli.credentials",
+        "sign the Open Badges credentials of certificates that have none",
+    ),
     "seed-demo": ("app.cli.demo", "create demo accounts and a demo course"),
     "seed-bench": ("app.cli.bench", "bulk-insert a large dataset for the analytics benchmark"),
 }

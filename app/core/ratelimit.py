@@ -238,6 +238,12 @@ def build_rules(settings: Settings) -> list[Rule]:
             60,
         ),
         Rule(
+            "credential_verify",
+            f"{api}/credentials/verify",
+            settings.CERTIFICATE_VERIFY_RATE_LIMIT_PER_MINUTE,
+            60,
+        ),
+        Rule(
             "general",
             "/",
             settings.RATE_LIMIT_REQUESTS_PER_MINUTE,

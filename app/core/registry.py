@@ -15,6 +15,7 @@ MODULES = (
     "quizzes",
     "assignments",
     "files",
+    "credentials",
     "certificates",
     "analytics",
     "payments",

@@ -17,6 +17,9 @@ SKIPPED_PREFIXES = (
     "/static-offline-docs",
     "/api/v1/health",
     "/api/v1/ready",
+    # Documents third-party verifiers fetch as their specifications define them.
+    "/.well-known/",
+    "/api/v1/credentials/jwks",
 )
 
 

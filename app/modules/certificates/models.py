@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey
@@ -16,6 +16,7 @@ class Certificate(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         Index("ix_certificates_student_issued_at", "student_id", "issued_at"),
         Index("ix_certificates_course_issued_at", "course_id", "issued_at"),
+        UniqueConstraint("credential_status_list_id", "credential_status_index"),
     )
 
     # Unique: a retried or concurrent issue can never create a second certificate.
@@ -43,3 +44,10 @@ class Certificate(UUIDPrimaryKey, Timestamps, Base):
     revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The Open Badges 3.0 credential (a vc+jwt signed by the issuer's key) and its revocation
+    # bit; empty until issued (at certificate issue, or by `lms credentials-issue-missing`).
+    credential_jwt: Mapped[str | None] = mapped_column(Text)
+    credential_status_list_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("credential_status_lists.id", ondelete="RESTRICT")
+    )
+    credential_status_index: Mapped[int | None]

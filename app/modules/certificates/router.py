@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.core.dependencies import CurrentUser, DbSession
-from app.core.errors import NotFound
+from app.core.errors import NotFound, problem
 from app.core.pagination import Page, Pagination, paginate
 from app.core.routing import APIRouter
 from app.core.storage import ObjectNotFound
-from app.modules.certificates import repository, service
+from app.modules.certificates import credential, repository, service
 from app.modules.certificates.schemas import CertificateRead, RevokeRequest, VerificationResult
+from app.modules.credentials.issuer import MEDIA_TYPE
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 
@@ -83,6 +85,28 @@ def download(certificate_id: uuid.UUID, db: DbSession, user: CurrentUser) -> Str
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.get(
+    "/{certificate_id}/credential",
+    responses={
+        200: {
+            "description": "The OpenBadgeCredential: JSON with `proof.jwt`, or with "
+            "`Accept: application/vc+jwt` the compact JWS alone",
+            "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
+        },
+        **problem(403, "Only the learner or an admin may fetch the credential"),
+    },
+)
+def get_credential(
+    certificate_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
+) -> Any:
+    """The certificate's Open Badges 3.0 credential, signed (the learner or an admin)."""
+    token = service.credential_for_viewer(db, certificate_id=certificate_id, user=user)
+    headers = {"Cache-Control": "private, no-store", "Vary": "Accept"}
+    if MEDIA_TYPE in request.headers.get("accept", ""):
+        return Response(token, media_type=MEDIA_TYPE, headers=headers)
+    return JSONResponse(credential.as_json(token), headers=headers)
 
 
 @router.post("/{certificate_id}/revoke", response_model=CertificateRead)

@@ -22,8 +22,9 @@ from app.core.config import get_settings
 from app.core.database import utcnow
 from app.core.errors import Conflict, NotFound, PermissionDenied
 from app.core.events import emit
+from app.core.permissions import Role
 from app.core.storage import get_storage
-from app.modules.certificates import repository, signing
+from app.modules.certificates import credential, repository, signing
 from app.modules.certificates.models import Certificate
 from app.modules.certificates.pdf import CertificateContent, render_certificate
 from app.modules.certificates.schemas import VerificationResult
@@ -127,6 +128,7 @@ def _issue(db: Session, enrollment: Enrollment) -> tuple[Certificate, bool]:
         with db.begin_nested():
             db.add(certificate)
             db.flush()
+            credential.issue(db, certificate, email=student.email, description=course.description)
     except IntegrityError:
         storage.delete(key)
         existing = repository.get_by_enrollment(db, enrollment.id)
@@ -211,6 +213,15 @@ def get_for_viewer(db: Session, *, certificate_id: uuid.UUID, user: User) -> Cer
     return certificate
 
 
+def credential_for_viewer(db: Session, *, certificate_id: uuid.UUID, user: User) -> str:
+    """The certificate's signed credential (compact vc+jwt), for its student or an admin;
+    a course's instructor may read the certificate but not hold the learner's credential."""
+    certificate = get_for_viewer(db, certificate_id=certificate_id, user=user)
+    if certificate.student_id != user.id and user.role != Role.ADMIN.value:
+        raise PermissionDenied("Only the learner or an admin may fetch the credential")
+    return credential.ensure(db, certificate)
+
+
 def open_pdf(certificate: Certificate) -> Iterator[bytes]:
     return get_storage("certificates").open(certificate.pdf_path)
 
@@ -227,6 +238,7 @@ def revoke(db: Session, *, certificate_id: uuid.UUID, user: User, reason: str) -
     certificate.revoked_by_id = user.id
     # Revocation is part of the signed statement, so it cannot be quietly undone.
     certificate.signature = signing.sign(certificate)
+    credential.revoke(db, certificate)
     db.flush()
     emit(
         db,
