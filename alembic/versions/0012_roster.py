@@ -75,9 +75,52 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "sourced_id", name="uq_roster_sources_kind_sourced_id"),
     )
     op.create_index("ix_roster_sources_local_id", "roster_sources", ["local_id"])
+    op.create_table(
+        "data_exports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("requested_by_id", sa.Uuid(), nullable=True),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("storage_key", sa.String(512), nullable=True),
+        sa.Column("size_bytes", sa.Integer(), nullable=True),
+        sa.Column("failure", sa.String(500), nullable=True),
+        sa.Column("finished_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_data_exports_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"], ["users.id"], name=op.f("fk_data_exports_requested_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_exports")),
+    )
+    op.create_index(
+        "ix_data_exports_user_created_at", "data_exports", ["user_id", "created_at"]
+    )
+    op.create_table(
+        "erasures",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("performed_by_id", sa.Uuid(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["performed_by_id"], ["users.id"], name=op.f("fk_erasures_performed_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erasures")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_erasures_user_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("erasures")
+    op.drop_index("ix_data_exports_user_created_at", table_name="data_exports")
+    op.drop_table("data_exports")
     op.drop_index("ix_roster_sources_local_id", table_name="roster_sources")
     op.drop_table("roster_sources")
     op.drop_index("ix_roster_import_errors_import_line", table_name="roster_import_errors")
