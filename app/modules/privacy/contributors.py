@@ -129,7 +129,9 @@ def grades(db: Session, user_id: uuid.UUID) -> Rows:
 def certificates(db: Session, user_id: uuid.UUID) -> Rows:
     return _all(
         db,
-        select(Certificate).where(Certificate.student_id == user_id).order_by(Certificate.issued_at),
+        select(Certificate)
+        .where(Certificate.student_id == user_id)
+        .order_by(Certificate.issued_at),
         without=("pdf_path",),
     )
 

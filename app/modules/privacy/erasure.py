@@ -57,7 +57,9 @@ def _changed(result: object) -> int:
 
 def _files(db: Session, subject: Subject) -> int:
     keys = list(
-        db.scalars(select(UploadedFile.storage_path).where(UploadedFile.uploader_id == subject.user.id))
+        db.scalars(
+            select(UploadedFile.storage_path).where(UploadedFile.uploader_id == subject.user.id)
+        )
     )
     subject.objects.extend(("uploads", key) for key in keys)
     db.execute(delete(UploadedFile).where(UploadedFile.uploader_id == subject.user.id))
@@ -121,7 +123,11 @@ def _payments(db: Session, subject: Subject) -> int:
     """Amounts, currencies, statuses and dates stay (bookkeeping law); what a gateway said
     about the payer goes."""
     mine = select(Payment.id).where(Payment.user_id == subject.user.id)
-    db.execute(update(PaymentEvent).where(PaymentEvent.payment_id.in_(mine)).values(payload=None, note=None))
+    db.execute(
+        update(PaymentEvent)
+        .where(PaymentEvent.payment_id.in_(mine))
+        .values(payload=None, note=None)
+    )
     return _changed(
         db.execute(
             update(Payment)

@@ -10,7 +10,7 @@ import uuid
 import zipfile
 from datetime import datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "file"
 
 
-def build_zip(db: Session, user_id: uuid.UUID) -> IO[bytes]:
+def build_zip(db: Session, user_id: uuid.UUID) -> BinaryIO:
     """The export of `user_id` as a temporary file, positioned at its start."""
     target = tempfile.TemporaryFile()  # noqa: SIM115
     storage = get_storage("uploads")

@@ -19,11 +19,11 @@ def get_import(session: Session, import_id: uuid.UUID) -> RosterImport | None:
     return session.get(RosterImport, import_id)
 
 
-def list_imports_statement() -> Select[tuple[RosterImport]]:
+def list_imports_statement() -> Select[RosterImport]:
     return select(RosterImport).order_by(RosterImport.created_at.desc(), RosterImport.id)
 
 
-def errors_statement(import_id: uuid.UUID) -> Select[tuple[RosterImportError]]:
+def errors_statement(import_id: uuid.UUID) -> Select[RosterImportError]:
     return (
         select(RosterImportError)
         .where(RosterImportError.import_id == import_id)

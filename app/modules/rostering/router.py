@@ -33,13 +33,13 @@ class _RosterSizeRoute(TransactionalRoute):
         async def guarded(request: Request) -> Response:
             declared = request.headers.get("content-length", "")
             limit = max_upload_bytes()
-            if request.method == "POST" and declared.isdigit():
-                if int(declared) > limit + _MULTIPART_OVERHEAD:
-                    raise RosterTooLarge(
-                        f"The upload is larger than the {limit // (1024 * 1024)} MB limit",
-                        code="file_too_large",
-                        extra={"max_bytes": limit},
-                    )
+            too_large = declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD
+            if request.method == "POST" and too_large:
+                raise RosterTooLarge(
+                    f"The upload is larger than the {limit // (1024 * 1024)} MB limit",
+                    code="file_too_large",
+                    extra={"max_bytes": limit},
+                )
             return await handler(request)
 
         return guarded

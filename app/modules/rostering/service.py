@@ -7,7 +7,7 @@ import logging
 import tempfile
 import uuid
 import zipfile
-from typing import IO
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -37,10 +37,10 @@ class ImportNotFound(NotFound):
     code = "roster_import_not_found"
 
 
-def _spool(source: IO[bytes]) -> IO[bytes]:
+def _spool(source: BinaryIO) -> BinaryIO:
     """The upload copied to a temporary file, refused past the size limit while copying."""
     limit = max_upload_bytes()
-    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115
     size = 0
     while chunk := source.read(1024 * 1024):
         size += len(chunk)
@@ -56,9 +56,7 @@ def _spool(source: IO[bytes]) -> IO[bytes]:
     return spooled
 
 
-def start_import(
-    db: Session, *, admin: User, source: IO[bytes], dry_run: bool
-) -> RosterImport:
+def start_import(db: Session, *, admin: User, source: BinaryIO, dry_run: bool) -> RosterImport:
     """Check the upload as a OneRoster 1.2 CSV zip, keep it, and queue its import."""
     spooled = _spool(source)
     try:
@@ -105,7 +103,7 @@ def list_errors(
     return paginate(db, repository.errors_statement(import_id), params)
 
 
-def _download(key: str) -> IO[bytes]:
+def _download(key: str) -> BinaryIO:
     local = tempfile.TemporaryFile()  # noqa: SIM115
     for chunk in get_storage("uploads").open(key):
         local.write(chunk)
@@ -168,4 +166,3 @@ def execute_import(import_id: uuid.UUID) -> None:
     finally:
         get_storage("uploads").delete(key)
         _finish(import_id, failure=failure)
-

@@ -35,12 +35,16 @@ def _traces(needles: list[str]) -> list[str]:
                         continue
                     text = value if isinstance(value, str) else json.dumps(value)
                     found += [
-                        f"{table.name}.{column.name}: {n}" for n in needles if n.lower() in text.lower()
+                        f"{table.name}.{column.name}: {n}"
+                        for n in needles
+                        if n.lower() in text.lower()
                     ]
     return found
 
 
-def _erase(client: Any, headers: dict[str, str], user_id: Any, reason: str = "GDPR art. 17 #88") -> Any:
+def _erase(
+    client: Any, headers: dict[str, str], user_id: Any, reason: str = "GDPR art. 17 #88"
+) -> Any:
     return client.post(f"/api/v1/users/{user_id}/erase", json={"reason": reason}, headers=headers)
 
 
@@ -48,7 +52,7 @@ def test_erasure_leaves_no_personal_data_anywhere(
     client: Any, learner: Learner, admin: Any, auth_headers: Any
 ) -> None:
     export = client.post("/api/v1/users/me/export", headers=learner.headers).json()
-    needles = list(learner.personal.values()) + ["zelda-notes.txt"]
+    needles = [*learner.personal.values(), "zelda-notes.txt"]
     assert len(_traces(needles)) >= 8  # the check finds what is there
     storage = get_storage("uploads")
     assert storage.exists(learner.file_key) and storage.exists(f"exports/{export['id']}.zip")

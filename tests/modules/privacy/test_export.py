@@ -36,9 +36,17 @@ def test_my_export_holds_my_data(client: Any, learner: Learner) -> None:
     archive = _download(client, body["download_url"])
     names = set(archive.namelist())
     expected = {
-        "README.txt", "profile.json", "enrollments.json", "progress.json",
-        "quiz_attempts.json", "submissions.json", "grades.json", "certificates.json",
-        "payments.json", "notifications.json", "files.json",
+        "README.txt",
+        "profile.json",
+        "enrollments.json",
+        "progress.json",
+        "quiz_attempts.json",
+        "submissions.json",
+        "grades.json",
+        "certificates.json",
+        "payments.json",
+        "notifications.json",
+        "files.json",
     }
     assert expected <= names
 
@@ -117,9 +125,9 @@ def test_an_admin_exports_any_account(
 
 def test_a_forged_download_link_is_refused(client: Any, learner: Learner) -> None:
     started = _ready(client, "/api/v1/users/me/export", learner.headers)
-    url = client.get(
-        f"/api/v1/users/me/exports/{started['id']}", headers=learner.headers
-    ).json()["download_url"]
+    url = client.get(f"/api/v1/users/me/exports/{started['id']}", headers=learner.headers).json()[
+        "download_url"
+    ]
     path = urlsplit(url).path
     forged = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
     assert client.get(forged).status_code == 403

@@ -8,32 +8,37 @@ import io
 import zipfile
 from collections.abc import Mapping, Sequence
 
-USERS_HEADER = (
+
+def _columns(header: str) -> list[str]:
+    return header.split(",")
+
+
+USERS_HEADER = _columns(
     "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,"
     "middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,"
     "userMasterIdentifier,resourceSourcedIds,preferredGivenName,preferredMiddleName,"
     "preferredFamilyName,primaryOrgSourcedId,pronouns"
-).split(",")
-ROLES_HEADER = (
+)
+ROLES_HEADER = _columns(
     "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,"
     "orgSourcedId,userProfileSourcedId"
-).split(",")
-ORGS_HEADER = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId".split(",")
-SESSIONS_HEADER = (
+)
+ORGS_HEADER = _columns("sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId")
+SESSIONS_HEADER = _columns(
     "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear"
-).split(",")
-COURSES_HEADER = (
+)
+COURSES_HEADER = _columns(
     "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,"
     "orgSourcedId,subjects,subjectCodes"
-).split(",")
-CLASSES_HEADER = (
+)
+CLASSES_HEADER = _columns(
     "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,"
     "location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods"
-).split(",")
-ENROLLMENTS_HEADER = (
+)
+ENROLLMENTS_HEADER = _columns(
     "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,"
     "primary,beginDate,endDate"
-).split(",")
+)
 
 HEADERS = {
     "users": USERS_HEADER,
@@ -99,9 +104,7 @@ def build_zip(files: Mapping[str, str | bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def roster_zip(
-    data: Mapping[str, Sequence[Mapping[str, str]]], *, mode: str = "bulk"
-) -> bytes:
+def roster_zip(data: Mapping[str, Sequence[Mapping[str, str]]], *, mode: str = "bulk") -> bytes:
     """A zip with a manifest declaring every data set in `data` as `mode`."""
     files: dict[str, str | bytes] = {"manifest.csv": manifest({n: mode for n in data})}
     for name, rows in data.items():

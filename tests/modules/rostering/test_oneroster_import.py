@@ -61,9 +61,7 @@ def test_sample_roster_creates_users_courses_and_enrollments(
         assert course.description == "Biology I"
         assert course.metadata_["oneroster"]["courseSourcedId"] == "course-bio"
         assert course.metadata_["oneroster"]["termSourcedIds"] == ["term-fall"]
-    enrolled = {
-        (e.student_id, e.course_id) for e in db.scalars(select(Enrollment))
-    }
+    enrolled = {(e.student_id, e.course_id) for e in db.scalars(select(Enrollment))}
     period1 = courses["Biology I - Period 1"].id
     assert enrolled == {
         (people["sara.student@school.example"].id, period1),
@@ -154,21 +152,32 @@ def test_delta_updates_drops_and_skips_stale_rows(
         "users": [
             user("s-1", "Sara", "Renamed", "sara.student@school.example", dateLastModified=later),
             user("s-2", "Stale", "Row", "sam.pupil@school.example", dateLastModified=earlier),
-            {**user("s-3", "Sol", "Learner", "sol.learner@school.example"),
-             "status": "tobedeleted", "dateLastModified": later},
+            {
+                **user("s-3", "Sol", "Learner", "sol.learner@school.example"),
+                "status": "tobedeleted",
+                "dateLastModified": later,
+            },
         ],
         "classes": [],
         "enrollments": [
             enrollment(
-                "e-s2-c1", "class-bio-1", "s-2", "student",
-                status="tobedeleted", dateLastModified=later,
+                "e-s2-c1",
+                "class-bio-1",
+                "s-2",
+                "student",
+                status="tobedeleted",
+                dateLastModified=later,
             ),
         ],
     }
     body = _finished(client, headers, upload(roster_zip(delta, mode="delta")))
     assert body["files"] == {"users": "delta", "classes": "delta", "enrollments": "delta"}
     assert body["summary"]["users"] == {
-        "created": 0, "updated": 1, "deleted": 1, "skipped": 1, "refused": 0,
+        "created": 0,
+        "updated": 1,
+        "deleted": 1,
+        "skipped": 1,
+        "refused": 0,
     }
     assert body["summary"]["enrollments"]["deleted"] == 1
     people = {u.email: u for u in db.scalars(select(User))}
@@ -179,9 +188,9 @@ def test_delta_updates_drops_and_skips_stale_rows(
     dropped = db.scalar(select(Enrollment).where(Enrollment.student_id == sam.id))
     assert dropped.status == "dropped" and dropped.dropped_at is not None
     # Dropped records leave the mapping: a later roster can create them anew.
-    assert db.scalar(
-        select(func.count()).where(RosterSource.sourced_id.in_(["s-3", "e-s2-c1"]))
-    ) == 0
+    assert (
+        db.scalar(select(func.count()).where(RosterSource.sourced_id.in_(["s-3", "e-s2-c1"]))) == 0
+    )
 
 
 def test_delta_rows_need_status_and_date(

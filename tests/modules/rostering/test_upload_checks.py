@@ -170,7 +170,10 @@ def test_only_administrators_import(
 
 def test_an_unknown_import_is_404(client: Any, admin: Any, auth_headers: Any) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
-    for path in (f"/api/v1/rostering/imports/{missing}", f"/api/v1/rostering/imports/{missing}/errors"):
+    for path in (
+        f"/api/v1/rostering/imports/{missing}",
+        f"/api/v1/rostering/imports/{missing}/errors",
+    ):
         response = client.get(path, headers=auth_headers(admin))
         assert response.status_code == 404
         assert response.json()["code"] == "roster_import_not_found"
