@@ -261,6 +261,8 @@ def enrollments(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[i
     existing = repository.enrollments_by_pair(run.db, pairs)
     lessons = repository.published_lesson_counts(run.db, {c for _, c in pairs})
     gone: list[Prepared] = []
+    # New enrollments of this batch by (student, course): two rows for one pair make one.
+    created: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
     for item, role, person_id, course_id in accepted:
         if item.deleting:
             if item.source is None:
@@ -286,20 +288,29 @@ def enrollments(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[i
             continue
         enrollment = existing.get((person_id, course_id))
         if enrollment is None:
-            enrollment = Enrollment(
-                id=uuid.uuid4(),
-                student_id=person_id,
-                course_id=course_id,
-                status=EnrollmentStatus.ACTIVE.value,
-                enrolled_at=now,
-                total_lessons_count=lessons.get(course_id, 0),
-            )
-            run.db.add(enrollment)
-            existing[(person_id, course_id)] = enrollment
-        elif enrollment.status == EnrollmentStatus.DROPPED.value:
-            enrollment.status = EnrollmentStatus.ACTIVE.value
-            enrollment.dropped_at = None
-            enrollment.enrolled_at = now
-        remember(run, SourceKind.ENROLLMENT, item, local_id=enrollment.id, role=role)
+            enrollment_id = created.get((person_id, course_id))
+            if enrollment_id is None:
+                enrollment_id = uuid.uuid4()
+                created[(person_id, course_id)] = enrollment_id
+                run.insert_later(
+                    Enrollment,
+                    {
+                        "id": enrollment_id,
+                        "student_id": person_id,
+                        "course_id": course_id,
+                        "status": EnrollmentStatus.ACTIVE.value,
+                        "enrolled_at": now,
+                        "total_lessons_count": lessons.get(course_id, 0),
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+        else:
+            enrollment_id = enrollment.id
+            if enrollment.status == EnrollmentStatus.DROPPED.value:
+                enrollment.status = EnrollmentStatus.ACTIVE.value
+                enrollment.dropped_at = None
+                enrollment.enrolled_at = now
+        remember(run, SourceKind.ENROLLMENT, item, local_id=enrollment_id, role=role)
     forget(run, gone)
     return refused

@@ -70,6 +70,7 @@ def apply_batch(run: ImportRun, name: str, kind: str, handler: Handler, batch: l
         else:
             usable.append(item)
     refused |= handler(run, usable, counts)
+    run.write_inserts()
     counts.refused += len(refused)
     ids = {row.line: row.get("sourcedId") or None for row in batch}
     repository.add_errors(

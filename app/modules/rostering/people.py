@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from app.core.permissions import Role
+from app.core.tasks import defer
 from app.core.validation import valid_email
-from app.modules.auth import service as auth_service
 from app.modules.rostering import repository
 from app.modules.rostering.archive import Row
 from app.modules.rostering.models import SourceKind
@@ -138,12 +138,12 @@ def users(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[int, st
         remember(run, SourceKind.USER, item, local_id=user.id)
     if not run.dry_run:
         forget(run, gone)
-        run.db.flush()
-        for user in invited:
-            if user.is_active:
-                auth_service.invite(
-                    run.db, user_id=user.id, email=user.email, full_name=user.full_name
-                )
+        invite = [str(user.id) for user in invited if user.is_active]
+        if invite:
+            from app.modules.rostering.tasks import invite_users
+
+            # One task per batch, once it commits: mailing is not the import's time.
+            defer(run.db, invite_users, invite)
     return refused
 
 

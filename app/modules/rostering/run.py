@@ -9,10 +9,13 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from app.core.database import utcnow
 from app.modules.rostering import repository
 from app.modules.rostering.archive import Row
 from app.modules.rostering.models import RosterImport, RosterSource
@@ -56,6 +59,7 @@ class ImportRun:
     # Dry run only: what this run would have created, so later files can refer to it.
     declared: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, Counts] = field(default_factory=dict)
+    inserts: dict[type[Any], list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def dry_run(self) -> bool:
@@ -65,6 +69,16 @@ class ImportRun:
         if self.dry_run:
             self.declared.setdefault(kind, {})[sourced_id] = value
 
+    def insert_later(self, model: type[Any], values: dict[str, Any]) -> None:
+        """Queue a new row: a batch's new rows are inserted together, many per statement."""
+        self.inserts.setdefault(model, []).append(values)
+
+    def write_inserts(self) -> None:
+        for model, rows in self.inserts.items():
+            if rows:
+                self.db.execute(insert(model), rows)
+        self.inserts.clear()
+
     def known(self, kind: str, sourced_ids: Iterable[str]) -> dict[str, RosterSource | None]:
         ids = {s for s in sourced_ids if s}
         found: dict[str, RosterSource | None] = dict(repository.sources(self.db, kind, ids))
@@ -73,6 +87,7 @@ class ImportRun:
         return found
 
 
+@lru_cache(maxsize=1024)
 def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -126,15 +141,18 @@ def remember(
     data: dict[str, Any] | None = None,
 ) -> None:
     if item.source is None:
-        run.db.add(
-            RosterSource(
-                kind=kind,
-                sourced_id=item.sourced_id,
-                local_id=local_id,
-                role=role,
-                data=data,
-                date_last_modified=item.modified,
-            )
+        run.insert_later(
+            RosterSource,
+            {
+                "id": uuid.uuid4(),
+                "kind": kind,
+                "sourced_id": item.sourced_id,
+                "local_id": local_id,
+                "role": role,
+                "data": data,
+                "date_last_modified": item.modified,
+                "updated_at": utcnow(),
+            },
         )
         return
     item.source.local_id = local_id

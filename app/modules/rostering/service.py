@@ -17,6 +17,7 @@ from app.core.errors import NotFound
 from app.core.pagination import PageParams, paginate
 from app.core.storage import get_storage
 from app.core.tasks import defer
+from app.modules.auth import service as auth_service
 from app.modules.rostering import repository
 from app.modules.rostering.archive import (
     RosterTooLarge,
@@ -166,3 +167,15 @@ def execute_import(import_id: uuid.UUID) -> None:
     finally:
         get_storage("uploads").delete(key)
         _finish(import_id, failure=failure)
+
+
+def invite_users(user_ids: list[uuid.UUID]) -> int:
+    """Invite the imported accounts that are active and still have no password (a retry
+    after a partial failure does not invite twice one who chose a password meanwhile)."""
+    with session_scope() as db:
+        invited = 0
+        for user in repository.users_by_id(db, user_ids).values():
+            if user.is_active and user.password_hash is None:
+                auth_service.invite(db, user_id=user.id, email=user.email, full_name=user.full_name)
+                invited += 1
+        return invited

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.core.tasks import celery_app
+from app.core.tasks import RETRY_POLICY, celery_app
 from app.modules.rostering import service
 
 # An import of tens of thousands of rows may outlast the default task limits (this one stays
@@ -20,3 +20,9 @@ IMPORT_TIME_LIMIT_SECONDS = 600
 )
 def run_roster_import(import_id: str) -> None:
     service.execute_import(uuid.UUID(import_id))
+
+
+@celery_app.task(name="rostering.invite_users", **RETRY_POLICY)
+def invite_users(user_ids: list[str]) -> int:
+    """Mail each imported account still without a password the link to choose one."""
+    return service.invite_users([uuid.UUID(user_id) for user_id in user_ids])
