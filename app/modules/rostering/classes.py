@@ -197,8 +197,15 @@ def enrollments(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[i
     refused: dict[int, str] = {}
     classes = run.known(SourceKind.CLASS, (i.row.get("classSourcedId") for i in items))
     users = run.known(SourceKind.USER, (i.row.get("userSourcedId") for i in items))
+    # Only a teacher's account is read (for its role): students need only their id.
+    teachers = {i.row.get("userSourcedId") for i in items if i.row.get("role") == "teacher"}
     people = repository.users_by_id(
-        run.db, {s.local_id for s in users.values() if s is not None and s.local_id}
+        run.db,
+        {
+            source.local_id
+            for sourced_id, source in users.items()
+            if sourced_id in teachers and source is not None and source.local_id
+        },
     )
     course_ids = {s.local_id for s in classes.values() if s is not None and s.local_id}
     courses = repository.courses_by_id(run.db, course_ids)
