@@ -157,6 +157,15 @@ class Settings(BaseSettings):
     SMTP_USE_SSL: bool = False
     SMTP_TIMEOUT_SECONDS: int = 10
 
+    # --- OneRoster rostering and data export ---
+    ROSTER_MAX_UPLOAD_MB: int = Field(default=50, ge=1)
+    # Zip bomb guards: the declared uncompressed total, and any member's compression ratio.
+    ROSTER_MAX_UNCOMPRESSED_MB: int = Field(default=1000, ge=1)
+    ROSTER_MAX_COMPRESSION_RATIO: int = Field(default=200, ge=1)
+    ROSTER_BATCH_SIZE: int = Field(default=1000, ge=1, le=10000)
+    INVITATION_TOKEN_EXPIRE_HOURS: int = Field(default=168, ge=1)
+    DATA_EXPORT_LINK_EXPIRE_MINUTES: int = Field(default=60, ge=1)
+
     # --- Files and storage ---
     UPLOAD_DIR: Path = Path("var/uploads")
     CERTIFICATES_DIR: Path = Path("var/certificates")

@@ -317,6 +317,32 @@ def forgot_password(session: Session, *, email: str) -> None:
     )
 
 
+def invite(session: Session, *, user_id: uuid.UUID, email: str, full_name: str) -> None:
+    """Mail a new account without a password the link to choose one: a password-reset token
+    (redeemed at `POST /auth/reset-password`) that lives `INVITATION_TOKEN_EXPIRE_HOURS`."""
+    hours = get_settings().INVITATION_TOKEN_EXPIRE_HOURS
+    token = new_opaque_token()
+    repository.add_one_time_token(
+        session,
+        user_id=user_id,
+        purpose=PASSWORD_RESET,
+        token_hash=hash_token(token),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    queue_email(
+        session,
+        to=email,
+        template="invitation",
+        context={
+            "full_name": full_name,
+            "email": email,
+            "reset_url": _frontend_link("reset-password", token),
+            "token": token,
+            "expires_hours": hours,
+        },
+    )
+
+
 def reset_password(session: Session, *, token: str, new_password: str) -> None:
     user = _consume_one_time_token(session, token=token, purpose=PASSWORD_RESET)
     users_service.set_password(session, user, new_password)

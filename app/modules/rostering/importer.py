@@ -1,0 +1,101 @@
+"""Applying a checked OneRoster archive, one batch of rows per transaction.
+
+Every row is validated before its batch writes anything, and a refused row is only reported
+(file, line, reason): its record stays as it was, and the rest of the batch is applied. A
+batch is a handful of statements whatever its size (lookups by `IN`, inserts and updates
+executed many rows at a time), and the session is emptied after each commit, so memory does
+not grow with the file.
+
+Record by record (OneRoster -> here):
+- user -> account (`users`): role from `roles.csv` (the primary role) or a `role` column;
+  new accounts get no password and are mailed a link to choose one.
+- class -> course: the class is what students enroll in and a teacher teaches; a OneRoster
+  course is a catalogue entry shared by many classes (sections), kept as reference data.
+- enrollment -> a student's enrollment, or (teacher) the course's instructor.
+- org, academicSession, course -> reference data classes point at (`roster_sources.data`).
+
+In delta files, `status=tobedeleted` drops the record (an account is deactivated, a course
+archived, an enrollment dropped: none is deleted, their history stays) and a row whose
+`dateLastModified` is not newer than the one applied before is skipped as stale.
+"""
+
+from __future__ import annotations
+
+from app.modules.rostering import repository
+from app.modules.rostering.archive import Row, read_batches
+from app.modules.rostering.classes import (
+    check_courses,
+    check_orgs,
+    check_sessions,
+    classes,
+    enrollments,
+    reference,
+)
+from app.modules.rostering.models import RosterImportError, SourceKind
+from app.modules.rostering.people import roles, users
+from app.modules.rostering.run import MAX_ID, Counts, Handler, ImportRun, Prepared, prepare, stale
+
+# The data sets in the order they are applied, with the kind of record each maps.
+STEPS: tuple[tuple[str, str, Handler], ...] = (
+    ("orgs", SourceKind.ORG, reference(SourceKind.ORG, ("name", "type"), check_orgs)),
+    (
+        "academicSessions",
+        SourceKind.ACADEMIC_SESSION,
+        reference(SourceKind.ACADEMIC_SESSION, ("title", "type", "schoolYear"), check_sessions),
+    ),
+    (
+        "courses",
+        SourceKind.COURSE,
+        reference(SourceKind.COURSE, ("title", "courseCode", "orgSourcedId"), check_courses),
+    ),
+    ("users", SourceKind.USER, users),
+    ("roles", "role", roles),
+    ("classes", SourceKind.CLASS, classes),
+    ("enrollments", SourceKind.ENROLLMENT, enrollments),
+)
+
+
+def apply_batch(run: ImportRun, name: str, kind: str, handler: Handler, batch: list[Row]) -> None:
+    counts = run.counts.setdefault(name, Counts())
+    refused: dict[int, str] = {}
+    prepared = prepare(run, kind, name, batch)
+    # A bulk file is the whole current set: its rows apply whatever their dates.
+    delta = run.record.files.get(name) == "delta"
+    usable: list[Prepared] = []
+    for row, item in zip(batch, prepared, strict=True):
+        if isinstance(item, str):
+            refused[row.line] = item
+        elif delta and kind != "role" and stale(item):
+            counts.skipped += 1
+        else:
+            usable.append(item)
+    refused |= handler(run, usable, counts)
+    run.write_inserts()
+    counts.refused += len(refused)
+    ids = {row.line: row.get("sourcedId") or None for row in batch}
+    repository.add_errors(
+        run.db,
+        [
+            RosterImportError(
+                import_id=run.record.id,
+                file=f"{name}.csv",
+                line=line,
+                sourced_id=(ids.get(line) or "")[:MAX_ID] or None,
+                reason=reason[:500],
+            )
+            for line, reason in sorted(refused.items())
+        ],
+    )
+    run.record.rows_done += len(batch)
+    run.record.error_count += len(refused)
+    run.record.summary = {key: value.as_dict() for key, value in run.counts.items()}
+
+
+def run_import(run: ImportRun) -> None:
+    """Apply every data set the archive carries, committing after each batch."""
+    for name, kind, handler in STEPS:
+        if name not in run.record.files:
+            continue
+        for batch in read_batches(run.archive, name, run.batch_size):
+            apply_batch(run, name, kind, handler, batch)
+            run.commit()
