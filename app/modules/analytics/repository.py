@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.modules.certificates.models import Certificate
-from app.modules.courses.access import managed_course_ids
+from app.modules.courses.access import Capability, managed_course_ids
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.quizzes.models import Quiz, QuizAttempt
@@ -251,7 +251,7 @@ def instructor_course_counts(db: Session, instructor_id: uuid.UUID) -> dict[str,
         select(
             func.count(Course.id).label("total"),
             _count_if(Course.is_published.is_(True)).label("published"),
-        ).where(Course.id.in_(managed_course_ids(instructor_id)))
+        ).where(Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)))
     ).one()
     return dict(row._mapping)
 
@@ -266,7 +266,7 @@ def instructor_enrollment_summary(db: Session, instructor_id: uuid.UUID) -> dict
             func.count(Enrollment.rating).label("ratings"),
         )
         .join(Course, Course.id == Enrollment.course_id)
-        .where(Course.id.in_(managed_course_ids(instructor_id)))
+        .where(Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)))
     ).one()
     return dict(row._mapping)
 
@@ -278,7 +278,10 @@ def instructor_quiz_average(db: Session, instructor_id: uuid.UUID) -> dict[str, 
         )
         .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
         .join(Course, Course.id == Quiz.course_id)
-        .where(Course.id.in_(managed_course_ids(instructor_id)), QuizAttempt.status == GRADED)
+        .where(
+            Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)),
+            QuizAttempt.status == GRADED,
+        )
     ).one()
     return dict(row._mapping)
 
@@ -296,7 +299,7 @@ def instructor_top_courses(
             func.avg(Enrollment.rating).label("average_rating"),
         )
         .outerjoin(Enrollment, Enrollment.course_id == Course.id)
-        .where(Course.id.in_(managed_course_ids(instructor_id)))
+        .where(Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)))
         .group_by(Course.id, Course.title, Course.is_published)
         .order_by(func.count(Enrollment.id).desc(), Course.title, Course.id)
         .limit(limit)
@@ -322,7 +325,7 @@ def revenue(
         statement = statement.where(Payment.course_id == course_id)
     if instructor_id is not None:
         statement = statement.join(Course, Course.id == Payment.course_id).where(
-            Course.id.in_(managed_course_ids(instructor_id))
+            Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS))
         )
     rows = db.execute(statement.group_by(Payment.currency).order_by(Payment.currency)).all()
     return {str(currency): Decimal(total) for currency, total in rows}

@@ -166,9 +166,9 @@ def _funnel(
 def course_analytics(
     db: Session, *, course_id: uuid.UUID, user: User, granularity: Granularity, days: int
 ) -> CourseAnalytics:
-    from app.modules.courses.access import get_owned_course
+    from app.modules.courses.access import Capability, get_owned_course
 
-    course = get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, capability=Capability.ENROLLMENTS)
 
     def build() -> CourseAnalytics:
         now = utcnow()

@@ -389,8 +389,8 @@ def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) 
     enrollment = repository.get_with_course(db, enrollment_id)
     if enrollment is None:
         raise NotFound("Enrollment not found", code="enrollment_not_found")
-    if enrollment.student_id != user.id and not courses_access.manages_course(
-        db, course_id=enrollment.course_id, user=user
+    if enrollment.student_id != user.id and not courses_access.grades_student(
+        db, course_id=enrollment.course_id, user=user, student_id=enrollment.student_id
     ):
         raise PermissionDenied("You cannot see this enrollment")
     lessons = [
@@ -449,7 +449,9 @@ def course_roster(
     status: EnrollmentStatus | None,
     params: PageParams,
 ) -> Page[RosterEntry]:
-    course = courses_access.get_owned_course(db, course_id=course_id, user=user)
+    course = courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.ENROLLMENTS
+    )
     rows, total = repository.list_for_course(
         db, course.id, status.value if status else None, params
     )
@@ -465,7 +467,9 @@ def course_roster(
 def course_enrollment_stats(
     db: Session, *, course_id: uuid.UUID, user: User
 ) -> CourseEnrollmentStats:
-    course = courses_access.get_owned_course(db, course_id=course_id, user=user)
+    course = courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.ENROLLMENTS
+    )
     row = repository.course_stats(db, course.id)
     total = int(row.total or 0)
     completed = int(row.completed or 0)
