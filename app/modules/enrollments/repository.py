@@ -37,6 +37,7 @@ from app.core.principal import Principal, principal_filter
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
+    EnrollmentInvitation,
     EnrollmentStatus,
     LessonProgress,
     ProgressStatus,
@@ -81,6 +82,21 @@ def get_for_student(
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return db.scalars(statement).one_or_none()
+
+
+def for_students(
+    db: Session, course_id: uuid.UUID, student_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Enrollment]:
+    """The course's enrollments (any status) of `student_ids`, locked, in one query."""
+    if not student_ids:
+        return {}
+    rows = db.scalars(
+        select(Enrollment)
+        .where(Enrollment.course_id == course_id, Enrollment.student_id.in_(list(student_ids)))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {enrollment.student_id: enrollment for enrollment in rows}
 
 
 def drop_enrollments(
@@ -238,6 +254,25 @@ def published_lesson_total(db: Session, course_id: uuid.UUID) -> int:
         )
         or 0
     )
+
+
+def completed_lesson_totals(
+    db: Session, enrollment_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """`completed_lesson_total` of many enrollments in one grouped query (absent: 0)."""
+    if not enrollment_ids:
+        return {}
+    rows = db.execute(
+        select(LessonProgress.enrollment_id, func.count(LessonProgress.id))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(
+            LessonProgress.enrollment_id.in_(list(enrollment_ids)),
+            LessonProgress.status == ProgressStatus.COMPLETED.value,
+            Lesson.is_published.is_(True),
+        )
+        .group_by(LessonProgress.enrollment_id)
+    )
+    return {enrollment_id: int(count) for enrollment_id, count in rows}
 
 
 def completed_lesson_total(db: Session, enrollment_id: uuid.UUID) -> int:
@@ -545,3 +580,41 @@ async def record_heartbeat(
         rows = await fetch_single_statement(_heartbeat_statement(), {**touch, **values})
         return rows[0] if rows else None
     return await run_in_threadpool(_touch_then_upsert, touch, values)
+
+
+def users_by_ids(db: Session, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, User]:
+    if not user_ids:
+        return {}
+    return {user.id: user for user in db.scalars(select(User).where(User.id.in_(list(user_ids))))}
+
+
+def users_by_emails(db: Session, emails: Collection[str]) -> dict[str, User]:
+    """Accounts by (normalized, lower-case) email address, in one query."""
+    if not emails:
+        return {}
+    return {
+        user.email: user for user in db.scalars(select(User).where(User.email.in_(list(emails))))
+    }
+
+
+def get_invitation(db: Session, *, token_hash: str) -> EnrollmentInvitation | None:
+    return db.scalars(
+        select(EnrollmentInvitation).where(EnrollmentInvitation.token_hash == token_hash)
+    ).one_or_none()
+
+
+def consume_invitation(
+    db: Session, invitation_id: uuid.UUID, *, user_id: uuid.UUID, now: datetime
+) -> bool:
+    """Mark the invitation accepted if it is still open: True for the one caller that did."""
+    result = db.execute(
+        update(EnrollmentInvitation)
+        .where(
+            EnrollmentInvitation.id == invitation_id,
+            EnrollmentInvitation.accepted_at.is_(None),
+            EnrollmentInvitation.expires_at > now,
+        )
+        .values(accepted_at=now, accepted_by_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NoReturn
@@ -115,48 +115,76 @@ def _require_own(enrollment: Enrollment, user: User) -> None:
 # --- enrolling ---------------------------------------------------------------------------
 
 
-def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, bool]:
-    """Create the enrollment, or reactivate the student's dropped one. Returns it and whether
-    it was started by this call (then `enrollment.created` is emitted and the confirmation
-    queued); a live enrollment found at this point, created concurrently, is returned as is."""
+def start_enrollments(
+    db: Session, *, course: Course, students: Sequence[User]
+) -> dict[uuid.UUID, tuple[Enrollment, bool]]:
+    """The one way a student gets a course: create each enrollment, or reactivate the
+    student's dropped one, with a fixed number of queries however many students. Answers,
+    per student id, the enrollment and whether this call started it (then `enrollment.created`
+    is emitted and the confirmation queued); a live enrollment is returned as is. Payment is
+    the caller's business: this grants access."""
     now = utcnow()
-    enrollment = repository.get_for_student(db, student.id, course.id, for_update=True)
-    if enrollment is not None and enrollment.status != EnrollmentStatus.DROPPED.value:
-        return enrollment, False
-    if enrollment is None:
-        enrollment = Enrollment(
-            student_id=student.id, course_id=course.id, enrolled_at=now, status="active"
-        )
+    existing = repository.for_students(db, course.id, [student.id for student in students])
+    result: dict[uuid.UUID, tuple[Enrollment, bool]] = {}
+    started: list[tuple[User, Enrollment]] = []
+    new: list[Enrollment] = []
+    for student in students:
+        enrollment = existing.get(student.id)
+        if enrollment is not None and enrollment.status != EnrollmentStatus.DROPPED.value:
+            result[student.id] = (enrollment, False)
+            continue
+        if enrollment is None:
+            enrollment = Enrollment(
+                student_id=student.id, course_id=course.id, enrolled_at=now, status="active"
+            )
+            new.append(enrollment)
+            existing[student.id] = enrollment
+        else:
+            enrollment.status = EnrollmentStatus.ACTIVE.value
+            enrollment.dropped_at = None
+            enrollment.enrolled_at = now
+        started.append((student, enrollment))
+    if new:
         # The unique constraint is the real guard against double clicks: a concurrent insert
-        # fails here inside a savepoint, and the winner's enrollment is returned.
+        # fails here inside a savepoint, and (for one student) the winner's enrollment is
+        # returned.
         try:
             with db.begin_nested():
-                db.add(enrollment)
+                db.add_all(new)
                 db.flush()
         except IntegrityError:
-            winner = repository.get_for_student(db, student.id, course.id)
-            if winner is None:
-                raise
-            return winner, False
-    else:
-        enrollment.status = EnrollmentStatus.ACTIVE.value
-        enrollment.dropped_at = None
-        enrollment.enrolled_at = now
-    _refresh_counts(db, enrollment)
+            winner = repository.get_for_student(db, students[0].id, course.id)
+            if len(students) != 1 or winner is None:
+                raise Conflict(
+                    "Enrollments of this course changed at the same time; retry the request",
+                    code="enrollment_conflict",
+                ) from None
+            return {students[0].id: (winner, False)}
+    total = repository.published_lesson_total(db, course.id)
+    completed = repository.completed_lesson_totals(db, [row.id for _student, row in started])
+    for student, enrollment in started:
+        enrollment.total_lessons_count = total
+        enrollment.completed_lessons_count = completed.get(enrollment.id, 0)
+        enrollment.progress_percentage = _percentage(enrollment.completed_lessons_count, total)
+        emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
+        queue_email(
+            db,
+            to=student.email,
+            template="enrollment_confirmation",
+            context={
+                "full_name": student.full_name,
+                "course_title": course.title,
+                "course_url": _course_url(course),
+            },
+            opted_out=student.email_opt_out,
+        )
+        result[student.id] = (enrollment, True)
     db.flush()
-    emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
-    queue_email(
-        db,
-        to=student.email,
-        template="enrollment_confirmation",
-        context={
-            "full_name": student.full_name,
-            "course_title": course.title,
-            "course_url": _course_url(course),
-        },
-        opted_out=student.email_opt_out,
-    )
-    return enrollment, True
+    return result
+
+
+def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, bool]:
+    return start_enrollments(db, course=course, students=[student])[student.id]
 
 
 @dataclass(frozen=True)
@@ -496,7 +524,12 @@ def drop_enrollment(db: Session, *, enrollment_id: uuid.UUID, user: User) -> Enr
     enrollment = _load_enrollment(db, enrollment_id)
     if enrollment.student_id != user.id and user.role != Role.ADMIN.value:
         raise PermissionDenied("This enrollment belongs to another student")
-    enrollment = repository.get(db, enrollment_id, for_update=True) or enrollment
+    return drop(db, repository.get(db, enrollment_id, for_update=True) or enrollment)
+
+
+def drop(db: Session, enrollment: Enrollment) -> Enrollment:
+    """Drop a (locked) enrollment, keeping it as history; a completed one is kept as is (422).
+    Idempotent."""
     if enrollment.status == EnrollmentStatus.COMPLETED.value:
         raise BusinessRuleViolation(
             "A completed enrollment is kept as a record and cannot be dropped",
