@@ -22,23 +22,24 @@ from app.modules.courses.staff_schemas import (
     StaffUpdate,
 )
 
-staff = APIRouter(prefix="/courses/{course_id}/staff", tags=["course staff"])
-cohorts = APIRouter(prefix="/courses/{course_id}/cohorts", tags=["cohorts"])
+# The prefix holds no path parameter: `APIRouter.matches` skips by the literal prefix.
+staff = APIRouter(prefix="/courses", tags=["course staff"])
+cohorts = APIRouter(prefix="/courses", tags=["cohorts"])
 
 
-@staff.get("", response_model=Page[StaffMember])
+@staff.get("/{course_id}/staff", response_model=Page[StaffMember])
 def list_staff(db: DbSession, user: CurrentUser, course_id: uuid.UUID, params: Pagination) -> Any:
     """The course's owner, instructors and teaching assistants (for its staff and admins)."""
     return service.list_staff(db, course_id=course_id, user=user, params=params)
 
 
-@staff.get("/{user_id}", response_model=StaffMember)
+@staff.get("/{course_id}/staff/{user_id}", response_model=StaffMember)
 def get_staff(db: DbSession, user: CurrentUser, course_id: uuid.UUID, user_id: uuid.UUID) -> Any:
     """One staff member with their role and cohorts (the owner and admins)."""
     return service.get_staff_member(db, course_id=course_id, user_id=user_id, user=user)
 
 
-@staff.put("/{user_id}", response_model=StaffMember)
+@staff.put("/{course_id}/staff/{user_id}", response_model=StaffMember)
 def put_staff(
     db: DbSession, user: CurrentUser, course_id: uuid.UUID, user_id: uuid.UUID, data: StaffUpdate
 ) -> Any:
@@ -50,7 +51,7 @@ def put_staff(
     return service.set_staff_member(db, course_id=course_id, user_id=user_id, user=user, data=data)
 
 
-@staff.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@staff.delete("/{course_id}/staff/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_staff(
     db: DbSession, user: CurrentUser, course_id: uuid.UUID, user_id: uuid.UUID
 ) -> Response:
@@ -59,13 +60,15 @@ def delete_staff(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@cohorts.get("", response_model=Page[CohortRead])
+@cohorts.get("/{course_id}/cohorts", response_model=Page[CohortRead])
 def list_cohorts(db: DbSession, user: CurrentUser, course_id: uuid.UUID, params: Pagination) -> Any:
     """The course's cohorts with their member counts (for its staff and admins)."""
     return service.list_cohorts(db, course_id=course_id, user=user, params=params)
 
 
-@cohorts.post("", response_model=CohortRead, status_code=status.HTTP_201_CREATED)
+@cohorts.post(
+    "/{course_id}/cohorts", response_model=CohortRead, status_code=status.HTTP_201_CREATED
+)
 def create_cohort(
     db: DbSession, user: CurrentUser, course_id: uuid.UUID, data: CohortCreate
 ) -> Any:
@@ -73,13 +76,13 @@ def create_cohort(
     return service.create_cohort(db, course_id=course_id, user=user, data=data)
 
 
-@cohorts.get("/{cohort_id}", response_model=CohortRead)
+@cohorts.get("/{course_id}/cohorts/{cohort_id}", response_model=CohortRead)
 def get_cohort(db: DbSession, user: CurrentUser, course_id: uuid.UUID, cohort_id: uuid.UUID) -> Any:
     """One cohort of the course."""
     return service.get_cohort(db, course_id=course_id, cohort_id=cohort_id, user=user)
 
 
-@cohorts.patch("/{cohort_id}", response_model=CohortRead)
+@cohorts.patch("/{course_id}/cohorts/{cohort_id}", response_model=CohortRead)
 def update_cohort(
     db: DbSession,
     user: CurrentUser,
@@ -91,7 +94,7 @@ def update_cohort(
     return service.update_cohort(db, course_id=course_id, cohort_id=cohort_id, user=user, data=data)
 
 
-@cohorts.delete("/{cohort_id}", status_code=status.HTTP_204_NO_CONTENT)
+@cohorts.delete("/{course_id}/cohorts/{cohort_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_cohort(
     db: DbSession, user: CurrentUser, course_id: uuid.UUID, cohort_id: uuid.UUID
 ) -> Response:
@@ -100,7 +103,7 @@ def delete_cohort(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@cohorts.get("/{cohort_id}/members", response_model=Page[CohortMemberRead])
+@cohorts.get("/{course_id}/cohorts/{cohort_id}/members", response_model=Page[CohortMemberRead])
 def list_members(
     db: DbSession,
     user: CurrentUser,
@@ -114,7 +117,7 @@ def list_members(
     )
 
 
-@cohorts.put("/{cohort_id}/members", response_model=CohortRead)
+@cohorts.put("/{course_id}/cohorts/{cohort_id}/members", response_model=CohortRead)
 def set_members(
     db: DbSession,
     user: CurrentUser,

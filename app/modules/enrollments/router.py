@@ -38,7 +38,8 @@ from app.modules.enrollments.schemas import (
 from app.modules.users.models import User
 
 enrollments = APIRouter(prefix="/enrollments", tags=["enrollments"])
-managed_enrollments = APIRouter(prefix="/courses/{course_id}/enrollments", tags=["enrollments"])
+# The prefix holds no path parameter: `APIRouter.matches` skips by the literal prefix.
+managed_enrollments = APIRouter(prefix="/courses", tags=["enrollments"])
 
 Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
 
@@ -171,7 +172,7 @@ def review(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID, data: Rev
     )
 
 
-@managed_enrollments.post("", response_model=ManagedEnrollmentReport)
+@managed_enrollments.post("/{course_id}/enrollments", response_model=ManagedEnrollmentReport)
 def enroll_students(
     db: DbSession, user: CurrentUser, course_id: uuid.UUID, data: ManagedEnrollmentCreate
 ) -> Any:
@@ -186,7 +187,9 @@ def enroll_students(
     return managed.enroll_students(db, course_id=course_id, user=user, data=data)
 
 
-@managed_enrollments.delete("/{student_id}", status_code=http_status.HTTP_204_NO_CONTENT)
+@managed_enrollments.delete(
+    "/{course_id}/enrollments/{student_id}", status_code=http_status.HTTP_204_NO_CONTENT
+)
 def drop_student(
     db: DbSession, user: CurrentUser, course_id: uuid.UUID, student_id: uuid.UUID
 ) -> Response:
