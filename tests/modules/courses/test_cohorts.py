@@ -73,6 +73,7 @@ def test_bad_cohort_input_is_refused(
         client.patch(f"{base}/{cast.cohort_a}", json={"name": None}, headers=headers).status_code
         == 422
     )
+    assert snapshot() == before
     client.patch(
         f"{base}/{cast.cohort_a}", json={"starts_at": "2027-03-01T00:00:00Z"}, headers=headers
     )
@@ -81,6 +82,7 @@ def test_bad_cohort_input_is_refused(
         f"{base}/{cast.cohort_a}", json={"ends_at": "2027-01-01T00:00:00Z"}, headers=headers
     )
     assert (early_end.status_code, early_end.json()["code"]) == (422, "cohort_ends_before_start")
+    assert snapshot() == before
     # A cohort of another course is not found under this one.
     other = client.post(
         f"{API}/courses/{cast.other_course.id}/cohorts",
