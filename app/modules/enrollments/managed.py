@@ -70,7 +70,17 @@ def enroll_students(
     started = start_enrollments(db, course=course, students=list(wanted.values()))
     if cohort is not None:
         course_staff.place_students(db, cohort=cohort, student_ids=list(started))
-    invited: dict[str, EnrollmentInvitation] = {}
+    invited = (
+        _invite(
+            db,
+            course=course,
+            cohort=cohort,
+            emails=[row.email for row in data.students if row.email and row.email not in by_email],
+            inviter=user,
+        )
+        if data.invite_unknown
+        else {}
+    )
     reported: set[uuid.UUID] = set()
     results: list[ManagedEnrollmentResult] = []
     for index, row in enumerate(data.students):
@@ -84,10 +94,6 @@ def enroll_students(
         if found is None and row.email is not None:
             result.status = EnrollmentOutcome.UNKNOWN_EMAIL
             if data.invite_unknown:
-                if row.email not in invited:
-                    invited[row.email] = _invite(
-                        db, course=course, cohort=cohort, email=row.email, inviter=user
-                    )
                 result.status = EnrollmentOutcome.INVITED
                 result.invitation_expires_at = invited[row.email].expires_at
         elif found is not None and found.id not in started:
@@ -126,34 +132,40 @@ def drop_student(
 
 
 def _invite(
-    db: Session, *, course: Course, cohort: Cohort | None, email: str, inviter: User
-) -> EnrollmentInvitation:
+    db: Session, *, course: Course, cohort: Cohort | None, emails: list[str], inviter: User
+) -> dict[str, EnrollmentInvitation]:
+    """Store an invitation per address (inserted together) and mail each its token."""
     days = get_settings().ENROLLMENT_INVITATION_EXPIRE_DAYS
-    token = new_opaque_token()
-    invitation = EnrollmentInvitation(
-        course_id=course.id,
-        cohort_id=cohort.id if cohort else None,
-        email=email,
-        token_hash=hash_token(token),
-        invited_by_id=inviter.id,
-        expires_at=utcnow() + timedelta(days=days),
-    )
-    db.add(invitation)
+    expires_at = utcnow() + timedelta(days=days)
+    tokens = {email: new_opaque_token() for email in dict.fromkeys(emails)}
+    invitations = {
+        email: EnrollmentInvitation(
+            course_id=course.id,
+            cohort_id=cohort.id if cohort else None,
+            email=email,
+            token_hash=hash_token(token),
+            invited_by_id=inviter.id,
+            expires_at=expires_at,
+        )
+        for email, token in tokens.items()
+    }
+    db.add_all(invitations.values())
     db.flush()
     frontend = get_settings().FRONTEND_URL.rstrip("/")
-    queue_email(
-        db,
-        to=email,
-        template="course_invitation",
-        context={
-            "course_title": course.title,
-            "inviter_name": inviter.full_name,
-            "signup_url": f"{frontend}/register?{urlencode({'invitation': token})}",
-            "token": token,
-            "expires_days": days,
-        },
-    )
-    return invitation
+    for email, token in tokens.items():
+        queue_email(
+            db,
+            to=email,
+            template="course_invitation",
+            context={
+                "course_title": course.title,
+                "inviter_name": inviter.full_name,
+                "signup_url": f"{frontend}/register?{urlencode({'invitation': token})}",
+                "token": token,
+                "expires_days": days,
+            },
+        )
+    return invitations
 
 
 def _invalid() -> BadRequest:
