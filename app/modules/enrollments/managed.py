@@ -26,7 +26,7 @@ from app.core.security import hash_token, new_opaque_token
 from app.modules.courses import access as courses_access
 from app.modules.courses import staff as course_staff
 from app.modules.courses.models import Cohort, Course
-from app.modules.enrollments import repository
+from app.modules.enrollments import managed_repository, repository
 from app.modules.enrollments.models import Enrollment, EnrollmentInvitation
 from app.modules.enrollments.schemas import (
     EnrollmentOutcome,
@@ -60,8 +60,12 @@ def enroll_students(
         if data.cohort_id is not None
         else None
     )
-    by_id = repository.users_by_ids(db, {row.student_id for row in data.students if row.student_id})
-    by_email = repository.users_by_emails(db, {row.email for row in data.students if row.email})
+    by_id = managed_repository.users_by_ids(
+        db, {row.student_id for row in data.students if row.student_id}
+    )
+    by_email = managed_repository.users_by_emails(
+        db, {row.email for row in data.students if row.email}
+    )
     wanted: dict[uuid.UUID, User] = {}
     for row in data.students:
         found = by_id.get(row.student_id) if row.student_id else by_email.get(row.email or "")
@@ -178,10 +182,10 @@ def accept_invitation(db: Session, *, user: User, token: str) -> None:
     """Enroll a user who signed up with an invitation's token (in the sign-up transaction):
     the token must be unused and unexpired and the account's email the invited one; it is
     consumed by a conditional UPDATE, so a replay or a concurrent second use enrolls no one."""
-    invitation = repository.get_invitation(db, token_hash=hash_token(token))
+    invitation = managed_repository.get_invitation(db, token_hash=hash_token(token))
     if invitation is None or invitation.email != user.email:
         raise _invalid()
-    if not repository.consume_invitation(db, invitation.id, user_id=user.id, now=utcnow()):
+    if not managed_repository.consume_invitation(db, invitation.id, user_id=user.id, now=utcnow()):
         raise _invalid()
     if user.role != Role.STUDENT.value:
         raise BusinessRuleViolation(

@@ -20,7 +20,7 @@ from app.core.errors import problem, problem_response
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter, model_response
-from app.modules.enrollments import managed, service
+from app.modules.enrollments import managed, roster, service
 from app.modules.enrollments.models import EnrollmentStatus
 from app.modules.enrollments.schemas import (
     CourseEnrollmentStats,
@@ -100,13 +100,13 @@ def course_roster(
     status: EnrollmentStatus | None = None,
 ) -> Any:
     """The students of a course you own."""
-    return service.course_roster(db, course_id=course_id, user=user, status=status, params=params)
+    return roster.course_roster(db, course_id=course_id, user=user, status=status, params=params)
 
 
 @enrollments.get("/courses/{course_id}/stats", response_model=CourseEnrollmentStats)
 def course_stats(db: DbSession, user: CurrentUser, course_id: uuid.UUID) -> Any:
     """Enrollment counts by status, average progress, completion rate and rating."""
-    return service.course_enrollment_stats(db, course_id=course_id, user=user)
+    return roster.course_enrollment_stats(db, course_id=course_id, user=user)
 
 
 @enrollments.get("/{enrollment_id}", response_model=EnrollmentDetail)

@@ -1,5 +1,6 @@
 """Enrollment rules: enrolling (free now, paid through payments), progress, completion,
-reviews, dropping, rosters and statistics.
+reviews and dropping. Rosters and statistics are `roster.py`; enrollment managed by a course's
+staff (bulk enrolling, invitations) is `managed.py`.
 
 Other modules call `get_student_enrollment`, `complete_lesson`, `activate_paid_enrollment`
 and `revoke_paid_access`. How enrolling in a paid course is settled (a subscription's grant
@@ -40,13 +41,10 @@ from app.modules.courses.schemas import CourseSummary
 from app.modules.enrollments import repository
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.enrollments.schemas import (
-    CourseEnrollmentStats,
     EnrollmentDetail,
     LessonProgressRead,
     MyCourse,
     ProgressHeartbeat,
-    RosterEntry,
-    StudentSummary,
 )
 from app.modules.notifications.service import queue_email
 from app.modules.users.models import User
@@ -426,11 +424,15 @@ def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) 
         for row in repository.progress_rows(db, enrollment.id)
     ]
     return EnrollmentDetail.model_validate(
-        {**_fields(enrollment), "course": _course_summary(enrollment.course), "lessons": lessons}
+        {
+            **enrollment_fields(enrollment),
+            "course": _course_summary(enrollment.course),
+            "lessons": lessons,
+        }
     )
 
 
-def _fields(enrollment: Enrollment) -> dict[str, Any]:
+def enrollment_fields(enrollment: Enrollment) -> dict[str, Any]:
     return {column.key: getattr(enrollment, column.key) for column in Enrollment.__table__.c}
 
 
@@ -467,53 +469,6 @@ def _count_or_refuse(principal: Principal, status: str | None) -> int:
     with session_scope() as db:
         load_principal_user(db, principal)
         return repository.count_for_student(db, principal.user_id, status)
-
-
-def course_roster(
-    db: Session,
-    *,
-    course_id: uuid.UUID,
-    user: User,
-    status: EnrollmentStatus | None,
-    params: PageParams,
-) -> Page[RosterEntry]:
-    course = courses_access.get_owned_course(
-        db, course_id=course_id, user=user, capability=courses_access.Capability.ENROLLMENTS
-    )
-    rows, total = repository.list_for_course(
-        db, course.id, status.value if status else None, params
-    )
-    items = [
-        RosterEntry.model_validate(
-            {**_fields(enrollment), "student": StudentSummary.model_validate(student)}
-        )
-        for enrollment, student in rows
-    ]
-    return Page[RosterEntry].build(items, total, params)
-
-
-def course_enrollment_stats(
-    db: Session, *, course_id: uuid.UUID, user: User
-) -> CourseEnrollmentStats:
-    course = courses_access.get_owned_course(
-        db, course_id=course_id, user=user, capability=courses_access.Capability.ENROLLMENTS
-    )
-    row = repository.course_stats(db, course.id)
-    total = int(row.total or 0)
-    completed = int(row.completed or 0)
-    return CourseEnrollmentStats(
-        course_id=course.id,
-        total_enrollments=total,
-        active=int(row.active or 0),
-        completed=completed,
-        dropped=int(row.dropped or 0),
-        average_progress=round(float(row.average_progress or 0), 2),
-        completion_rate=round(completed * 100 / total, 2) if total else 0.0,
-        average_rating=round(float(row.average_rating), 2)
-        if row.average_rating is not None
-        else None,
-        rating_count=int(row.rating_count or 0),
-    )
 
 
 # --- student actions ---------------------------------------------------------------------
