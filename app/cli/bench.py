@@ -78,7 +78,7 @@ def seed_bench(
     from app.core.security import hash_password
     from app.modules.certificates import signing
     from app.modules.certificates.models import Certificate
-    from app.modules.courses.models import Course, Lesson
+    from app.modules.courses.models import Course, CourseRole, CourseStaff, Lesson
     from app.modules.enrollments.models import Enrollment, LessonProgress
     from app.modules.payments.models import Payment
     from app.modules.quizzes.models import Quiz, QuizAttempt
@@ -321,6 +321,19 @@ def seed_bench(
         writer = _Writer(connection)
         writer.write(User.__table__, [admin, *teachers, *learners])
         writer.write(Course.__table__, course_rows)
+        # Every course's creator is its owner on the staff, as creating one over the API does.
+        writer.write(
+            CourseStaff.__table__,
+            [
+                {
+                    "course_id": row["id"],
+                    "user_id": row["instructor_id"],
+                    "role": CourseRole.OWNER.value,
+                    "added_at": row["created_at"],
+                }
+                for row in course_rows
+            ],
+        )
         writer.write(Lesson.__table__, lesson_rows)
         writer.write(Quiz.__table__, quiz_rows)
         # Students in batches: memory stays bounded however large the dataset.

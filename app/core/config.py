@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=30, ge=1)
     PASSWORD_RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=30, ge=1)
     EMAIL_VERIFICATION_TOKEN_EXPIRE_HOURS: int = Field(default=24, ge=1)
+    ENROLLMENT_INVITATION_EXPIRE_DAYS: int = Field(default=14, ge=1)
     MFA_CHALLENGE_TOKEN_EXPIRE_MINUTES: int = Field(default=10, ge=1)
     MFA_ISSUER: str = "LMS Backend"
     # Fernet keys that encrypt TOTP secrets at rest: the first encrypts, every one decrypts, so

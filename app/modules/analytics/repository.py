@@ -12,11 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.modules.certificates.models import Certificate
-from app.modules.courses.access import managed_course_ids
+from app.modules.courses.access import Capability, managed_course_ids
 from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.quizzes.models import Quiz, QuizAttempt
@@ -172,7 +172,18 @@ def student_certificates(
 # --- one course --------------------------------------------------------------------------
 
 
-def course_enrollment_summary(db: Session, course_id: uuid.UUID) -> dict[str, Any]:
+# `students` (a select of student ids, e.g. a cohort's members) narrows the course figures to
+# those students; None counts every student of the course.
+Students = Select[uuid.UUID] | None
+
+
+def _of_students(column: Any, students: Students) -> list[ColumnElement[bool]]:
+    return [] if students is None else [column.in_(students)]
+
+
+def course_enrollment_summary(
+    db: Session, course_id: uuid.UUID, students: Students = None
+) -> dict[str, Any]:
     row = db.execute(
         select(
             *_enrollment_status_counts(),
@@ -181,33 +192,56 @@ def course_enrollment_summary(db: Session, course_id: uuid.UUID) -> dict[str, An
             func.avg(Enrollment.total_time_spent_seconds).label("average_time_spent"),
             func.avg(Enrollment.rating).label("average_rating"),
             func.count(Enrollment.rating).label("ratings"),
-        ).where(Enrollment.course_id == course_id)
+        ).where(Enrollment.course_id == course_id, *_of_students(Enrollment.student_id, students))
     ).one()
     return dict(row._mapping)
 
 
-def course_rating_distribution(db: Session, course_id: uuid.UUID) -> dict[int, int]:
+def course_rating_distribution(
+    db: Session, course_id: uuid.UUID, students: Students = None
+) -> dict[int, int]:
     rows = db.execute(
         select(Enrollment.rating, func.count())
-        .where(Enrollment.course_id == course_id, Enrollment.rating.is_not(None))
+        .where(
+            Enrollment.course_id == course_id,
+            Enrollment.rating.is_not(None),
+            *_of_students(Enrollment.student_id, students),
+        )
         .group_by(Enrollment.rating)
     ).all()
     return {rating: int(count) for rating, count in rows if rating is not None}
 
 
 def course_enrollment_trend(
-    db: Session, course_id: uuid.UUID, *, since: datetime, granularity: Granularity
+    db: Session,
+    course_id: uuid.UUID,
+    *,
+    since: datetime,
+    granularity: Granularity,
+    students: Students = None,
 ) -> dict[str, int]:
     period = bucket(db, Enrollment.enrolled_at, granularity).label("period")
     rows = db.execute(
         select(period, func.count())
-        .where(Enrollment.course_id == course_id, Enrollment.enrolled_at >= since)
+        .where(
+            Enrollment.course_id == course_id,
+            Enrollment.enrolled_at >= since,
+            *_of_students(Enrollment.student_id, students),
+        )
         .group_by(period)
     ).all()
     return {str(key): int(count) for key, count in rows}
 
 
-def course_lesson_funnel(db: Session, course_id: uuid.UUID) -> list[dict[str, Any]]:
+def course_lesson_funnel(
+    db: Session, course_id: uuid.UUID, students: Students = None
+) -> list[dict[str, Any]]:
+    progress = LessonProgress.lesson_id == Lesson.id
+    if students is not None:
+        enrollments = select(Enrollment.id).where(
+            Enrollment.course_id == course_id, Enrollment.student_id.in_(students)
+        )
+        progress = and_(progress, LessonProgress.enrollment_id.in_(enrollments))
     rows = db.execute(
         select(
             Lesson.id.label("lesson_id"),
@@ -217,7 +251,7 @@ def course_lesson_funnel(db: Session, course_id: uuid.UUID) -> list[dict[str, An
             _count_if(LessonProgress.status == COMPLETED).label("completed"),
             func.coalesce(func.sum(LessonProgress.time_spent_seconds), 0).label("time_spent"),
         )
-        .outerjoin(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+        .outerjoin(LessonProgress, progress)
         .where(Lesson.course_id == course_id, Lesson.is_published.is_(True))
         .group_by(Lesson.id, Lesson.title, Lesson.order_index)
         .order_by(Lesson.order_index, Lesson.id)
@@ -225,8 +259,14 @@ def course_lesson_funnel(db: Session, course_id: uuid.UUID) -> list[dict[str, An
     return [dict(row._mapping) for row in rows]
 
 
-def course_quiz_performance(db: Session, course_id: uuid.UUID) -> list[dict[str, Any]]:
-    graded = and_(QuizAttempt.quiz_id == Quiz.id, QuizAttempt.status == GRADED)
+def course_quiz_performance(
+    db: Session, course_id: uuid.UUID, students: Students = None
+) -> list[dict[str, Any]]:
+    graded = and_(
+        QuizAttempt.quiz_id == Quiz.id,
+        QuizAttempt.status == GRADED,
+        *_of_students(QuizAttempt.user_id, students),
+    )
     rows = db.execute(
         select(
             Quiz.id.label("quiz_id"),
@@ -251,7 +291,7 @@ def instructor_course_counts(db: Session, instructor_id: uuid.UUID) -> dict[str,
         select(
             func.count(Course.id).label("total"),
             _count_if(Course.is_published.is_(True)).label("published"),
-        ).where(Course.id.in_(managed_course_ids(instructor_id)))
+        ).where(Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)))
     ).one()
     return dict(row._mapping)
 
@@ -266,7 +306,7 @@ def instructor_enrollment_summary(db: Session, instructor_id: uuid.UUID) -> dict
             func.count(Enrollment.rating).label("ratings"),
         )
         .join(Course, Course.id == Enrollment.course_id)
-        .where(Course.id.in_(managed_course_ids(instructor_id)))
+        .where(Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)))
     ).one()
     return dict(row._mapping)
 
@@ -278,7 +318,10 @@ def instructor_quiz_average(db: Session, instructor_id: uuid.UUID) -> dict[str, 
         )
         .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
         .join(Course, Course.id == Quiz.course_id)
-        .where(Course.id.in_(managed_course_ids(instructor_id)), QuizAttempt.status == GRADED)
+        .where(
+            Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)),
+            QuizAttempt.status == GRADED,
+        )
     ).one()
     return dict(row._mapping)
 
@@ -296,7 +339,7 @@ def instructor_top_courses(
             func.avg(Enrollment.rating).label("average_rating"),
         )
         .outerjoin(Enrollment, Enrollment.course_id == Course.id)
-        .where(Course.id.in_(managed_course_ids(instructor_id)))
+        .where(Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS)))
         .group_by(Course.id, Course.title, Course.is_published)
         .order_by(func.count(Enrollment.id).desc(), Course.title, Course.id)
         .limit(limit)
@@ -322,7 +365,7 @@ def revenue(
         statement = statement.where(Payment.course_id == course_id)
     if instructor_id is not None:
         statement = statement.join(Course, Course.id == Payment.course_id).where(
-            Course.id.in_(managed_course_ids(instructor_id))
+            Course.id.in_(managed_course_ids(instructor_id, Capability.ENROLLMENTS))
         )
     rows = db.execute(statement.group_by(Payment.currency).order_by(Payment.currency)).all()
     return {str(currency): Decimal(total) for currency, total in rows}

@@ -42,10 +42,13 @@ def course_analytics(
     user: InstructorUser,
     granularity: Granularity = "day",
     days: Annotated[int, Query(ge=1, le=366, description="Trend window in days")] = 30,
+    cohort_id: Annotated[
+        uuid.UUID | None, Query(description="Only the students of this cohort")
+    ] = None,
 ) -> CourseAnalytics:
-    """A course's analytics (its instructor or an admin)."""
+    """A course's analytics (its owner, instructors or an admin), optionally of one cohort."""
     return service.course_analytics(
-        db, course_id=course_id, user=user, granularity=granularity, days=days
+        db, course_id=course_id, user=user, granularity=granularity, days=days, cohort_id=cohort_id
     )
 
 

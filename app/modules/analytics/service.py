@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.cache import cache_get, cache_key, cache_set
@@ -164,11 +165,25 @@ def _funnel(
 
 
 def course_analytics(
-    db: Session, *, course_id: uuid.UUID, user: User, granularity: Granularity, days: int
+    db: Session,
+    *,
+    course_id: uuid.UUID,
+    user: User,
+    granularity: Granularity,
+    days: int,
+    cohort_id: uuid.UUID | None = None,
 ) -> CourseAnalytics:
-    from app.modules.courses.access import get_owned_course
+    """The course's figures, of one cohort's students with `cohort_id` (revenue stays the
+    course's: payments are not made per cohort)."""
+    from app.modules.courses.access import Capability, get_owned_course
+    from app.modules.courses.models import CohortMember
+    from app.modules.courses.staff import get_course_cohort
 
-    course = get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, capability=Capability.ENROLLMENTS)
+    students = None
+    if cohort_id is not None:
+        get_course_cohort(db, course_id=course.id, cohort_id=cohort_id)
+        students = select(CohortMember.student_id).where(CohortMember.cohort_id == cohort_id)
 
     def build() -> CourseAnalytics:
         now = utcnow()
@@ -178,15 +193,15 @@ def course_analytics(
             datetime.min.time(),
             tzinfo=now.tzinfo,
         )
-        summary = repository.course_enrollment_summary(db, course.id)
+        summary = repository.course_enrollment_summary(db, course.id, students)
         counts = _counts(summary)
         trend = repository.course_enrollment_trend(
-            db, course.id, since=since, granularity=granularity
+            db, course.id, since=since, granularity=granularity, students=students
         )
         funnel, drop_off_lesson = _funnel(
-            repository.course_lesson_funnel(db, course.id), counts.total
+            repository.course_lesson_funnel(db, course.id, students), counts.total
         )
-        distribution = repository.course_rating_distribution(db, course.id)
+        distribution = repository.course_rating_distribution(db, course.id, students)
         return CourseAnalytics(
             generated_at=now,
             course_id=course.id,
@@ -212,7 +227,7 @@ def course_analytics(
                     average_percentage=_round(row["average_percentage"]),
                     pass_rate=_rate(int(row["passed"]), int(row["attempts"])),
                 )
-                for row in repository.course_quiz_performance(db, course.id)
+                for row in repository.course_quiz_performance(db, course.id, students)
             ],
             rating=RatingSummary(
                 average=_round(summary["average_rating"]),
@@ -224,7 +239,13 @@ def course_analytics(
             revenue=repository.revenue(db, course_id=course.id),
         )
 
-    key = cache_key(f"{NAMESPACE}:course", course=course.id, granularity=granularity, days=days)
+    key = cache_key(
+        f"{NAMESPACE}:course",
+        course=course.id,
+        cohort=cohort_id,
+        granularity=granularity,
+        days=days,
+    )
     return _cached(CourseAnalytics, key, build)
 
 

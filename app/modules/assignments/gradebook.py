@@ -115,10 +115,18 @@ def _rows(
 # --- service -------------------------------------------------------------------------------
 
 
-def gradebook(db: Session, *, course_id: uuid.UUID, user: User, params: PageParams) -> Gradebook:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+def gradebook(
+    db: Session,
+    *,
+    course_id: uuid.UUID,
+    user: User,
+    params: PageParams,
+    cohort_id: uuid.UUID | None = None,
+) -> Gradebook:
+    """The students the grader sees (`courses_access.grading_scope`), of `cohort_id` if given."""
+    scope = courses_access.grading_scope(db, course_id=course_id, user=user, cohort_id=cohort_id)
     columns = _columns(db, course_id)
-    students, total = paginate_rows(db, repository.students(course_id), params)
+    students, total = paginate_rows(db, repository.students(course_id, scope.student_ids()), params)
     return Gradebook(
         course_id=course_id,
         columns=columns,
@@ -142,9 +150,11 @@ def _csv_line(values: list[Any]) -> str:
     return buffer.getvalue()
 
 
-def gradebook_csv(db: Session, *, course_id: uuid.UUID, user: User) -> Iterator[str]:
+def gradebook_csv(
+    db: Session, *, course_id: uuid.UUID, user: User, cohort_id: uuid.UUID | None = None
+) -> Iterator[str]:
     """Check access now; the returned iterator streams the CSV from its own session."""
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    scope = courses_access.grading_scope(db, course_id=course_id, user=user, cohort_id=cohort_id)
 
     def stream() -> Iterator[str]:
         with session_scope() as session:
@@ -157,7 +167,7 @@ def gradebook_csv(db: Session, *, course_id: uuid.UUID, user: User) -> Iterator[
             offset = 0
             while True:
                 students = repository.student_batch(
-                    session, course_id, limit=CSV_BATCH, offset=offset
+                    session, course_id, scope.student_ids(), limit=CSV_BATCH, offset=offset
                 )
                 if not students:
                     return
@@ -177,7 +187,9 @@ def enrollment_grades(db: Session, *, enrollment_id: uuid.UUID, user: User) -> E
     enrollment = db.get(Enrollment, enrollment_id)
     if enrollment is None or not (
         enrollment.student_id == user.id
-        or courses_access.manages_course(db, course_id=enrollment.course_id, user=user)
+        or courses_access.grades_student(
+            db, course_id=enrollment.course_id, user=user, student_id=enrollment.student_id
+        )
     ):
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     columns = _columns(db, enrollment.course_id)

@@ -94,8 +94,12 @@ def _graded_items(course_id: uuid.UUID) -> CTE:
     return union_all(best_attempts, graded_submissions).cte("graded_items")
 
 
-def students(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, str, str, str]:
-    return (
+def students(
+    course_id: uuid.UUID, student_ids: Select[Any] | None = None
+) -> Select[uuid.UUID, uuid.UUID, str, str, str]:
+    """The course's students in gradebook order; only `student_ids` (a select of ids) when
+    the grader's scope is limited."""
+    statement = (
         select(
             Enrollment.id.label("enrollment_id"),
             Enrollment.student_id,
@@ -107,10 +111,20 @@ def students(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, str, str, str
         .where(Enrollment.course_id == course_id)
         .order_by(User.full_name, User.email, Enrollment.id)
     )
+    if student_ids is not None:
+        statement = statement.where(Enrollment.student_id.in_(student_ids))
+    return statement
 
 
-def student_batch(db: Session, course_id: uuid.UUID, *, limit: int, offset: int) -> Sequence[Any]:
-    return db.execute(students(course_id).limit(limit).offset(offset)).all()
+def student_batch(
+    db: Session,
+    course_id: uuid.UUID,
+    student_ids: Select[Any] | None,
+    *,
+    limit: int,
+    offset: int,
+) -> Sequence[Any]:
+    return db.execute(students(course_id, student_ids).limit(limit).offset(offset)).all()
 
 
 def grade_cells(

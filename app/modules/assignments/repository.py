@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.permissions import Role
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
-from app.modules.courses.access import managed_course_ids
+from app.modules.courses.access import graded_course_ids
 from app.modules.users.models import User
 
 
@@ -81,8 +81,13 @@ def resubmit(db: Session, submission_id: uuid.UUID, values: dict[str, Any]) -> b
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def submissions_of_assignment(assignment_id: uuid.UUID, status: str | None) -> Select[Any]:
+def submissions_of_assignment(
+    assignment_id: uuid.UUID, status: str | None, *, students: Select[Any] | None = None
+) -> Select[Any]:
+    """An assignment's submissions, of the students `students` selects when given."""
     statement = select(Submission).where(Submission.assignment_id == assignment_id)
+    if students is not None:
+        statement = statement.where(Submission.student_id.in_(students))
     if status is not None:
         statement = statement.where(Submission.status == status)
     return statement.order_by(Submission.submitted_at, Submission.id)
@@ -101,12 +106,14 @@ def attachment_lists_for_grader(
     db: Session, *, student_id: uuid.UUID, grader: User
 ) -> list[list[str]]:
     """The attachment id lists of `student_id`'s submissions that `grader` may grade (the
-    courses they teach; every course for an admin)."""
+    courses where they grade that student; every course for an admin)."""
     statement = (
         select(Submission.file_ids)
         .join(Assignment, Assignment.id == Submission.assignment_id)
         .where(Submission.student_id == student_id)
     )
     if grader.role != Role.ADMIN:
-        statement = statement.where(Assignment.course_id.in_(managed_course_ids(grader.id)))
+        statement = statement.where(
+            Assignment.course_id.in_(graded_course_ids(grader.id, student_id))
+        )
     return [list(ids or []) for ids in db.scalars(statement)]

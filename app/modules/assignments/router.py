@@ -192,16 +192,24 @@ def course_gradebook(
     format: Annotated[
         Literal["json", "csv"], Query(description="json (paged) or csv (all rows)")
     ] = "json",
+    cohort_id: Annotated[
+        uuid.UUID | None, Query(description="Only the students of this cohort")
+    ] = None,
 ) -> Gradebook | StreamingResponse:
-    """A course's gradebook: a row per student, a column per graded quiz and assignment."""
+    """A course's gradebook: a row per student, a column per graded quiz and assignment.
+
+    A teaching assistant assigned to cohorts sees the students of those cohorts only.
+    """
     if format == "csv":
-        rows = gradebook.gradebook_csv(db, course_id=course_id, user=user)
+        rows = gradebook.gradebook_csv(db, course_id=course_id, user=user, cohort_id=cohort_id)
         return StreamingResponse(
             rows,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="gradebook-{course_id}.csv"'},
         )
-    return gradebook.gradebook(db, course_id=course_id, user=user, params=params)
+    return gradebook.gradebook(
+        db, course_id=course_id, user=user, params=params, cohort_id=cohort_id
+    )
 
 
 @router.get(

@@ -80,7 +80,9 @@ def _owned_assignment(db: Session, assignment_id: uuid.UUID, user: User) -> Assi
     assignment = repository.get_assignment(db, assignment_id)
     if assignment is None:
         raise AssignmentNotFound("Assignment not found")
-    courses_access.get_owned_course(db, course_id=assignment.course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=assignment.course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     return assignment
 
 
@@ -94,7 +96,9 @@ def _check_lesson(db: Session, course_id: uuid.UUID, lesson_id: uuid.UUID | None
 
 
 def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> AssignmentRead:
-    courses_access.get_owned_course(db, course_id=data.course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=data.course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     _check_lesson(db, data.course_id, data.lesson_id)
     check_deadlines(data.due_at, data.lock_at)
     assignment = Assignment(**data.model_dump())
@@ -278,8 +282,8 @@ def _visible_submission(db: Session, submission_id: uuid.UUID, user: User) -> Su
     if submission.student_id == user.id:
         return submission
     assignment = repository.get_assignment(db, submission.assignment_id)
-    if assignment is None or not courses_access.manages_course(
-        db, course_id=assignment.course_id, user=user
+    if assignment is None or not courses_access.grades_student(
+        db, course_id=assignment.course_id, user=user, student_id=submission.student_id
     ):
         # Someone else's submission answers 404 so its existence does not leak.
         raise SubmissionNotFound("Submission not found")
@@ -298,9 +302,12 @@ def list_submissions(
     status: SubmissionStatus | None,
     params: PageParams,
 ) -> Page[SubmissionRead]:
-    assignment = _owned_assignment(db, assignment_id, user)
+    assignment = repository.get_assignment(db, assignment_id)
+    if assignment is None:
+        raise AssignmentNotFound("Assignment not found")
+    scope = courses_access.grading_scope(db, course_id=assignment.course_id, user=user)
     statement = repository.submissions_of_assignment(
-        assignment.id, status.value if status else None
+        assignment.id, status.value if status else None, students=scope.student_ids()
     )
     rows, total = paginate(db, statement, params)
     return Page[SubmissionRead].build(
@@ -324,7 +331,9 @@ def _submission_for_grader(
     assignment = repository.get_assignment(db, submission.assignment_id) if submission else None
     if submission is None or assignment is None:
         raise SubmissionNotFound("Submission not found")
-    course = courses_access.get_owned_course(db, course_id=assignment.course_id, user=user)
+    course = courses_access.require_grading(
+        db, course_id=assignment.course_id, user=user, student_id=submission.student_id
+    )
     return submission, assignment, course
 
 

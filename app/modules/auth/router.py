@@ -146,6 +146,7 @@ def register(payload: RegisterRequest, response: Response, db: DbSession) -> Reg
         password=payload.password,
         full_name=payload.full_name,
         role=payload.role,
+        invitation_token=payload.invitation_token,
     )
     return RegisterResponse(
         user=UserRead.model_validate(user),

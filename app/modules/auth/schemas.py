@@ -27,6 +27,13 @@ class RegisterRequest(_Request):
         default=Role.STUDENT,
         description="student, or instructor when instructor sign-up is enabled; never admin",
     )
+    invitation_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The token of a course invitation mailed to this email: the new student "
+        "is enrolled at once (400 invitation_invalid if it is unknown, expired or used)",
+    )
 
 
 class LoginRequest(_Request):

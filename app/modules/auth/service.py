@@ -8,7 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import pyotp
@@ -179,8 +179,27 @@ def logout(
 # --- registration and sign-in ----------------------------------------------------------------
 
 
+class AcceptInvitation(Protocol):
+    def __call__(self, db: Session, *, user: User, token: str) -> None: ...
+
+
+_invitations: list[AcceptInvitation] = []
+
+
+def accept_invitations_with(rule: AcceptInvitation) -> None:
+    """What signing up with an invitation token does (given by the enrollments module on
+    import: it enrolls the new student in the sign-up's transaction, or refuses the token)."""
+    _invitations[:] = [rule]
+
+
 def register(
-    session: Session, *, email: str, password: str, full_name: str, role: Role
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    invitation_token: str | None = None,
 ) -> tuple[User, IssuedTokens | None]:
     settings = get_settings()
     if role == Role.ADMIN:
@@ -195,6 +214,10 @@ def register(
     user = users_service.create_user(
         session, email=email, password=password, full_name=full_name, role=role
     )
+    if invitation_token is not None:
+        if not _invitations:
+            raise BadRequest("Invitations are not accepted here", code="invitation_invalid")
+        _invitations[0](session, user=user, token=invitation_token)
     queue_email(
         session,
         to=user.email,

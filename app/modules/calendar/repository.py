@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from app.core.latework import effective_due_sql, effective_lock_sql
 from app.modules.assignments.models import Assignment, AssignmentExtension, Submission
 from app.modules.calendar.models import CalendarFeedToken, DueReminder
-from app.modules.courses.access import managed_course_ids
+from app.modules.courses.access import Capability, managed_course_ids
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizExtension
@@ -40,7 +40,7 @@ Source = Callable[[uuid.UUID], list[Select[Any]]]
 
 
 def taught_courses(user_id: uuid.UUID) -> Select[Any]:
-    return managed_course_ids(user_id)
+    return managed_course_ids(user_id, Capability.READ)
 
 
 def enrolled_courses(user_id: uuid.UUID) -> Select[Any]:

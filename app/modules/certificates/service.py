@@ -64,11 +64,11 @@ def verify_url(number: str) -> str:
     )
 
 
-def _manages_course(db: Session, course_id: uuid.UUID, user: User) -> bool:
+def _manages_course(db: Session, course_id: uuid.UUID, user: User, capability: str) -> bool:
     """The course's instructor or an admin (the one rule, kept by the courses module)."""
-    from app.modules.courses.access import manages_course
+    from app.modules.courses.access import Capability, manages_course
 
-    return manages_course(db, course_id=course_id, user=user)
+    return manages_course(db, course_id=course_id, user=user, capability=Capability(capability))
 
 
 def ineligibility_reason(db: Session, enrollment: Enrollment) -> str | None:
@@ -191,7 +191,8 @@ def generate_for_enrollment(
     """Issue on request (the enrolled student, the course's owner, or an admin)."""
     enrollment = db.get(Enrollment, enrollment_id)
     if enrollment is None or not (
-        enrollment.student_id == user.id or _manages_course(db, enrollment.course_id, user)
+        enrollment.student_id == user.id
+        or _manages_course(db, enrollment.course_id, user, "enrollments")
     ):
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     existing = repository.get_by_enrollment(db, enrollment_id)
@@ -207,7 +208,8 @@ def get_for_viewer(db: Session, *, certificate_id: uuid.UUID, user: User) -> Cer
     """The certificate for its student, the course's owner or an admin; 404 for others."""
     certificate = repository.get(db, certificate_id)
     if certificate is None or not (
-        certificate.student_id == user.id or _manages_course(db, certificate.course_id, user)
+        certificate.student_id == user.id
+        or _manages_course(db, certificate.course_id, user, "read")
     ):
         raise CertificateNotFound("Certificate not found")
     return certificate
@@ -228,7 +230,7 @@ def open_pdf(certificate: Certificate) -> Iterator[bytes]:
 
 def revoke(db: Session, *, certificate_id: uuid.UUID, user: User, reason: str) -> Certificate:
     certificate = get_for_viewer(db, certificate_id=certificate_id, user=user)
-    if not _manages_course(db, certificate.course_id, user):
+    if not _manages_course(db, certificate.course_id, user, "enrollments"):
         raise PermissionDenied("Only an admin or the course's instructor can revoke")
     if certificate.is_revoked:
         raise Conflict("The certificate is already revoked", code="already_revoked")

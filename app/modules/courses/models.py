@@ -192,3 +192,47 @@ class CohortMember(Base):
     # The cohort's course, repeated so the database itself keeps one cohort per course.
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CourseRole(StrEnum):
+    """A staff member's role in one course; what each may do is `access.CAPABILITIES`."""
+
+    OWNER = "owner"
+    INSTRUCTOR = "instructor"
+    TEACHING_ASSISTANT = "teaching_assistant"
+
+
+class CourseStaff(Base):
+    """Who teaches a course and in which role. The owner's row mirrors `courses.instructor_id`
+    (written when the course is created), so the staff list names everyone."""
+
+    __tablename__ = "course_staff"
+    __table_args__ = (
+        # "The courses I teach": the SQL filter of the access rule starts from the user.
+        Index("ix_course_staff_user_id_course_id", "user_id", "course_id"),
+    )
+
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(30))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CohortStaff(Base):
+    """A teaching assistant assigned to a cohort: one with any such row grades only the
+    students of their cohorts."""
+
+    __tablename__ = "cohort_staff"
+    __table_args__ = (Index("ix_cohort_staff_course_id_user_id", "course_id", "user_id"),)
+
+    cohort_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, u
 from sqlalchemy.orm import Session
 
 from app.core.pagination import PageParams
-from app.modules.courses.models import ENROLLED_STATUSES, Course, Enrollment, Lesson
+from app.modules.courses.models import ENROLLED_STATUSES, Cohort, Course, Enrollment, Lesson
 from app.modules.courses.schemas import CourseSort
 from app.modules.users.models import User
 
@@ -145,13 +145,15 @@ def list_courses(
     sort: CourseSort,
     params: PageParams,
     published_only: bool,
-    owner_id: uuid.UUID | None = None,
+    within: Select[uuid.UUID] | None = None,
 ) -> tuple[list[CourseWithStats], int]:
+    """A page of courses; `within` (a select of course ids) narrows them, e.g. to the
+    courses a user teaches."""
     clauses = _filter_clauses(filters)
     if published_only:
         clauses += [Course.is_published.is_(True), Course.archived_at.is_(None)]
-    if owner_id is not None:
-        clauses.append(Course.instructor_id == owner_id)
+    if within is not None:
+        clauses.append(Course.id.in_(within))
     statement, (enrollment_count, average_rating) = _with_stats(clauses)
     order: list[Any]
     if sort is CourseSort.TITLE:
@@ -295,4 +297,10 @@ def set_lesson_order(db: Session, course_id: uuid.UUID, ordered_ids: Sequence[uu
         .where(Lesson.course_id == course_id)
         .values(order_index=case(positions, value=Lesson.id))
         .execution_options(synchronize_session="fetch")
+    )
+
+
+def cohort_in_course(db: Session, *, course_id: uuid.UUID, cohort_id: uuid.UUID) -> bool:
+    return bool(
+        db.scalar(select(exists().where(Cohort.id == cohort_id, Cohort.course_id == course_id)))
     )

@@ -33,6 +33,7 @@ from app.modules.courses.schemas import (
     LessonRead,
     LessonUpdate,
 )
+from app.modules.courses.staff_router import router as staff_router
 from app.modules.users.models import User
 
 courses = APIRouter(prefix="/courses", tags=["courses"])
@@ -225,4 +226,5 @@ def delete_lesson(db: DbSession, user: CurrentUser, lesson_id: uuid.UUID) -> Res
 
 router = APIRouter()
 router.include_router(courses)
+router.include_router(staff_router)
 router.include_router(lessons)

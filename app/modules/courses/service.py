@@ -29,12 +29,14 @@ from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
 from app.modules.courses import repository
 from app.modules.courses.access import (
+    Capability,
     course_access,
     get_owned_course,
     get_visible_course,
     is_public,
+    managed_course_ids,
 )
-from app.modules.courses.models import Course, Lesson
+from app.modules.courses.models import Course, CourseRole, CourseStaff, Lesson
 from app.modules.courses.repository import CourseFilters, CourseWithStats
 from app.modules.courses.schemas import (
     CourseCreate,
@@ -177,11 +179,17 @@ def build_catalogue(
 def list_own_courses(
     db: Session, *, user: User, filters: CourseFilters, sort: CourseSort, params: PageParams
 ) -> Page[CourseRead]:
-    """The user's own courses, drafts and archived ones included (never cached: private)."""
+    """The courses the user is on the staff of (any role), drafts and archived ones included
+    (never cached: private)."""
     if user.role not in (Role.INSTRUCTOR.value, Role.ADMIN.value):
         raise PermissionDenied("Only instructors and admins have their own courses")
     rows, total = repository.list_courses(
-        db, filters=filters, sort=sort, params=params, published_only=False, owner_id=user.id
+        db,
+        filters=filters,
+        sort=sort,
+        params=params,
+        published_only=False,
+        within=managed_course_ids(user.id, Capability.READ),
     )
     return Page[CourseRead].build([course_read(row) for row in rows], total, params)
 
@@ -221,6 +229,8 @@ def create_course(db: Session, *, user: User, data: CourseCreate) -> CourseRead:
     course = Course(**values, metadata_=data.metadata, instructor_id=user.id)
     base = slugify(data.title) or "course"
     _insert_with_unique_slug(db, course, base, lambda: repository.existing_course_slugs(db, base))
+    db.add(CourseStaff(course_id=course.id, user_id=user.id, role=CourseRole.OWNER.value))
+    db.flush()
     _invalidate_cache(db)
     return _read(db, course.id)
 
@@ -228,7 +238,7 @@ def create_course(db: Session, *, user: User, data: CourseCreate) -> CourseRead:
 def update_course(
     db: Session, *, course_id: uuid.UUID, user: User, data: CourseUpdate
 ) -> CourseRead:
-    course = get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
     changes = data.model_dump(exclude_unset=True)
     if "metadata" in changes:
         course.metadata_ = changes.pop("metadata")
@@ -241,7 +251,7 @@ def update_course(
 
 def delete_course(db: Session, *, course_id: uuid.UUID, user: User) -> None:
     """Delete a course; one that has enrollments is archived instead, keeping their history."""
-    course = get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, capability=Capability.OWNERSHIP)
     if repository.course_has_enrollments(db, course.id):
         course.archived_at = course.archived_at or utcnow()
         course.is_published = False
@@ -252,7 +262,7 @@ def delete_course(db: Session, *, course_id: uuid.UUID, user: User) -> None:
 
 
 def publish_course(db: Session, *, course_id: uuid.UUID, user: User) -> CourseRead:
-    course = get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
     if course.archived_at is not None:
         raise BusinessRuleViolation(
             "An archived course cannot be published", code="course_archived"
@@ -271,7 +281,7 @@ def publish_course(db: Session, *, course_id: uuid.UUID, user: User) -> CourseRe
 
 
 def unpublish_course(db: Session, *, course_id: uuid.UUID, user: User) -> CourseRead:
-    course = get_owned_course(db, course_id=course_id, user=user)
+    course = get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
     if course.is_published:
         course.is_published = False
         db.flush()
@@ -340,7 +350,9 @@ def create_lesson(
     db: Session, *, course_id: uuid.UUID, user: User, data: LessonCreate
 ) -> LessonRead:
     # Locking the course serializes concurrent lesson inserts, so positions stay dense.
-    course = get_owned_course(db, course_id=course_id, user=user, for_update=True)
+    course = get_owned_course(
+        db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
+    )
     lesson = Lesson(
         **data.model_dump(),
         course_id=course.id,
@@ -358,7 +370,7 @@ def update_lesson(
     db: Session, *, lesson_id: uuid.UUID, user: User, data: LessonUpdate
 ) -> LessonRead:
     lesson = get_lesson(db, lesson_id=lesson_id)
-    get_owned_course(db, course_id=lesson.course_id, user=user)
+    get_owned_course(db, course_id=lesson.course_id, user=user, capability=Capability.CONTENT)
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(lesson, name, value)
     db.flush()
@@ -368,7 +380,9 @@ def update_lesson(
 
 def delete_lesson(db: Session, *, lesson_id: uuid.UUID, user: User) -> None:
     lesson = get_lesson(db, lesson_id=lesson_id)
-    course = get_owned_course(db, course_id=lesson.course_id, user=user, for_update=True)
+    course = get_owned_course(
+        db, course_id=lesson.course_id, user=user, capability=Capability.CONTENT, for_update=True
+    )
     if (
         course.is_published
         and lesson.is_published
@@ -388,7 +402,9 @@ def reorder_lessons(
     db: Session, *, course_id: uuid.UUID, user: User, lesson_ids: list[uuid.UUID]
 ) -> list[LessonRead]:
     """Apply a full ordering atomically: the list must name every lesson exactly once."""
-    course = get_owned_course(db, course_id=course_id, user=user, for_update=True)
+    course = get_owned_course(
+        db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
+    )
     current = repository.lesson_ids_in_order(db, course.id)
     if len(lesson_ids) != len(set(lesson_ids)):
         raise BusinessRuleViolation("lesson_ids contains duplicates", code="invalid_lesson_order")

@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -18,10 +19,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.database import Base, Timestamps, UUIDPrimaryKey
+from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
 from app.modules.courses.models import Enrollment, EnrollmentStatus, Lesson
 
-__all__ = ["Enrollment", "EnrollmentStatus", "LessonProgress", "ProgressStatus"]
+__all__ = [
+    "Enrollment",
+    "EnrollmentInvitation",
+    "EnrollmentStatus",
+    "LessonProgress",
+    "ProgressStatus",
+]
 
 
 class ProgressStatus(StrEnum):
@@ -55,3 +62,28 @@ class LessonProgress(UUIDPrimaryKey, Timestamps, Base):
     attempts_count: Mapped[int] = mapped_column(Integer, default=0)
 
     lesson: Mapped[Lesson] = relationship(lazy="raise")
+
+
+class EnrollmentInvitation(UUIDPrimaryKey, Base):
+    """An invitation to a course mailed to an address with no account yet: signing up with
+    its token (as that address) enrolls the new student, into the cohort when one is named.
+    Only the token's hash is stored; a used or expired invitation enrolls no one."""
+
+    __tablename__ = "enrollment_invitations"
+    __table_args__ = (Index("ix_enrollment_invitations_course_id_email", "course_id", "email"),)
+
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    cohort_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="SET NULL")
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )

@@ -88,6 +88,21 @@ def get_for_student(
     return db.scalars(statement).one_or_none()
 
 
+def for_students(
+    db: Session, course_id: uuid.UUID, student_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Enrollment]:
+    """The course's enrollments (any status) of `student_ids`, locked, in one query."""
+    if not student_ids:
+        return {}
+    rows = db.scalars(
+        select(Enrollment)
+        .where(Enrollment.course_id == course_id, Enrollment.student_id.in_(list(student_ids)))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {enrollment.student_id: enrollment for enrollment in rows}
+
+
 def drop_enrollments(
     db: Session, *, pairs: Collection[tuple[uuid.UUID, uuid.UUID]], now: datetime
 ) -> None:
@@ -243,6 +258,25 @@ def published_lesson_total(db: Session, course_id: uuid.UUID) -> int:
         )
         or 0
     )
+
+
+def completed_lesson_totals(
+    db: Session, enrollment_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """`completed_lesson_total` of many enrollments in one grouped query (absent: 0)."""
+    if not enrollment_ids:
+        return {}
+    rows = db.execute(
+        select(LessonProgress.enrollment_id, func.count(LessonProgress.id))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(
+            LessonProgress.enrollment_id.in_(list(enrollment_ids)),
+            LessonProgress.status == ProgressStatus.COMPLETED.value,
+            Lesson.is_published.is_(True),
+        )
+        .group_by(LessonProgress.enrollment_id)
+    )
+    return {enrollment_id: int(count) for enrollment_id, count in rows}
 
 
 def completed_lesson_total(db: Session, enrollment_id: uuid.UUID) -> int:

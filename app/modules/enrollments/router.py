@@ -1,4 +1,5 @@
-"""HTTP routes for `/enrollments/...`: enrolling, progress, completion, reviews, rosters."""
+"""HTTP routes for `/enrollments/...` (enrolling, progress, completion, reviews, rosters) and
+`/courses/{id}/enrollments` (enrollment managed by the course's staff)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from app.core.errors import problem, problem_response
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter, model_response
-from app.modules.enrollments import service
+from app.modules.enrollments import managed, roster, service
 from app.modules.enrollments.models import EnrollmentStatus
 from app.modules.enrollments.schemas import (
     CourseEnrollmentStats,
@@ -27,6 +28,8 @@ from app.modules.enrollments.schemas import (
     EnrollmentDetail,
     EnrollmentRead,
     LessonProgressRead,
+    ManagedEnrollmentCreate,
+    ManagedEnrollmentReport,
     MyCourse,
     ProgressHeartbeat,
     ReviewCreate,
@@ -34,7 +37,9 @@ from app.modules.enrollments.schemas import (
 )
 from app.modules.users.models import User
 
-router = APIRouter(prefix="/enrollments", tags=["enrollments"])
+enrollments = APIRouter(prefix="/enrollments", tags=["enrollments"])
+# The prefix holds no path parameter: `APIRouter.matches` skips by the literal prefix.
+managed_enrollments = APIRouter(prefix="/courses", tags=["enrollments"])
 
 Learner = Annotated[User, Depends(require_permissions(Permission.ENROLL))]
 
@@ -57,7 +62,7 @@ def _payment_required(request: Request, needed: service.PaymentRequired) -> JSON
     )
 
 
-@router.post(
+@enrollments.post(
     "",
     response_model=EnrollmentRead,
     status_code=http_status.HTTP_201_CREATED,
@@ -74,7 +79,7 @@ def enroll(request: Request, db: DbSession, user: Learner, data: EnrollmentCreat
     return result
 
 
-@router.get("/my-courses", response_model=Page[MyCourse])
+@enrollments.get("/my-courses", response_model=Page[MyCourse])
 async def my_courses(
     principal: CurrentPrincipal,
     params: Pagination,
@@ -86,7 +91,7 @@ async def my_courses(
     )
 
 
-@router.get("/courses/{course_id}", response_model=Page[RosterEntry])
+@enrollments.get("/courses/{course_id}", response_model=Page[RosterEntry])
 def course_roster(
     db: DbSession,
     user: CurrentUser,
@@ -95,35 +100,35 @@ def course_roster(
     status: EnrollmentStatus | None = None,
 ) -> Any:
     """The students of a course you own."""
-    return service.course_roster(db, course_id=course_id, user=user, status=status, params=params)
+    return roster.course_roster(db, course_id=course_id, user=user, status=status, params=params)
 
 
-@router.get("/courses/{course_id}/stats", response_model=CourseEnrollmentStats)
+@enrollments.get("/courses/{course_id}/stats", response_model=CourseEnrollmentStats)
 def course_stats(db: DbSession, user: CurrentUser, course_id: uuid.UUID) -> Any:
     """Enrollment counts by status, average progress, completion rate and rating."""
-    return service.course_enrollment_stats(db, course_id=course_id, user=user)
+    return roster.course_enrollment_stats(db, course_id=course_id, user=user)
 
 
-@router.get("/{enrollment_id}", response_model=EnrollmentDetail)
+@enrollments.get("/{enrollment_id}", response_model=EnrollmentDetail)
 def get_enrollment(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Any:
     """An enrollment with per-lesson progress (the student, the instructor, admins)."""
     return service.get_enrollment_detail(db, enrollment_id=enrollment_id, user=user)
 
 
-@router.delete("/{enrollment_id}", status_code=http_status.HTTP_204_NO_CONTENT)
+@enrollments.delete("/{enrollment_id}", status_code=http_status.HTTP_204_NO_CONTENT)
 def unenroll(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Response:
     """Unenroll (the enrollment is kept as dropped history)."""
     service.drop_enrollment(db, enrollment_id=enrollment_id, user=user)
     return Response(status_code=http_status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{enrollment_id}/drop", response_model=EnrollmentRead)
+@enrollments.post("/{enrollment_id}/drop", response_model=EnrollmentRead)
 def drop(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID) -> Any:
     """Drop an enrollment, keeping its history."""
     return service.drop_enrollment(db, enrollment_id=enrollment_id, user=user)
 
 
-@router.put("/{enrollment_id}/lessons/{lesson_id}/progress", response_model=LessonProgressRead)
+@enrollments.put("/{enrollment_id}/lessons/{lesson_id}/progress", response_model=LessonProgressRead)
 async def progress_heartbeat(
     principal: CurrentPrincipal,
     enrollment_id: uuid.UUID,
@@ -145,7 +150,7 @@ async def progress_heartbeat(
     )
 
 
-@router.post("/{enrollment_id}/lessons/{lesson_id}/complete", response_model=EnrollmentRead)
+@enrollments.post("/{enrollment_id}/lessons/{lesson_id}/complete", response_model=EnrollmentRead)
 def complete_lesson(
     db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID, lesson_id: uuid.UUID
 ) -> Any:
@@ -159,9 +164,40 @@ def complete_lesson(
     )
 
 
-@router.post("/{enrollment_id}/review", response_model=EnrollmentRead)
+@enrollments.post("/{enrollment_id}/review", response_model=EnrollmentRead)
 def review(db: DbSession, user: CurrentUser, enrollment_id: uuid.UUID, data: ReviewCreate) -> Any:
     """Rate and review the course (one review per enrollment; posting again edits it)."""
     return service.review_course(
         db, enrollment_id=enrollment_id, user=user, rating=data.rating, review=data.review
     )
+
+
+@managed_enrollments.post("/{course_id}/enrollments", response_model=ManagedEnrollmentReport)
+def enroll_students(
+    db: DbSession, user: CurrentUser, course_id: uuid.UUID, data: ManagedEnrollmentCreate
+) -> Any:
+    """Enroll students by id or email, without payment (the course's owner, instructors, admins).
+
+    Up to 1,000 rows in one transaction, each reported: `enrolled`, `already_enrolled`,
+    `unknown_user` (no account with that id), `unknown_email`, `not_a_student`, or `invited`
+    (with `invite_unknown`, an address without an account is mailed an invitation: signing
+    up with its token enrolls the new student). With `cohort_id` every enrolled student is
+    placed in that cohort (moved from another cohort of the course).
+    """
+    return managed.enroll_students(db, course_id=course_id, user=user, data=data)
+
+
+@managed_enrollments.delete(
+    "/{course_id}/enrollments/{student_id}", status_code=http_status.HTTP_204_NO_CONTENT
+)
+def drop_student(
+    db: DbSession, user: CurrentUser, course_id: uuid.UUID, student_id: uuid.UUID
+) -> Response:
+    """Drop a student from the course (the enrollment is kept as dropped history)."""
+    managed.drop_student(db, course_id=course_id, student_id=student_id, user=user)
+    return Response(status_code=http_status.HTTP_204_NO_CONTENT)
+
+
+router = APIRouter()
+router.include_router(enrollments)
+router.include_router(managed_enrollments)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.validation import RequestModel
+from app.core.validation import Email, RequestModel
 from app.modules.courses.schemas import CourseSummary
 
 # A heartbeat reports at most this much watching time; larger deltas are refused rather than
 # trusted, so a client cannot inflate time spent with one request.
 MAX_HEARTBEAT_DELTA_SECONDS = 600
+# Staff enroll at most this many students per request (one transaction).
+MAX_MANAGED_ROWS = 1000
 
 
 class ORMModel(BaseModel):
@@ -100,3 +104,57 @@ class ProgressHeartbeat(RequestModel):
 class ReviewCreate(RequestModel):
     rating: int = Field(ge=1, le=5)
     review: str | None = Field(default=None, max_length=5000)
+
+
+class EnrollmentOutcome(StrEnum):
+    ENROLLED = "enrolled"
+    ALREADY_ENROLLED = "already_enrolled"
+    UNKNOWN_EMAIL = "unknown_email"
+    UNKNOWN_USER = "unknown_user"
+    NOT_A_STUDENT = "not_a_student"
+    INVITED = "invited"
+
+
+class ManagedEnrollmentRow(RequestModel):
+    """One student, by account id or by email address (exactly one of the two)."""
+
+    student_id: uuid.UUID | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.student_id is None) == (self.email is None):
+            raise ValueError("give exactly one of student_id and email")
+        return self
+
+
+class ManagedEnrollmentCreate(RequestModel):
+    students: list[ManagedEnrollmentRow] = Field(
+        min_length=1,
+        max_length=MAX_MANAGED_ROWS,
+        description=f"At most {MAX_MANAGED_ROWS} students, enrolled in one transaction",
+    )
+    cohort_id: uuid.UUID | None = Field(
+        default=None, description="Also place every enrolled student in this cohort"
+    )
+    invite_unknown: bool = Field(
+        default=False,
+        description="Mail an invitation to each email without an account; signing up with "
+        "its token enrolls the new student",
+    )
+
+
+class ManagedEnrollmentResult(BaseModel):
+    index: int
+    student_id: uuid.UUID | None
+    email: str | None
+    status: EnrollmentOutcome
+    enrollment_id: uuid.UUID | None = None
+    invitation_expires_at: datetime | None = None
+
+
+class ManagedEnrollmentReport(BaseModel):
+    course_id: uuid.UUID
+    cohort_id: uuid.UUID | None
+    counts: dict[str, int]
+    results: list[ManagedEnrollmentResult]

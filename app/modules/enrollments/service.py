@@ -1,5 +1,6 @@
 """Enrollment rules: enrolling (free now, paid through payments), progress, completion,
-reviews, dropping, rosters and statistics.
+reviews and dropping. Rosters and statistics are `roster.py`; enrollment managed by a course's
+staff (bulk enrolling, invitations) is `managed.py`.
 
 Other modules call `get_student_enrollment`, `complete_lesson`, `activate_paid_enrollment`
 and `revoke_paid_access`. How enrolling in a paid course is settled (a subscription's grant
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import typing
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NoReturn
@@ -40,13 +41,10 @@ from app.modules.courses.schemas import CourseSummary
 from app.modules.enrollments import repository
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.enrollments.schemas import (
-    CourseEnrollmentStats,
     EnrollmentDetail,
     LessonProgressRead,
     MyCourse,
     ProgressHeartbeat,
-    RosterEntry,
-    StudentSummary,
 )
 from app.modules.notifications.service import queue_email
 from app.modules.users.models import User
@@ -115,48 +113,76 @@ def _require_own(enrollment: Enrollment, user: User) -> None:
 # --- enrolling ---------------------------------------------------------------------------
 
 
-def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, bool]:
-    """Create the enrollment, or reactivate the student's dropped one. Returns it and whether
-    it was started by this call (then `enrollment.created` is emitted and the confirmation
-    queued); a live enrollment found at this point, created concurrently, is returned as is."""
+def start_enrollments(
+    db: Session, *, course: Course, students: Sequence[User]
+) -> dict[uuid.UUID, tuple[Enrollment, bool]]:
+    """The one way a student gets a course: create each enrollment, or reactivate the
+    student's dropped one, with a fixed number of queries however many students. Answers,
+    per student id, the enrollment and whether this call started it (then `enrollment.created`
+    is emitted and the confirmation queued); a live enrollment is returned as is. Payment is
+    the caller's business: this grants access."""
     now = utcnow()
-    enrollment = repository.get_for_student(db, student.id, course.id, for_update=True)
-    if enrollment is not None and enrollment.status != EnrollmentStatus.DROPPED.value:
-        return enrollment, False
-    if enrollment is None:
-        enrollment = Enrollment(
-            student_id=student.id, course_id=course.id, enrolled_at=now, status="active"
-        )
+    existing = repository.for_students(db, course.id, [student.id for student in students])
+    result: dict[uuid.UUID, tuple[Enrollment, bool]] = {}
+    started: list[tuple[User, Enrollment]] = []
+    new: list[Enrollment] = []
+    for student in students:
+        enrollment = existing.get(student.id)
+        if enrollment is not None and enrollment.status != EnrollmentStatus.DROPPED.value:
+            result[student.id] = (enrollment, False)
+            continue
+        if enrollment is None:
+            enrollment = Enrollment(
+                student_id=student.id, course_id=course.id, enrolled_at=now, status="active"
+            )
+            new.append(enrollment)
+            existing[student.id] = enrollment
+        else:
+            enrollment.status = EnrollmentStatus.ACTIVE.value
+            enrollment.dropped_at = None
+            enrollment.enrolled_at = now
+        started.append((student, enrollment))
+    if new:
         # The unique constraint is the real guard against double clicks: a concurrent insert
-        # fails here inside a savepoint, and the winner's enrollment is returned.
+        # fails here inside a savepoint, and (for one student) the winner's enrollment is
+        # returned.
         try:
             with db.begin_nested():
-                db.add(enrollment)
+                db.add_all(new)
                 db.flush()
         except IntegrityError:
-            winner = repository.get_for_student(db, student.id, course.id)
-            if winner is None:
-                raise
-            return winner, False
-    else:
-        enrollment.status = EnrollmentStatus.ACTIVE.value
-        enrollment.dropped_at = None
-        enrollment.enrolled_at = now
-    _refresh_counts(db, enrollment)
+            winner = repository.get_for_student(db, students[0].id, course.id)
+            if len(students) != 1 or winner is None:
+                raise Conflict(
+                    "Enrollments of this course changed at the same time; retry the request",
+                    code="enrollment_conflict",
+                ) from None
+            return {students[0].id: (winner, False)}
+    total = repository.published_lesson_total(db, course.id)
+    completed = repository.completed_lesson_totals(db, [row.id for _student, row in started])
+    for student, enrollment in started:
+        enrollment.total_lessons_count = total
+        enrollment.completed_lessons_count = completed.get(enrollment.id, 0)
+        enrollment.progress_percentage = _percentage(enrollment.completed_lessons_count, total)
+        emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
+        queue_email(
+            db,
+            to=student.email,
+            template="enrollment_confirmation",
+            context={
+                "full_name": student.full_name,
+                "course_title": course.title,
+                "course_url": _course_url(course),
+            },
+            opted_out=student.email_opt_out,
+        )
+        result[student.id] = (enrollment, True)
     db.flush()
-    emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
-    queue_email(
-        db,
-        to=student.email,
-        template="enrollment_confirmation",
-        context={
-            "full_name": student.full_name,
-            "course_title": course.title,
-            "course_url": _course_url(course),
-        },
-        opted_out=student.email_opt_out,
-    )
-    return enrollment, True
+    return result
+
+
+def _start(db: Session, *, student: User, course: Course) -> tuple[Enrollment, bool]:
+    return start_enrollments(db, course=course, students=[student])[student.id]
 
 
 @dataclass(frozen=True)
@@ -389,8 +415,8 @@ def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) 
     enrollment = repository.get_with_course(db, enrollment_id)
     if enrollment is None:
         raise NotFound("Enrollment not found", code="enrollment_not_found")
-    if enrollment.student_id != user.id and not courses_access.manages_course(
-        db, course_id=enrollment.course_id, user=user
+    if enrollment.student_id != user.id and not courses_access.grades_student(
+        db, course_id=enrollment.course_id, user=user, student_id=enrollment.student_id
     ):
         raise PermissionDenied("You cannot see this enrollment")
     lessons = [
@@ -398,11 +424,15 @@ def get_enrollment_detail(db: Session, *, enrollment_id: uuid.UUID, user: User) 
         for row in repository.progress_rows(db, enrollment.id)
     ]
     return EnrollmentDetail.model_validate(
-        {**_fields(enrollment), "course": _course_summary(enrollment.course), "lessons": lessons}
+        {
+            **enrollment_fields(enrollment),
+            "course": _course_summary(enrollment.course),
+            "lessons": lessons,
+        }
     )
 
 
-def _fields(enrollment: Enrollment) -> dict[str, Any]:
+def enrollment_fields(enrollment: Enrollment) -> dict[str, Any]:
     return {column.key: getattr(enrollment, column.key) for column in Enrollment.__table__.c}
 
 
@@ -441,49 +471,6 @@ def _count_or_refuse(principal: Principal, status: str | None) -> int:
         return repository.count_for_student(db, principal.user_id, status)
 
 
-def course_roster(
-    db: Session,
-    *,
-    course_id: uuid.UUID,
-    user: User,
-    status: EnrollmentStatus | None,
-    params: PageParams,
-) -> Page[RosterEntry]:
-    course = courses_access.get_owned_course(db, course_id=course_id, user=user)
-    rows, total = repository.list_for_course(
-        db, course.id, status.value if status else None, params
-    )
-    items = [
-        RosterEntry.model_validate(
-            {**_fields(enrollment), "student": StudentSummary.model_validate(student)}
-        )
-        for enrollment, student in rows
-    ]
-    return Page[RosterEntry].build(items, total, params)
-
-
-def course_enrollment_stats(
-    db: Session, *, course_id: uuid.UUID, user: User
-) -> CourseEnrollmentStats:
-    course = courses_access.get_owned_course(db, course_id=course_id, user=user)
-    row = repository.course_stats(db, course.id)
-    total = int(row.total or 0)
-    completed = int(row.completed or 0)
-    return CourseEnrollmentStats(
-        course_id=course.id,
-        total_enrollments=total,
-        active=int(row.active or 0),
-        completed=completed,
-        dropped=int(row.dropped or 0),
-        average_progress=round(float(row.average_progress or 0), 2),
-        completion_rate=round(completed * 100 / total, 2) if total else 0.0,
-        average_rating=round(float(row.average_rating), 2)
-        if row.average_rating is not None
-        else None,
-        rating_count=int(row.rating_count or 0),
-    )
-
-
 # --- student actions ---------------------------------------------------------------------
 
 
@@ -492,7 +479,12 @@ def drop_enrollment(db: Session, *, enrollment_id: uuid.UUID, user: User) -> Enr
     enrollment = _load_enrollment(db, enrollment_id)
     if enrollment.student_id != user.id and user.role != Role.ADMIN.value:
         raise PermissionDenied("This enrollment belongs to another student")
-    enrollment = repository.get(db, enrollment_id, for_update=True) or enrollment
+    return drop(db, repository.get(db, enrollment_id, for_update=True) or enrollment)
+
+
+def drop(db: Session, enrollment: Enrollment) -> Enrollment:
+    """Drop a (locked) enrollment, keeping it as history; a completed one is kept as is (422).
+    Idempotent."""
     if enrollment.status == EnrollmentStatus.COMPLETED.value:
         raise BusinessRuleViolation(
             "A completed enrollment is kept as a record and cannot be dropped",

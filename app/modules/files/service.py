@@ -33,7 +33,7 @@ from app.core.errors import (
 from app.core.permissions import Role
 from app.core.storage import get_storage
 from app.core.storage.base import CHUNK_SIZE
-from app.modules.courses.access import get_owned_course, may_read_content
+from app.modules.courses.access import Capability, get_owned_course, may_read_content
 from app.modules.files import repository
 from app.modules.files.models import UploadedFile
 from app.modules.files.schemas import DownloadLink, FileBase, FileRead
@@ -143,7 +143,7 @@ def upload_file(
     folder_name = normalize_folder(folder)
     if course_id is not None:
         # Course materials are published by the course's owner (or an admin) only.
-        get_owned_course(db, course_id=course_id, user=user)
+        get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
     head = _read_head(source)
     mime_type = sniff_mime_type(head, extension)
     limit = settings.max_upload_bytes

@@ -105,7 +105,9 @@ def _taker(db: Session, quiz: Quiz, user: User) -> Taker:
         if not quiz.is_published:
             raise QuizNotFound("Quiz not found")
         return Taker(enrollment_id=enrollment.id)
-    if courses_access.manages_course(db, course_id=quiz.course_id, user=user):
+    if courses_access.manages_course(
+        db, course_id=quiz.course_id, user=user, capability=courses_access.Capability.READ
+    ):
         return Taker(enrollment_id=None)
     if not quiz.is_published:
         raise QuizNotFound("Quiz not found")
@@ -323,7 +325,9 @@ def _visible_attempt(
     attempt = repository.get_attempt(db, quiz.id, attempt_id)
     if attempt is None:
         raise AttemptNotFound("Attempt not found")
-    manager = courses_access.manages_course(db, course_id=quiz.course_id, user=user)
+    manager = courses_access.grades_student(
+        db, course_id=quiz.course_id, user=user, student_id=attempt.user_id
+    )
     if attempt.user_id != user.id and not manager:
         # Another student's attempt answers 404 so its existence does not leak.
         raise AttemptNotFound("Attempt not found")
@@ -534,8 +538,10 @@ def quiz_attempts(
 ) -> Page[AttemptSummary]:
     """Every attempt at a quiz, for the course's instructor and admins."""
     quiz = _load_quiz(db, quiz_id)
-    courses_access.get_owned_course(db, course_id=quiz.course_id, user=user)
-    rows, total = paginate(db, repository.attempts_of_quiz(quiz.id), params)
+    scope = courses_access.grading_scope(db, course_id=quiz.course_id, user=user)
+    rows, total = paginate(
+        db, repository.attempts_of_quiz(quiz.id, students=scope.student_ids()), params
+    )
     return Page[AttemptSummary].build(
         [AttemptSummary.model_validate(row) for row in rows], total, params
     )

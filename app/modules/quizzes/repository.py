@@ -129,12 +129,12 @@ def attempts_of_user(quiz_id: uuid.UUID, user_id: uuid.UUID) -> Select[Any]:
     )
 
 
-def attempts_of_quiz(quiz_id: uuid.UUID) -> Select[Any]:
-    return (
-        select(QuizAttempt)
-        .where(QuizAttempt.quiz_id == quiz_id)
-        .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id)
-    )
+def attempts_of_quiz(quiz_id: uuid.UUID, *, students: Select[Any] | None = None) -> Select[Any]:
+    """A quiz's attempts, of the students `students` selects when given."""
+    statement = select(QuizAttempt).where(QuizAttempt.quiz_id == quiz_id)
+    if students is not None:
+        statement = statement.where(QuizAttempt.user_id.in_(students))
+    return statement.order_by(QuizAttempt.started_at.desc(), QuizAttempt.id)
 
 
 def finish_attempt(db: Session, attempt_id: uuid.UUID, values: dict[str, Any]) -> bool:

@@ -77,7 +77,9 @@ def _quiz_in_course(db: Session, course_id: uuid.UUID, quiz_id: uuid.UUID) -> Qu
 
 def owned_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> Quiz:
     """The quiz, for the course's instructor or an admin only."""
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     return _quiz_in_course(db, course_id, quiz_id)
 
 
@@ -130,7 +132,9 @@ def _flush_quiz(db: Session) -> None:
 
 
 def create_quiz(db: Session, *, course_id: uuid.UUID, user: User, data: QuizCreate) -> QuizRead:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     check_deadlines(data.due_at, data.lock_at)
     quiz = Quiz(course_id=course_id, **data.model_dump())
     _check_lesson(db, quiz, data.lesson_id)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.core.database import session_scope, utcnow
-from app.modules.courses.models import Course, Lesson
+from app.modules.courses.models import Course, CourseRole, CourseStaff, Lesson
 from app.modules.enrollments.models import Enrollment
 from app.modules.users.models import User
 
@@ -54,6 +54,9 @@ def create_course(
         )
         session.add(course)
         session.flush()
+        session.add(
+            CourseStaff(course_id=course.id, user_id=instructor.id, role=CourseRole.OWNER.value)
+        )
         lesson_ids = []
         for index in range(lessons):
             lesson = Lesson(
