@@ -21,6 +21,8 @@ MODULES = (
     "notifications",
     "webhooks",
     "calendar",
+    "announcements",
+    "discussions",
 )
 
 
