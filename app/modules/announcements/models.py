@@ -25,9 +25,7 @@ class Announcement(UUIDPrimaryKey, Timestamps, Base):
     )
 
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
-    author_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cohort_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("cohorts.id", ondelete="CASCADE"), index=True
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func, literal_column
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, String, Text, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -27,7 +28,7 @@ class ItemType(StrEnum):
     ASSIGNMENT = "assignment"
 
 
-def search_vector(column: object) -> object:
+def search_vector(column: ColumnElement[str]) -> ColumnElement[Any]:
     """The tsvector expression the GIN indexes are built on (a query must repeat it)."""
     return func.to_tsvector(literal_column(f"'{SEARCH_CONFIG}'"), column)
 
@@ -44,9 +45,7 @@ class DiscussionThread(UUIDPrimaryKey, Timestamps, Base):
     )
 
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
-    author_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20), default=ThreadKind.DISCUSSION.value)
     title: Mapped[str] = mapped_column(String(200))
     # The lesson, quiz or assignment of the course the thread is about, if any.

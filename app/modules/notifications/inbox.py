@@ -12,7 +12,7 @@ import base64
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
@@ -46,6 +46,19 @@ class Message:
     url: str | None = None
     template: str = GENERIC_TEMPLATE
     context: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Recipient(Protocol):
+    """Who is notified: a `User`, or a query row with the same fields."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def email_opt_out(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ def set_channels(
 
 
 def notify_many(
-    db: Session, users: Sequence[User], category: NotificationCategory, message: Message
+    db: Session, users: Sequence[Recipient], category: NotificationCategory, message: Message
 ) -> list[Notification]:
     """Notify each of `users` per their preference for `category` (one query for all their
     preferences): an inbox row for in-app, an email after commit for email (skipped for
@@ -197,7 +210,7 @@ def notify_many(
 
 
 def notify(
-    db: Session, user: User, category: NotificationCategory, message: Message
+    db: Session, user: Recipient, category: NotificationCategory, message: Message
 ) -> Notification | None:
     """Notify one user (see `notify_many`); the inbox row, or None when in-app is off."""
     rows = notify_many(db, [user], category, message)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.modules.notifications.models import Notification, NotificationPreference
 
 
-def inbox_query(user_id: uuid.UUID, *, unread_only: bool) -> Select[tuple[Notification]]:
+def inbox_query(user_id: uuid.UUID, *, unread_only: bool) -> Select[Notification]:
     statement = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         statement = statement.where(Notification.read_at.is_(None))
@@ -40,9 +40,7 @@ def mark_read(
     )
     if ids is not None:
         statement = statement.where(Notification.id.in_(ids))
-    result = db.execute(
-        statement.values(read_at=now).execution_options(synchronize_session=False)
-    )
+    result = db.execute(statement.values(read_at=now).execution_options(synchronize_session=False))
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
 
