@@ -7,6 +7,7 @@ A template `<name>` is two files in `templates/`: `<name>.txt`, whose first line
 
 from __future__ import annotations
 
+import email.policy
 import json
 import smtplib
 import ssl
@@ -76,9 +77,14 @@ def render_email(
     )
 
 
+_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def _build_message(email: RenderedEmail) -> EmailMessage:
     settings = get_settings()
-    message = EmailMessage()
+    # Lines up to RFC 5322's 998 characters: a List-Unsubscribe URL longer than 78 would
+    # otherwise be folded into encoded words that mail clients do not read as a link.
+    message = EmailMessage(policy=_POLICY)
     message["From"] = formataddr((settings.EMAIL_FROM_NAME, settings.EMAIL_FROM))
     message["To"] = email.to
     message["Subject"] = email.subject
