@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, String, Text, func, literal_column
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
 
@@ -28,7 +28,7 @@ class ItemType(StrEnum):
     ASSIGNMENT = "assignment"
 
 
-def search_vector(column: ColumnElement[str]) -> ColumnElement[Any]:
+def search_vector(column: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[Any]:
     """The tsvector expression the GIN indexes are built on (a query must repeat it)."""
     return func.to_tsvector(literal_column(f"'{SEARCH_CONFIG}'"), column)
 
