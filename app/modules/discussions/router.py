@@ -44,7 +44,7 @@ def _thread(thread: DiscussionThread) -> ThreadRead:
         author_id=thread.author_id,
         kind=ThreadKind(thread.kind),
         title=thread.title,
-        item_type=thread.item_type,  # type: ignore[arg-type]
+        item_type=thread.item_type,
         item_id=thread.item_id,
         is_pinned=thread.is_pinned,
         is_locked=thread.is_locked,

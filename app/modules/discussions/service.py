@@ -16,6 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
@@ -135,8 +136,9 @@ def create_thread(
     viewer(db, course_id=course_id, user=user)
     _check_body(data.body)
     if data.item_type is not None:
-        item = db.get(_ITEMS[data.item_type], data.item_id)
-        if item is None or item.course_id != course_id:
+        model = _ITEMS[data.item_type]
+        item_course = db.scalar(select(model.course_id).where(model.id == data.item_id))
+        if item_course != course_id:
             raise BusinessRuleViolation(f"No such {data.item_type.value} in this course",
                                         code="invalid_item")  # fmt: skip
     now = utcnow()
