@@ -141,8 +141,8 @@ def test_moderation_pin_lock_hide_and_answer(
     assert detail["answered"] is False  # a hidden post is no answer
     assert client.get(_url(room, f"/{question['id']}/posts/{reply['id']}"),
                       headers=auth_headers(room.student_b)).status_code == 405  # fmt: skip
-    hidden_edit = client.patch(_url(room, f"/{question['id']}/posts/{reply['id']}"),
-                               json={"body": "x"}, headers=auth_headers(room.student_b))  # fmt: skip
+    hidden_url = _url(room, f"/{question['id']}/posts/{reply['id']}")
+    hidden_edit = client.patch(hidden_url, json={"body": "x"}, headers=auth_headers(room.student_b))
     assert hidden_edit.status_code == 404
 
     assert client.patch(thread_url, json={"is_locked": True}, headers=manager).status_code == 200
