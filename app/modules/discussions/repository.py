@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Select, delete, exists, func, literal, or_, select
+from sqlalchemy import Select, delete, exists, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ def threads_query(
         if not moderator:
             post_visible.append(DiscussionPost.is_hidden.is_(False))
         if db.get_bind().dialect.name == "postgresql":
-            query = func.plainto_tsquery(literal(SEARCH_CONFIG), q)
+            query = func.plainto_tsquery(literal_column(f"'{SEARCH_CONFIG}'"), q)
             title_match = search_vector(DiscussionThread.title).op("@@")(query)
             body_match = search_vector(DiscussionPost.body).op("@@")(query)
         else:
