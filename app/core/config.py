@@ -242,6 +242,14 @@ class Settings(BaseSettings):
     TOKEN_CLEANUP_CRON: str = "30 3 * * *"  # noqa: S105 - a schedule, not a secret
     SCHEDULE_TIMEZONE: str = "UTC"
 
+    # --- Announcements and discussions ---
+    # Publishing scheduled announcements, and fanning out again any whose fan-out stopped.
+    ANNOUNCEMENT_PUBLISH_CRON: str = "* * * * *"
+    ANNOUNCEMENT_FANOUT_BATCH_SIZE: int = Field(default=500, ge=1, le=5000)
+    ANNOUNCEMENT_REDRIVE_AFTER_SECONDS: int = Field(default=600, ge=1)
+    DISCUSSION_POSTS_PER_MINUTE: int = Field(default=10, ge=1)
+    DISCUSSION_POST_MAX_CHARS: int = Field(default=20000, ge=100, le=200000)
+
     # --- Observability ---
     SENTRY_DSN: str | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)

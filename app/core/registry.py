@@ -22,6 +22,8 @@ MODULES = (
     "notifications",
     "webhooks",
     "calendar",
+    "announcements",
+    "discussions",
     "rostering",
     "privacy",
 )

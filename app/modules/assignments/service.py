@@ -61,7 +61,8 @@ from app.modules.courses import service as courses_service
 from app.modules.courses.models import Course
 from app.modules.enrollments import service as enrollments_service
 from app.modules.files import service as files_service
-from app.modules.notifications.service import queue_email
+from app.modules.notifications.inbox import Message, notify
+from app.modules.notifications.models import NotificationCategory
 from app.modules.users.models import User
 
 
@@ -364,23 +365,26 @@ def grade_submission(
     )
     student = db.get(User, submission.student_id)
     if student is not None:
-        queue_email(
+        notify(
             db,
-            to=student.email,
-            template="assignment_graded",
-            context={
-                "full_name": student.full_name,
-                "assignment_title": assignment.title,
-                "course_title": course.title,
-                "grade": str(submission.grade),
-                "final_grade": str(submission.final_grade),
-                "max_points": str(assignment.max_points),
-                "is_late": submission.is_late,
-                "late_penalty_percent": str(submission.late_penalty_percent),
-                "feedback": submission.feedback or "",
-            },
-            opted_out=student.email_opt_out,
-            transactional=True,
+            student,
+            NotificationCategory.GRADES,
+            Message(
+                title=f"{assignment.title} was graded: {submission.final_grade}"
+                f" / {assignment.max_points}",
+                body=f"Your submission in {course.title} was graded.",
+                template="assignment_graded",
+                context={
+                    "assignment_title": assignment.title,
+                    "course_title": course.title,
+                    "grade": str(submission.grade),
+                    "final_grade": str(submission.final_grade),
+                    "max_points": str(assignment.max_points),
+                    "is_late": submission.is_late,
+                    "late_penalty_percent": str(submission.late_penalty_percent),
+                    "feedback": submission.feedback or "",
+                },
+            ),
         )
     return SubmissionRead.model_validate(submission)
 

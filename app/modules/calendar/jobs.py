@@ -22,7 +22,8 @@ from app.core.schedule import every
 from app.core.tasks import RETRY_POLICY, celery_app
 from app.modules.calendar import repository
 from app.modules.calendar.service import item_url
-from app.modules.notifications.service import queue_email
+from app.modules.notifications.inbox import Message, notify
+from app.modules.notifications.models import NotificationCategory
 
 logger = logging.getLogger("app.jobs")
 
@@ -35,19 +36,25 @@ def send_due_reminders(db: Session, *, now: datetime) -> int:
         for row in db.execute(repository.due_soon(dated, now, until)).all():
             if not repository.claim_reminder(db, dated.name, row):
                 continue
-            sent += queue_email(
+            url = item_url(row.course_slug, dated.name, row.item_id)
+            due_at = row.due_at.strftime("%Y-%m-%d %H:%M")
+            notify(
                 db,
-                to=row.email,
-                template="due_reminder",
-                context={
-                    "full_name": row.full_name,
-                    "title": row.title,
-                    "course_title": row.course_title,
-                    "due_at": row.due_at.strftime("%Y-%m-%d %H:%M"),
-                    "url": item_url(row.course_slug, dated.name, row.item_id),
-                },
-                transactional=False,
+                row,
+                NotificationCategory.DUE_DATE_REMINDERS,
+                Message(
+                    title=f"Due soon: {row.title}",
+                    body=f"{row.title} in {row.course_title} is due {due_at} (UTC).",
+                    url=url,
+                    template="due_reminder",
+                    context={
+                        "title": row.title,
+                        "course_title": row.course_title,
+                        "due_at": due_at,
+                    },
+                ),
             )
+            sent += 1
     return sent
 
 

@@ -183,6 +183,9 @@ def due_soon(dated: DatedKind, start: datetime, end: datetime) -> Select[Any]:
             User.email.label("email"),
             User.full_name.label("full_name"),
             due.label("due_at"),
+            # The recipient as the notify path reads it.
+            User.id.label("id"),
+            User.email_opt_out.label("email_opt_out"),
         )
         .select_from(model)
         .join(Course, Course.id == model.course_id)

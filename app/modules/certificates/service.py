@@ -148,20 +148,25 @@ def _issue(db: Session, enrollment: Enrollment) -> tuple[Certificate, bool]:
             "issued_at": issued_at.isoformat(),
         },
     )
-    from app.modules.notifications.service import queue_email
+    from app.modules.notifications.inbox import Message, notify
+    from app.modules.notifications.models import NotificationCategory
 
-    queue_email(
+    notify(
         db,
-        to=student.email,
-        template="certificate_issued",
-        context={
-            "student_name": student.full_name,
-            "course_title": course.title,
-            "certificate_number": number,
-            "verify_url": verify_url(number),
-        },
-        opted_out=student.email_opt_out,
-        transactional=True,
+        student,
+        NotificationCategory.GRADES,
+        Message(
+            title=f"Your certificate for {course.title}",
+            body=f"Certificate {number} was issued.",
+            url=verify_url(number),
+            template="certificate_issued",
+            context={
+                "student_name": student.full_name,
+                "course_title": course.title,
+                "certificate_number": number,
+                "verify_url": verify_url(number),
+            },
+        ),
     )
     return certificate, True
 

@@ -7,6 +7,7 @@ A template `<name>` is two files in `templates/`: `<name>.txt`, whose first line
 
 from __future__ import annotations
 
+import email.policy
 import json
 import smtplib
 import ssl
@@ -45,9 +46,16 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    # Extra headers (List-Unsubscribe on every non-transactional email).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEmail:
+def render_email(
+    template: str,
+    to: str,
+    context: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> RenderedEmail:
     settings = get_settings()
     full = {
         "project_name": settings.PROJECT_NAME,
@@ -61,17 +69,28 @@ def render_email(template: str, to: str, context: dict[str, Any]) -> RenderedEma
         raise ValueError(f"template {template}.txt must start with a Subject: line")
     html = _html_env.get_template(f"{template}.html").render(full)
     return RenderedEmail(
-        to=to, subject=first[len("Subject:") :].strip(), text=body.lstrip(), html=html
+        to=to,
+        subject=first[len("Subject:") :].strip(),
+        text=body.lstrip(),
+        html=html,
+        headers=tuple((headers or {}).items()),
     )
+
+
+_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 def _build_message(email: RenderedEmail) -> EmailMessage:
     settings = get_settings()
-    message = EmailMessage()
+    # Lines up to RFC 5322's 998 characters: a List-Unsubscribe URL longer than 78 would
+    # otherwise be folded into encoded words that mail clients do not read as a link.
+    message = EmailMessage(policy=_POLICY)
     message["From"] = formataddr((settings.EMAIL_FROM_NAME, settings.EMAIL_FROM))
     message["To"] = email.to
     message["Subject"] = email.subject
     message["Message-ID"] = make_msgid(domain=settings.EMAIL_FROM.rsplit("@", 1)[-1])
+    for name, value in email.headers:
+        message[name] = value
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message
@@ -133,15 +152,21 @@ def queue_email(
     context: dict[str, Any],
     opted_out: bool = False,
     transactional: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> bool:
     """Send `template` to `to` after the transaction commits.
 
     Non-transactional mail (reports, reminders) is skipped for users who opted out; pass
     the user's `email_opt_out` as `opted_out`. Returns whether the email was queued.
+    Mail about a notification category goes through `app.modules.notifications.inbox.notify`
+    instead, which also honours the category's preference and adds the unsubscribe link.
     """
     if opted_out and not transactional:
         return False
     from app.modules.notifications.tasks import send_email
 
-    defer(session, send_email, to, template, context)
+    if headers:
+        defer(session, send_email, to, template, context, headers)
+    else:
+        defer(session, send_email, to, template, context)
     return True

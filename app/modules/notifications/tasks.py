@@ -14,5 +14,7 @@ _EMAIL_RETRY_POLICY = {**RETRY_POLICY, "autoretry_for": (smtplib.SMTPException, 
 
 
 @celery_app.task(name="emails.send", **_EMAIL_RETRY_POLICY)
-def send_email(to: str, template: str, context: dict[str, Any]) -> None:
-    deliver(render_email(template, to, context))
+def send_email(
+    to: str, template: str, context: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    deliver(render_email(template, to, context, headers))

@@ -50,7 +50,8 @@ from app.modules.courses import access as courses_access
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import LessonType
 from app.modules.enrollments import service as enrollments_service
-from app.modules.notifications.service import queue_email
+from app.modules.notifications.inbox import Message, notify
+from app.modules.notifications.models import NotificationCategory
 from app.modules.quizzes import repository
 from app.modules.quizzes import service as quiz_service
 from app.modules.quizzes.grading import (
@@ -223,21 +224,24 @@ def _after_graded(db: Session, quiz: Quiz, attempt: QuizAttempt) -> None:
     student = db.get(User, attempt.user_id)
     if student is not None:
         # A copy of what the student just saw on screen, so opting out is respected.
-        queue_email(
+        notify(
             db,
-            to=student.email,
-            template="quiz_result",
-            context={
-                "full_name": student.full_name,
-                "quiz_title": quiz.title,
-                "attempt_number": attempt.attempt_number,
-                "score": str(attempt.score),
-                "max_score": str(attempt.max_score),
-                "percentage": str(attempt.percentage),
-                "is_passed": bool(attempt.is_passed),
-            },
-            opted_out=student.email_opt_out,
-            transactional=False,
+            student,
+            NotificationCategory.GRADES,
+            Message(
+                title=f"{quiz.title}: {attempt.percentage}%",
+                body=f"Attempt {attempt.attempt_number} scored {attempt.score}"
+                f" of {attempt.max_score}.",
+                template="quiz_result",
+                context={
+                    "quiz_title": quiz.title,
+                    "attempt_number": attempt.attempt_number,
+                    "score": str(attempt.score),
+                    "max_score": str(attempt.max_score),
+                    "percentage": str(attempt.percentage),
+                    "is_passed": bool(attempt.is_passed),
+                },
+            ),
         )
     if attempt.is_passed and quiz.lesson_id is not None:
         lesson = courses_service.get_lesson(db, lesson_id=quiz.lesson_id)

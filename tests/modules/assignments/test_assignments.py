@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from app.core.database import session_scope, utcnow
 from app.modules.assignments import service as assignments_service
 from app.modules.assignments.models import Submission
+from app.modules.notifications import inbox
 from tests.modules.assignments.factories import make_assignment, make_file, make_submission
 from tests.modules.quizzes.factories import enroll, make_course
 
@@ -23,7 +24,8 @@ API = "/api/v1/assignments"
 @pytest.fixture
 def notices(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     recorded: dict[str, list[Any]] = {"events": [], "emails": []}
-    emit, queue = assignments_service.emit, assignments_service.queue_email
+    # Grade emails go out through the notify path, which queues them.
+    emit, queue = assignments_service.emit, inbox.queue_email
 
     def _emit(session: Any, name: str, payload: dict[str, Any]) -> None:
         recorded["events"].append((name, payload))
@@ -34,7 +36,7 @@ def notices(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         return queue(session, **kwargs)
 
     monkeypatch.setattr(assignments_service, "emit", _emit)
-    monkeypatch.setattr(assignments_service, "queue_email", _queue)
+    monkeypatch.setattr(inbox, "queue_email", _queue)
     return recorded
 
 
@@ -222,7 +224,10 @@ def test_late_penalty_is_applied_and_shown(
     ]
     [email] = notices["emails"]
     assert email["template"] == "assignment_graded" and email["to"] == student.email
-    assert email["transactional"] is True and email["context"]["is_late"] is True
+    # A grade is a notification category: the student's preference decides, and the email
+    # carries the one-click unsubscribe headers.
+    assert email["transactional"] is False and email["context"]["is_late"] is True
+    assert email["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 @pytest.mark.parametrize("grade", ["-1", "50.01", "abc"])

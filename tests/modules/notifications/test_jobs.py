@@ -192,6 +192,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         COURSE_REMINDER_CRON="every:30",
         PAYMENT_RECONCILIATION_CRON="every:45",
         WEBHOOK_REDRIVE_CRON="every:20",
+        ANNOUNCEMENT_PUBLISH_CRON="every:15",
     )
     entries = schedule.beat_schedule(get_settings())
     assert set(entries) == {
@@ -202,12 +203,17 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "clean-expired-tokens",
         "redrive-webhook-deliveries",
         "due-date-reminders",
+        "publish-announcements",
     }
     assert entries["weekly-progress-report"]["schedule"].hour == {7}
     assert entries["course-reminders"]["schedule"] == 30.0
     assert entries["weekly-progress-report"]["task"] == "emails.weekly_progress_report"
     assert entries["reconcile-payments"]["task"] == "payments.reconcile_pending"
     assert entries["reconcile-payments"]["schedule"] == 45.0
+    assert entries["publish-announcements"] == {
+        "task": "default.announcements_publish_due",
+        "schedule": 15.0,
+    }
     assert entries["redrive-webhook-deliveries"] == {
         "task": "webhooks.redrive_overdue",
         "schedule": 20.0,

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from app.core.database import session_scope, utcnow
 from app.modules.enrollments.models import LessonProgress
+from app.modules.notifications import inbox
 from app.modules.quizzes import attempts as attempts_module
 from app.modules.quizzes.models import QuizAttempt
 from app.modules.quizzes.service import graded_quizzes_passed
@@ -54,13 +55,14 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
 @pytest.fixture
 def emails(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     recorded: list[dict[str, Any]] = []
-    original = attempts_module.queue_email
+    # Grade emails go out through the notify path, which queues them.
+    original = inbox.queue_email
 
     def _queue(session: Any, **kwargs: Any) -> bool:
         recorded.append(kwargs)
         return original(session, **kwargs)
 
-    monkeypatch.setattr(attempts_module, "queue_email", _queue)
+    monkeypatch.setattr(inbox, "queue_email", _queue)
     return recorded
 
 

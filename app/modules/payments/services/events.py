@@ -14,7 +14,8 @@ from app.core.errors import BadRequest, BusinessRuleViolation
 from app.core.events import emit
 from app.modules.courses.models import Course
 from app.modules.enrollments import service as enrollment_service
-from app.modules.notifications.service import queue_email
+from app.modules.notifications.inbox import Message, notify
+from app.modules.notifications.models import NotificationCategory
 from app.modules.payments import repository
 from app.modules.payments.gateways import EventKind, GatewayEvent, get_gateway
 from app.modules.payments.models import Payment, PaymentStatus, Subscription
@@ -78,22 +79,23 @@ def _send_receipt(db: Session, payment: Payment) -> None:
     else:
         subscription = db.get(Subscription, payment.subscription_id)
         item = f"{subscription.plan_name} subscription" if subscription else "Subscription"
-    queue_email(
+    notify(
         db,
-        to=user.email,
-        template="payment_receipt",
-        context={
-            "full_name": user.full_name,
-            "item": item,
-            "amount": str(payment.amount),
-            "currency": payment.currency,
-            "payment_id": str(payment.id),
-            "gateway": payment.gateway,
-            "paid_at": (payment.completed_at or utcnow()).strftime("%Y-%m-%d %H:%M UTC"),
-        },
-        # A receipt is transactional: it is sent even to users who opted out of mailings.
-        opted_out=user.email_opt_out,
-        transactional=True,
+        user,
+        NotificationCategory.PAYMENTS,
+        Message(
+            title=f"Payment received: {payment.amount} {payment.currency}",
+            body=f"Receipt for {item}.",
+            template="payment_receipt",
+            context={
+                "item": item,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+                "payment_id": str(payment.id),
+                "gateway": payment.gateway,
+                "paid_at": (payment.completed_at or utcnow()).strftime("%Y-%m-%d %H:%M UTC"),
+            },
+        ),
     )
 
 
