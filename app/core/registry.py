@@ -21,6 +21,7 @@ MODULES = (
     "notifications",
     "webhooks",
     "calendar",
+    "lti",
 )
 
 

@@ -17,6 +17,9 @@ SKIPPED_PREFIXES = (
     "/static-offline-docs",
     "/api/v1/health",
     "/api/v1/ready",
+    # Read by LTI tools as the standards define them (a JWK set, an OAuth token answer).
+    "/api/v1/lti/jwks",
+    "/api/v1/lti/token",
 )
 
 
