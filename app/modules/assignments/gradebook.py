@@ -4,6 +4,8 @@ published assignment, and the course grade.
 - A quiz cell is the student's best graded attempt (highest score after its late penalty); an
   assignment cell is the graded submission's final grade (after any late penalty). Ungraded
   items are empty.
+- An LTI line item cell is the tool's fully graded score, scaled to the line item's maximum
+  (AGS scores, read through `app.modules.lti.grades`).
 - The course grade is the points earned over the points possible across the graded cells
   only (a "current grade": nothing counts until it is graded), as a percentage.
 - Everything is computed in SQL over one UNION of graded items; the CSV export streams the
@@ -37,6 +39,7 @@ from app.modules.assignments.schemas import (
 )
 from app.modules.courses import access as courses_access
 from app.modules.enrollments.models import Enrollment
+from app.modules.lti import grades as lti_grades
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 from app.modules.users.models import User
 
@@ -98,6 +101,14 @@ def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
             max_points=row.max_points,
         )
         for row in assignments
+    ] + [
+        GradebookColumn(
+            id=row.id,
+            kind="lti",
+            title=row.label,
+            max_points=_decimal(row.score_maximum).quantize(TWO_PLACES),
+        )
+        for row in lti_grades.line_item_columns(db, course_id)
     ]
 
 
@@ -144,7 +155,9 @@ def _graded_items(course_id: uuid.UUID) -> CTE:
             Submission.status == SubmissionStatus.GRADED.value,
         )
     )
-    return union_all(best_attempts, graded_submissions).cte("graded_items")
+    return union_all(
+        best_attempts, graded_submissions, lti_grades.graded_results(course_id)
+    ).cte("graded_items")
 
 
 def _students(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, str, str, str]:
