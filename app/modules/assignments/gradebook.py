@@ -84,32 +84,36 @@ def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
             Assignment.due_at.is_(None), Assignment.due_at, Assignment.created_at, Assignment.id
         )
     ).all()
-    return [
-        GradebookColumn(
-            id=row.id,
-            kind="quiz",
-            title=row.title,
-            max_points=_decimal(row.max_points).quantize(TWO_PLACES),
-        )
-        for row in quizzes
-    ] + [
-        GradebookColumn(
-            id=row.id,
-            kind="assignment",
-            title=row.title,
-            due_at=row.due_at,
-            max_points=row.max_points,
-        )
-        for row in assignments
-    ] + [
-        GradebookColumn(
-            id=row.id,
-            kind="lti",
-            title=row.label,
-            max_points=_decimal(row.score_maximum).quantize(TWO_PLACES),
-        )
-        for row in lti_grades.line_item_columns(db, course_id)
-    ]
+    return (
+        [
+            GradebookColumn(
+                id=row.id,
+                kind="quiz",
+                title=row.title,
+                max_points=_decimal(row.max_points).quantize(TWO_PLACES),
+            )
+            for row in quizzes
+        ]
+        + [
+            GradebookColumn(
+                id=row.id,
+                kind="assignment",
+                title=row.title,
+                due_at=row.due_at,
+                max_points=row.max_points,
+            )
+            for row in assignments
+        ]
+        + [
+            GradebookColumn(
+                id=row.id,
+                kind="lti",
+                title=row.label,
+                max_points=_decimal(row.score_maximum).quantize(TWO_PLACES),
+            )
+            for row in lti_grades.line_item_columns(db, course_id)
+        ]
+    )
 
 
 def _graded_items(course_id: uuid.UUID) -> CTE:
@@ -155,9 +159,9 @@ def _graded_items(course_id: uuid.UUID) -> CTE:
             Submission.status == SubmissionStatus.GRADED.value,
         )
     )
-    return union_all(
-        best_attempts, graded_submissions, lti_grades.graded_results(course_id)
-    ).cte("graded_items")
+    return union_all(best_attempts, graded_submissions, lti_grades.graded_results(course_id)).cte(
+        "graded_items"
+    )
 
 
 def _students(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, str, str, str]:

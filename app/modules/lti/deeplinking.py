@@ -44,6 +44,11 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value.strip() else None
 
 
+def _url(value: Any) -> str | None:
+    url = _text(value, 2000)
+    return url if url and url.lower().startswith(("https://", "http://")) else None
+
+
 def _custom(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
@@ -116,7 +121,7 @@ def receive_response(db: Session, *, token: str) -> list[LinkRead]:
                 tool=tool,
                 deployment=deployment,
                 title=title,
-                url=_text(item.get("url"), 2000),
+                url=_url(item.get("url")),
                 custom=_custom(item.get("custom")),
                 line_item=_line_item(item.get("lineItem"), title),
             )

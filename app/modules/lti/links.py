@@ -95,7 +95,8 @@ def create_link(
             tool_id=tool.id,
             resource_link_id=link.id,
             label=label or title,
-            score_maximum=score_maximum,
+            # As the column stores it, so the answer reads the same as a later one.
+            score_maximum=score_maximum.quantize(Decimal("0.0001")),
         )
         db.add(item)
         db.flush()
