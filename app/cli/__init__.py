@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sign the Open Badges credentials of certificates that have none",
     ),
     "seed-demo": ("app.cli.demo", "create demo accounts and a demo course"),
+    "lti-rotate-key": (
+        "app.cli.lti",
+        "add a new LTI signing key (the previous one stays published until its tokens expire)",
+    ),
     "seed-bench": ("app.cli.bench", "bulk-insert a large dataset for the analytics benchmark"),
 }
 

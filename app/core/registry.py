@@ -24,6 +24,7 @@ MODULES = (
     "calendar",
     "announcements",
     "discussions",
+    "lti",
     "rostering",
     "privacy",
 )

@@ -20,6 +20,9 @@ SKIPPED_PREFIXES = (
     # Documents third-party verifiers fetch as their specifications define them.
     "/.well-known/",
     "/api/v1/credentials/jwks",
+    # Read by LTI tools as the standards define them (a JWK set, an OAuth token answer).
+    "/api/v1/lti/jwks",
+    "/api/v1/lti/token",
 )
 
 

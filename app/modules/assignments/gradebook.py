@@ -4,6 +4,8 @@ published assignment, and the course grade.
 - A quiz cell is the student's best graded attempt (highest score after its late penalty); an
   assignment cell is the graded submission's final grade (after any late penalty). Ungraded
   items are empty.
+- An LTI line item cell is the tool's fully graded score, scaled to the line item's maximum
+  (AGS scores, read through `app.modules.lti.grades`).
 - The course grade is the points earned over the points possible across the graded cells
   only (a "current grade": nothing counts until it is graded), as a percentage.
 - Everything is computed in SQL over one UNION of graded items; the CSV export streams the
@@ -36,6 +38,7 @@ from app.modules.assignments.schemas import (
 )
 from app.modules.courses import access as courses_access
 from app.modules.enrollments.models import Enrollment
+from app.modules.lti import grades as lti_grades
 from app.modules.users.models import User
 
 CSV_BATCH = 500
@@ -53,24 +56,36 @@ def _percentage(earned: Any, possible: Any) -> Decimal | None:
 
 
 def _columns(db: Session, course_id: uuid.UUID) -> list[GradebookColumn]:
-    return [
-        GradebookColumn(
-            id=row.id,
-            kind="quiz",
-            title=row.title,
-            max_points=_decimal(row.max_points).quantize(TWO_PLACES),
-        )
-        for row in repository.quiz_columns(db, course_id)
-    ] + [
-        GradebookColumn(
-            id=row.id,
-            kind="assignment",
-            title=row.title,
-            due_at=row.due_at,
-            max_points=row.max_points,
-        )
-        for row in repository.assignment_columns(db, course_id)
-    ]
+    return (
+        [
+            GradebookColumn(
+                id=row.id,
+                kind="quiz",
+                title=row.title,
+                max_points=_decimal(row.max_points).quantize(TWO_PLACES),
+            )
+            for row in repository.quiz_columns(db, course_id)
+        ]
+        + [
+            GradebookColumn(
+                id=row.id,
+                kind="assignment",
+                title=row.title,
+                due_at=row.due_at,
+                max_points=row.max_points,
+            )
+            for row in repository.assignment_columns(db, course_id)
+        ]
+        + [
+            GradebookColumn(
+                id=row.id,
+                kind="lti",
+                title=row.label,
+                max_points=_decimal(row.score_maximum).quantize(TWO_PLACES),
+            )
+            for row in lti_grades.line_item_columns(db, course_id)
+        ]
+    )
 
 
 @dataclass(frozen=True)

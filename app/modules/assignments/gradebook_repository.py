@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
 from app.modules.enrollments.models import Enrollment
+from app.modules.lti import grades as lti_grades
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 from app.modules.users.models import User
 
@@ -91,7 +92,9 @@ def _graded_items(course_id: uuid.UUID) -> CTE:
             Submission.status == SubmissionStatus.GRADED.value,
         )
     )
-    return union_all(best_attempts, graded_submissions).cte("graded_items")
+    return union_all(best_attempts, graded_submissions, lti_grades.graded_results(course_id)).cte(
+        "graded_items"
+    )
 
 
 def students(

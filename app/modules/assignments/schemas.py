@@ -133,7 +133,7 @@ class ReturnIn(RequestModel):
 
 class GradebookColumn(BaseModel):
     id: uuid.UUID
-    kind: str  # "quiz" or "assignment"
+    kind: str  # "quiz", "assignment" or "lti"
     title: str
     due_at: datetime | None = None
     max_points: Points | None = None

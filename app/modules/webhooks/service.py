@@ -39,6 +39,7 @@ from app.modules.webhooks.ssrf import (
     UnresolvedTarget,
     UnsafeTarget,
     check_target,
+    send_to_first_reachable,
     vetted_addresses,
 )
 
@@ -285,28 +286,6 @@ def claim_delivery(delivery_id: uuid.UUID) -> _Target | None:
         )
 
 
-def _post_to_first_reachable(
-    client: httpx.Client, url: httpx.URL, addresses: list[str], body: bytes, headers: dict[str, str]
-) -> httpx.Response:
-    """POST to the first of `addresses` that accepts a connection, as a plain connect would."""
-    # The URL carries the vetted IP so httpx never looks the name up again (DNS rebinding);
-    # Host and, for https, the SNI name and certificate check keep the real name.
-    extensions = {"sni_hostname": url.raw_host.decode("ascii")}
-    headers = {**headers, "Host": url.netloc.decode("ascii")}
-
-    def post(address: str) -> httpx.Response:
-        return client.post(
-            url.copy_with(host=address), content=body, headers=headers, extensions=extensions
-        )
-
-    for address in addresses[:-1]:
-        try:
-            return post(address)
-        except (httpx.ConnectError, httpx.ConnectTimeout):
-            continue  # nothing was sent to this address
-    return post(addresses[-1])
-
-
 def _post(target: _Target, delivery_id: uuid.UUID) -> _Result:
     settings = get_settings()
     started = time.monotonic()
@@ -334,8 +313,8 @@ def _post(target: _Target, delivery_id: uuid.UUID) -> _Result:
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             follow_redirects=False,
         ) as client:
-            response = _post_to_first_reachable(
-                client, httpx.URL(target.url), addresses, body, headers
+            response = send_to_first_reachable(
+                client, "POST", httpx.URL(target.url), addresses, headers=headers, content=body
             )
     except httpx.HTTPError as exc:
         elapsed = int((time.monotonic() - started) * 1000)

@@ -1,10 +1,14 @@
-"""Refuse webhook targets that resolve to non-public addresses (SSRF guard)."""
+"""Refuse outgoing request targets (webhook receivers, LTI tool key sets) that resolve to
+non-public addresses (SSRF guard), and send to the vetted addresses only."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 
 class UnsafeTarget(Exception):
@@ -60,3 +64,36 @@ def check_target(url: str, *, allow_private: bool) -> None:
         _host_and_port(url)
     else:
         vetted_addresses(url, allow_private=False)
+
+
+def send_to_first_reachable(
+    client: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    addresses: list[str],
+    *,
+    headers: dict[str, str],
+    content: bytes | None = None,
+) -> httpx.Response:
+    """Send to the first of `addresses` (from `vetted_addresses`) that accepts a connection,
+    as a plain connect would."""
+    # The URL carries the vetted IP so httpx never looks the name up again (DNS rebinding);
+    # Host and, for https, the SNI name and certificate check keep the real name.
+    extensions: dict[str, Any] = {"sni_hostname": url.raw_host.decode("ascii")}
+    headers = {**headers, "Host": url.netloc.decode("ascii")}
+
+    def send(address: str) -> httpx.Response:
+        return client.request(
+            method,
+            url.copy_with(host=address),
+            content=content,
+            headers=headers,
+            extensions=extensions,
+        )
+
+    for address in addresses[:-1]:
+        try:
+            return send(address)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            continue  # nothing was sent to this address
+    return send(addresses[-1])

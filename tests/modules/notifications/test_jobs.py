@@ -201,6 +201,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "expire-subscriptions",
         "reconcile-payments",
         "clean-expired-tokens",
+        "lti-clean-used-tokens",
         "redrive-webhook-deliveries",
         "due-date-reminders",
         "publish-announcements",

@@ -1,0 +1,98 @@
+"""A registered pylti1p3 tool, a course with a student, and an LTI link between them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.modules.lti import claims as c
+from app.modules.users.models import User
+from tests.factories import bearer_headers
+from tests.modules.courses.factories import SeededCourse, create_course, create_enrollment
+from tests.modules.lti.tool import TOOL_LAUNCH, TOOL_LOGIN, Tool, public_jwk, tool_keys
+
+
+def register_tool(
+    client: TestClient, admin: User, *, scopes: list[str] | None = None, **fields: Any
+) -> Tool:
+    keys = tool_keys()
+    body = {
+        "name": "Practice tool",
+        "oidc_initiation_url": TOOL_LOGIN,
+        "target_link_uri": TOOL_LAUNCH,
+        "redirect_uris": [TOOL_LAUNCH],
+        "public_jwk": public_jwk(keys[1]),
+        "scopes": list(c.SCOPES) if scopes is None else scopes,
+        "custom": {"platform": "lms"},
+        **fields,
+    }
+    response = client.post("/api/v1/lti/tools", json=body, headers=bearer_headers(admin))
+    assert response.status_code == 201, response.text
+    return Tool(client, response.json(), keys)
+
+
+@dataclass
+class Placement:
+    tool: Tool
+    course: SeededCourse
+    link: dict[str, Any]
+
+
+@pytest.fixture
+def tool(client: TestClient, admin: User) -> Tool:
+    return register_tool(client, admin)
+
+
+@pytest.fixture
+def course(instructor: User, student: User) -> SeededCourse:
+    course = create_course(instructor, lessons=0)
+    create_enrollment(student, course)
+    return course
+
+
+def add_link(
+    client: TestClient, manager: User, course: SeededCourse, tool: Tool, **fields: Any
+) -> dict[str, Any]:
+    body = {"tool_id": tool.registered["id"], "title": "Practice set", **fields}
+    response = client.post(
+        f"/api/v1/courses/{course.id}/lti-links", json=body, headers=bearer_headers(manager)
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+@pytest.fixture
+def placed(client: TestClient, instructor: User, course: SeededCourse, tool: Tool) -> Placement:
+    link = add_link(
+        client,
+        instructor,
+        course,
+        tool,
+        custom={"chapter": "3"},
+        line_item={"score_maximum": "20", "label": "Practice set score"},
+    )
+    return Placement(tool=tool, course=course, link=link)
+
+
+@pytest.fixture
+def open_link(client: TestClient) -> Callable[..., dict[str, str]]:
+    """Launch a link as `user` through the tool's login: the form posted to the tool."""
+
+    def _open(placement: Placement, user: User) -> dict[str, str]:
+        from tests.modules.lti.tool import form_fields
+
+        url = f"/api/v1/courses/{placement.course.id}/lti-links/{placement.link['id']}/launch"
+        initiation = client.get(url, headers=bearer_headers(user))
+        assert initiation.status_code == 200, initiation.text
+        authorization = placement.tool.login(initiation.json())
+        page = client.get(authorization)
+        assert page.status_code == 200, page.text
+        action, fields = form_fields(page.text)
+        assert action == TOOL_LAUNCH
+        return fields
+
+    return _open
