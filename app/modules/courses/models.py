@@ -240,8 +240,7 @@ class CourseSection(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
     __table_args__ = (
         Index("ix_course_sections_course_id_position", "course_id", "position"),
         CheckConstraint(
-            "available_until IS NULL OR available_from IS NULL "
-            "OR available_until > available_from",
+            "available_until IS NULL OR available_from IS NULL OR available_until > available_from",
             name="window_order",
         ),
         CheckConstraint(
@@ -266,8 +265,7 @@ class SectionItem(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
         Index("ix_section_items_course_id", "course_id"),
         CheckConstraint(_exactly_one_target(), name="one_target"),
         CheckConstraint(
-            "available_until IS NULL OR available_from IS NULL "
-            "OR available_until > available_from",
+            "available_until IS NULL OR available_from IS NULL OR available_until > available_from",
             name="window_order",
         ),
         CheckConstraint(
@@ -307,9 +305,7 @@ class ReleasePrerequisite(UUIDPrimaryKey, Base):
 
     __tablename__ = "release_prerequisites"
     __table_args__ = (
-        CheckConstraint(
-            "(section_id IS NULL) <> (item_id IS NULL)", name="one_dependent"
-        ),
+        CheckConstraint("(section_id IS NULL) <> (item_id IS NULL)", name="one_dependent"),
         CheckConstraint(
             "(required_section_id IS NULL) <> (required_item_id IS NULL)", name="one_required"
         ),
