@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, case, cast, literal, null, select
+from sqlalchemy import ColumnElement, Numeric, case, cast, literal, null, select
 
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
 from app.modules.assignments.service import grader_may_read_attachment
 from app.modules.courses.models import ItemKind
-from app.modules.courses.release import register_completion
+from app.modules.courses.release import CompletionSelect, register_completion
 from app.modules.files.service import allow_reading_attachments
 
 allow_reading_attachments(
@@ -21,12 +21,12 @@ allow_reading_attachments(
 )
 
 
-def _assignment_completions(student_id: ColumnElement[Any] | None) -> Select[Any]:
+def _assignment_completions(student_id: ColumnElement[Any] | None) -> CompletionSelect:
     percent = case(
         (Submission.final_grade.is_(None), null()),
         else_=cast(Submission.final_grade * 100, Numeric(12, 4)) / Assignment.max_points,
     )
-    statement: Select[Any] = select(
+    statement = select(
         Submission.student_id.label("student_id"),
         Submission.assignment_id.label("target_id"),
         literal(True).label("started"),

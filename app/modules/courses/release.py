@@ -64,7 +64,8 @@ from app.modules.users.models import User
 # A kind's completion rows: a SELECT of `student_id`, `target_id`, `started` (bool),
 # `completed` (bool) and `percent` (the score in %, or null), for one student (the argument)
 # or for all (None). Several rows per target are allowed: any completed row counts.
-CompletionRows = Callable[[ColumnElement[Any] | None], Select[Any]]
+CompletionSelect = Select[Any, Any, Any, Any, Any]
+CompletionRows = Callable[[ColumnElement[Any] | None], CompletionSelect]
 _completion_rules: dict[ItemKind, CompletionRows] = {}
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, cast, literal, null, select
+from sqlalchemy import ColumnElement, Numeric, cast, literal, null, select
 
 from app.modules.courses.models import ItemKind
-from app.modules.courses.release import register_completion
+from app.modules.courses.release import CompletionSelect, register_completion
 from app.modules.courses.service import on_published_lessons_changed
 from app.modules.enrollments.models import Enrollment, LessonProgress, ProgressStatus
 from app.modules.enrollments.service import recalculate_course_progress
@@ -19,9 +19,9 @@ on_published_lessons_changed(
 )
 
 
-def _lesson_completions(student_id: ColumnElement[Any] | None) -> Select[Any]:
+def _lesson_completions(student_id: ColumnElement[Any] | None) -> CompletionSelect:
     """A lesson is started with a progress row and completed when that row says so."""
-    statement: Select[Any] = select(
+    statement = select(
         Enrollment.student_id.label("student_id"),
         LessonProgress.lesson_id.label("target_id"),
         literal(True).label("started"),

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select
+from sqlalchemy import ColumnElement, literal, select
 
 from app.modules.courses.models import ItemKind
-from app.modules.courses.release import register_completion
+from app.modules.courses.release import CompletionSelect, register_completion
 from app.modules.quizzes.models import QuizAttempt
 
 
-def _quiz_completions(student_id: ColumnElement[Any] | None) -> Select[Any]:
-    statement: Select[Any] = select(
+def _quiz_completions(student_id: ColumnElement[Any] | None) -> CompletionSelect:
+    statement = select(
         QuizAttempt.user_id.label("student_id"),
         QuizAttempt.quiz_id.label("target_id"),
         literal(True).label("started"),
