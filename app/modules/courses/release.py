@@ -45,12 +45,11 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.core.database import UTCDateTime, utcnow
 from app.core.errors import NotFound, PermissionDenied
-from app.modules.courses.access import manages
+from app.modules.courses.access import manages_course
 from app.modules.courses.models import (
     ITEM_TARGET_COLUMNS,
     Cohort,
     CohortMember,
-    Course,
     CourseSection,
     Enrollment,
     ItemKind,
@@ -435,6 +434,18 @@ def course_states(
     return list(rows), states
 
 
+def locked_targets(
+    db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, kind: ItemKind
+) -> set[uuid.UUID]:
+    """The course's `kind` targets that are locked for the student (for lists)."""
+    rows, states = course_states(db, course_id=course_id, student_id=student_id, now=utcnow())
+    return {
+        row[0].target_id
+        for row in rows
+        if row[0].kind == kind.value and not states[row.item_id].is_open
+    }
+
+
 def item_state(
     db: Session, *, item: SectionItem, student_id: uuid.UUID, now: datetime | None = None
 ) -> ItemState:
@@ -475,7 +486,6 @@ def item_of(db: Session, kind: ItemKind, target_id: uuid.UUID) -> SectionItem | 
 def require_open(
     db: Session,
     *,
-    course: Course,
     user: User,
     kind: ItemKind,
     target_id: uuid.UUID,
@@ -484,10 +494,10 @@ def require_open(
     """The guard of every path that serves an item's content: ItemLocked (403, with the
     reasons and the unlock date) unless it is open for `user`; an item of an unpublished
     section is not found. Course managers, admins and previews pass."""
-    if preview or manages(course, user):
+    if preview:
         return
     item = item_of(db, kind, target_id)
-    if item is None:
+    if item is None or manages_course(db, course_id=item.course_id, user=user):
         return
     state = item_state(db, item=item, student_id=user.id, now=utcnow())
     if not state.published:

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from app.core.database import Base
 from app.modules.courses.models import (
+    ENROLLED_STATUSES,
     ITEM_TARGET_COLUMNS,
     CourseSection,
+    Enrollment,
     ItemKind,
     ReleasePrerequisite,
     SectionItem,
@@ -211,3 +213,14 @@ def completed_counts(db: Session, course_id: uuid.UUID) -> dict[uuid.UUID, int]:
         .group_by(done.c.item_id)
     ).all()
     return {row[0]: int(row[1]) for row in rows}
+
+
+def enrolled_count(db: Session, course_id: uuid.UUID) -> int:
+    return int(
+        db.scalar(
+            select(func.count(Enrollment.id)).where(
+                Enrollment.course_id == course_id, Enrollment.status.in_(ENROLLED_STATUSES)
+            )
+        )
+        or 0
+    )
