@@ -23,7 +23,7 @@ from app.core.tasks import defer
 from app.modules.announcements import repository
 from app.modules.announcements.models import Announcement
 from app.modules.announcements.schemas import AnnouncementCreate, AnnouncementUpdate
-from app.modules.courses.access import course_access, get_owned_course
+from app.modules.courses.access import Capability, course_access, get_owned_course
 from app.modules.notifications.inbox import Message, notify_many
 from app.modules.notifications.models import NotificationCategory
 from app.modules.users.models import User
@@ -49,7 +49,7 @@ def _publish_after_commit(db: Session, announcement: Announcement) -> None:
 def create(
     db: Session, *, course_id: uuid.UUID, user: User, data: AnnouncementCreate
 ) -> Announcement:
-    get_owned_course(db, course_id=course_id, user=user)
+    get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
     _check_cohort(db, course_id, data.cohort_id)
     now = utcnow()
     announcement = Announcement(
@@ -104,7 +104,7 @@ def get_announcement(
 def _managed(
     db: Session, *, course_id: uuid.UUID, announcement_id: uuid.UUID, user: User
 ) -> Announcement:
-    get_owned_course(db, course_id=course_id, user=user)
+    get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
     announcement = repository.get(db, announcement_id)
     if announcement is None or announcement.course_id != course_id:
         raise AnnouncementNotFound("Announcement not found")

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from app.core.permissions import Role
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
 from app.modules.courses.access import graded_course_ids
+from app.modules.courses.models import ItemKind
+from app.modules.courses.release import visible_to_students
 from app.modules.users.models import User
 
 
@@ -25,7 +27,11 @@ def assignments_of_course(
     """The course's assignments; only those attached to `lesson_ids` when given."""
     statement = select(Assignment).where(Assignment.course_id == course_id)
     if published_only:
-        statement = statement.where(Assignment.is_published.is_(True))
+        # A student's view: published, and not in an unpublished section.
+        statement = statement.where(
+            Assignment.is_published.is_(True),
+            visible_to_students(ItemKind.ASSIGNMENT, Assignment.id),
+        )
     if lesson_ids is not None:
         statement = statement.where(Assignment.lesson_id.in_(lesson_ids))
     # Undated assignments after dated ones, on every backend.

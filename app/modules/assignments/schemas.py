@@ -48,6 +48,10 @@ class AssignmentFields(LateWorkFields):
 class AssignmentCreate(AssignmentFields):
     course_id: uuid.UUID
     title: str = Field(min_length=1, max_length=200)
+    section_id: uuid.UUID | None = Field(
+        default=None,
+        description="The section to append it to (default: the course's last section)",
+    )
 
 
 class AssignmentUpdate(LateWorkUpdate):

@@ -57,8 +57,9 @@ from app.modules.assignments.schemas import (
     SubmissionRead,
 )
 from app.modules.courses import access as courses_access
+from app.modules.courses import release, sections
 from app.modules.courses import service as courses_service
-from app.modules.courses.models import Course
+from app.modules.courses.models import Course, ItemKind
 from app.modules.enrollments import service as enrollments_service
 from app.modules.files import service as files_service
 from app.modules.notifications.inbox import Message, notify
@@ -97,14 +98,26 @@ def _check_lesson(db: Session, course_id: uuid.UUID, lesson_id: uuid.UUID | None
 
 
 def create_assignment(db: Session, *, user: User, data: AssignmentCreate) -> AssignmentRead:
+    # Locking the course serializes concurrent inserts into its sections.
     courses_access.get_owned_course(
-        db, course_id=data.course_id, user=user, capability=courses_access.Capability.CONTENT
+        db,
+        course_id=data.course_id,
+        user=user,
+        capability=courses_access.Capability.CONTENT,
+        for_update=True,
     )
     _check_lesson(db, data.course_id, data.lesson_id)
     check_deadlines(data.due_at, data.lock_at)
-    assignment = Assignment(**data.model_dump())
+    assignment = Assignment(**data.model_dump(exclude={"section_id"}))
     db.add(assignment)
     db.flush()
+    sections.place_item(
+        db,
+        course_id=data.course_id,
+        kind=ItemKind.ASSIGNMENT,
+        target_id=assignment.id,
+        section_id=data.section_id,
+    )
     return AssignmentRead.model_validate(assignment)
 
 
@@ -135,6 +148,7 @@ def get_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> Assi
     if not assignment.is_published and not access.manager:
         raise AssignmentNotFound("Assignment not found")
     courses_access.require_item_access(db, access, lesson_id=assignment.lesson_id)
+    release.require_open(db, user=user, kind=ItemKind.ASSIGNMENT, target_id=assignment.id)
     return AssignmentRead.model_validate(assignment)
 
 
@@ -238,6 +252,7 @@ def submit(
     )
     if enrollment is None:
         raise PermissionDenied("Enroll in the course to submit", code="not_enrolled")
+    release.require_open(db, user=user, kind=ItemKind.ASSIGNMENT, target_id=assignment.id)
     existing = repository.submission_of(db, assignment.id, enrollment.id)
     if existing is not None and existing.status == SubmissionStatus.GRADED.value:
         raise Conflict("The submission is already graded", code="submission_graded")

@@ -236,3 +236,143 @@ class CohortStaff(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+
+
+# --- course structure: sections, their items and release rules ----------------------------
+
+
+class ItemKind(StrEnum):
+    """What a section item points at. A new kind is a value here, a column in
+    `ITEM_TARGET_COLUMNS` (and the migration adding it) and a registered completion rule."""
+
+    LESSON = "lesson"
+    QUIZ = "quiz"
+    ASSIGNMENT = "assignment"
+
+
+# The column of `section_items` holding each kind's target, and the table it references.
+ITEM_TARGET_COLUMNS: dict[ItemKind, tuple[str, str]] = {
+    ItemKind.LESSON: ("lesson_id", "lessons.id"),
+    ItemKind.QUIZ: ("quiz_id", "quizzes.id"),
+    ItemKind.ASSIGNMENT: ("assignment_id", "assignments.id"),
+}
+
+
+def _exactly_one_target() -> str:
+    """The check that an item's kind names its one set target column."""
+    clauses = []
+    for kind, (column, _table) in ITEM_TARGET_COLUMNS.items():
+        others = [name for name, _ in ITEM_TARGET_COLUMNS.values() if name != column]
+        nulls = " AND ".join(f"{name} IS NULL" for name in others)
+        clauses.append(f"(kind = '{kind.value}' AND {column} IS NOT NULL AND {nulls})")
+    return " OR ".join(clauses)
+
+
+class ReleaseColumns:
+    """When a section or an item opens: from/until dates (UTC) and a number of days after
+    the learner's start (their cohort's start, else their enrollment)."""
+
+    available_from: Mapped[datetime | None]
+    available_until: Mapped[datetime | None]
+    release_after_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class CourseSection(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
+    """A module of a course: an ordered group of items with its own release rules."""
+
+    __tablename__ = "course_sections"
+    __table_args__ = (
+        Index("ix_course_sections_course_id_position", "course_id", "position"),
+        CheckConstraint(
+            "available_until IS NULL OR available_from IS NULL OR available_until > available_from",
+            name="window_order",
+        ),
+        CheckConstraint(
+            "release_after_days IS NULL OR release_after_days >= 0", name="days_non_negative"
+        ),
+    )
+
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SectionItem(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
+    """One entry of a section: exactly one lesson, quiz or assignment, in one section only
+    (each target column is unique)."""
+
+    __tablename__ = "section_items"
+    __table_args__ = (
+        Index("ix_section_items_section_id_position", "section_id", "position"),
+        Index("ix_section_items_course_id", "course_id"),
+        CheckConstraint(_exactly_one_target(), name="one_target"),
+        CheckConstraint(
+            "available_until IS NULL OR available_from IS NULL OR available_until > available_from",
+            name="window_order",
+        ),
+        CheckConstraint(
+            "release_after_days IS NULL OR release_after_days >= 0", name="days_non_negative"
+        ),
+    )
+
+    section_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("course_sections.id", ondelete="CASCADE")
+    )
+    # The section's course, repeated so course-wide reads need no join.
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    lesson_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), unique=True
+    )
+    quiz_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("quizzes.id", ondelete="CASCADE"), unique=True
+    )
+    assignment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), unique=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Only required items count towards completing the course and as `next_item`.
+    is_required: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def target_id(self) -> uuid.UUID:
+        column, _table = ITEM_TARGET_COLUMNS[ItemKind(self.kind)]
+        value: uuid.UUID = getattr(self, column)
+        return value
+
+
+class ReleasePrerequisite(UUIDPrimaryKey, Base):
+    """What must be completed before a section or an item opens: another item (optionally
+    graded at least `min_score_percent`) or a whole section (every required item of it)."""
+
+    __tablename__ = "release_prerequisites"
+    __table_args__ = (
+        CheckConstraint("(section_id IS NULL) <> (item_id IS NULL)", name="one_dependent"),
+        CheckConstraint(
+            "(required_section_id IS NULL) <> (required_item_id IS NULL)", name="one_required"
+        ),
+        CheckConstraint(
+            "min_score_percent IS NULL OR (min_score_percent >= 0 AND min_score_percent <= 100)",
+            name="min_score_range",
+        ),
+        Index("ix_release_prerequisites_course_id", "course_id"),
+        Index("ix_release_prerequisites_section_id", "section_id"),
+        Index("ix_release_prerequisites_item_id", "item_id"),
+    )
+
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    section_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("course_sections.id", ondelete="CASCADE")
+    )
+    item_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("section_items.id", ondelete="CASCADE")
+    )
+    required_section_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("course_sections.id", ondelete="CASCADE")
+    )
+    required_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("section_items.id", ondelete="CASCADE")
+    )
+    min_score_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))

@@ -253,10 +253,18 @@ def get_lesson(db: Session, lesson_id: uuid.UUID) -> Lesson | None:
     return db.get(Lesson, lesson_id)
 
 
-def list_lessons(db: Session, course_id: uuid.UUID, *, published_only: bool) -> list[Lesson]:
+def list_lessons(
+    db: Session,
+    course_id: uuid.UUID,
+    *,
+    published_only: bool,
+    visible: ColumnElement[bool] | None = None,
+) -> list[Lesson]:
     statement = select(Lesson).where(Lesson.course_id == course_id)
     if published_only:
         statement = statement.where(Lesson.is_published.is_(True))
+    if visible is not None:
+        statement = statement.where(visible)
     return list(db.scalars(statement.order_by(Lesson.order_index, Lesson.created_at)))
 
 

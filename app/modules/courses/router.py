@@ -20,7 +20,7 @@ from app.core.routing import (
     APIRouter,
     answer_anonymous_from,
 )
-from app.modules.courses import service
+from app.modules.courses import sections_router, service
 from app.modules.courses.models import DifficultyLevel
 from app.modules.courses.repository import CourseFilters
 from app.modules.courses.schemas import (
@@ -227,4 +227,5 @@ def delete_lesson(db: DbSession, user: CurrentUser, lesson_id: uuid.UUID) -> Res
 router = APIRouter()
 router.include_router(courses)
 router.include_router(staff_router)
+router.include_router(sections_router.router)
 router.include_router(lessons)

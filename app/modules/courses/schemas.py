@@ -129,6 +129,10 @@ class LessonCreate(RequestModel):
     duration_minutes: int = Field(default=0, ge=0, le=10_000)
     is_preview: bool = False
     is_published: bool = False
+    section_id: uuid.UUID | None = Field(
+        default=None,
+        description="The section to append it to (default: the course's last section)",
+    )
 
 
 class LessonUpdate(PartialUpdate):

@@ -27,7 +27,7 @@ from app.core.database import after_commit, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound, PermissionDenied
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
-from app.modules.courses import repository
+from app.modules.courses import release, repository, sections
 from app.modules.courses.access import (
     Capability,
     course_access,
@@ -36,7 +36,7 @@ from app.modules.courses.access import (
     is_public,
     managed_course_ids,
 )
-from app.modules.courses.models import Course, CourseRole, CourseStaff, Lesson
+from app.modules.courses.models import Course, CourseRole, CourseStaff, ItemKind, Lesson
 from app.modules.courses.repository import CourseFilters, CourseWithStats
 from app.modules.courses.schemas import (
     CourseCreate,
@@ -272,6 +272,12 @@ def publish_course(db: Session, *, course_id: uuid.UUID, user: User) -> CourseRe
             "A course needs at least one published lesson before it can be published",
             code="course_has_no_published_lessons",
         )
+    if not sections.has_published_item(db, course_id=course.id):
+        raise BusinessRuleViolation(
+            "A course needs a published section holding a published item before it can be "
+            "published",
+            code="course_has_no_published_section",
+        )
     if not course.is_published:
         course.is_published = True
         course.published_at = utcnow()
@@ -312,9 +318,24 @@ def list_course_lessons(
 ) -> list[LessonRead]:
     """The outline for everyone who can see the course; content only for those allowed."""
     access = course_access(db, course_id=course_id, user=user)
-    lessons = repository.list_lessons(db, course_id, published_only=not access.manager)
+    lessons = repository.list_lessons(
+        db,
+        course_id,
+        published_only=not access.manager,
+        # A student's list leaves out the lessons of unpublished sections.
+        visible=None if access.manager else release.visible_to_students(ItemKind.LESSON, Lesson.id),
+    )
+    locked = (
+        release.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.LESSON)
+        if access.enrolled and user is not None
+        else set()
+    )
     return [
-        _lesson_read(lesson, content_available=access.may_read(preview=lesson.is_preview))
+        _lesson_read(
+            lesson,
+            content_available=access.may_read(preview=lesson.is_preview)
+            and (lesson.is_preview or lesson.id not in locked),
+        )
         for lesson in lessons
     ]
 
@@ -325,6 +346,10 @@ def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
     if not lesson.is_published and not access.manager:
         raise NotFound("Lesson not found", code="lesson_not_found")
     access.require(preview=lesson.is_preview)
+    if user is not None:
+        release.require_open(
+            db, user=user, kind=ItemKind.LESSON, target_id=lesson.id, preview=lesson.is_preview
+        )
     return _lesson_read(lesson, content_available=True)
 
 
@@ -354,13 +379,20 @@ def create_lesson(
         db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
     )
     lesson = Lesson(
-        **data.model_dump(),
+        **data.model_dump(exclude={"section_id"}),
         course_id=course.id,
         order_index=repository.next_order_index(db, course.id),
     )
     base = slugify(data.title) or "lesson"
     _insert_with_unique_slug(
         db, lesson, base, lambda: repository.existing_lesson_slugs(db, course.id, base)
+    )
+    sections.place_item(
+        db,
+        course_id=course.id,
+        kind=ItemKind.LESSON,
+        target_id=lesson.id,
+        section_id=data.section_id,
     )
     _lessons_changed(db, course.id)
     return _lesson_read(lesson, content_available=True)

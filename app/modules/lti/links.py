@@ -104,7 +104,9 @@ def create_link(
 
 
 def add_link(db: Session, *, course_id: uuid.UUID, user: User, data: LinkCreate) -> LinkRead:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     tool = tools_service.get_tool(db, data.tool_id)
     deployment = tools_service.find_deployment(db, tool=tool, deployment_id=data.deployment_id)
     spec = data.line_item
@@ -123,7 +125,9 @@ def add_link(db: Session, *, course_id: uuid.UUID, user: User, data: LinkCreate)
 def list_links(
     db: Session, *, course_id: uuid.UUID, user: User, params: PageParams
 ) -> tuple[list[LinkRead], int]:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.READ
+    )
     statement = _links_query(course_id).order_by(LtiResourceLink.created_at, LtiResourceLink.id)
     rows, total = paginate_rows(db, statement, params)
     return [_read(*row) for row in rows], total
@@ -139,14 +143,18 @@ def find_link(
 
 
 def get_link(db: Session, *, course_id: uuid.UUID, link_id: uuid.UUID, user: User) -> LinkRead:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.READ
+    )
     return _read(*find_link(db, course_id=course_id, link_id=link_id))
 
 
 def update_link(
     db: Session, *, course_id: uuid.UUID, link_id: uuid.UUID, user: User, data: LinkUpdate
 ) -> LinkRead:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     link, deployment, item = find_link(db, course_id=course_id, link_id=link_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("url") is not None:
@@ -158,7 +166,9 @@ def update_link(
 
 
 def delete_link(db: Session, *, course_id: uuid.UUID, link_id: uuid.UUID, user: User) -> None:
-    courses_access.get_owned_course(db, course_id=course_id, user=user)
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=courses_access.Capability.CONTENT
+    )
     link, _deployment, _item = find_link(db, course_id=course_id, link_id=link_id)
     db.delete(link)
     db.flush()

@@ -47,8 +47,9 @@ from app.core.events import emit
 from app.core.latework import ON_TIME, apply_penalty, assess, closes_at, lateness
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import access as courses_access
+from app.modules.courses import release
 from app.modules.courses import service as courses_service
-from app.modules.courses.models import LessonType
+from app.modules.courses.models import ItemKind, LessonType
 from app.modules.enrollments import service as enrollments_service
 from app.modules.notifications.inbox import Message, notify
 from app.modules.notifications.models import NotificationCategory
@@ -382,6 +383,7 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
     """Start a new attempt, or resume the open one; the flag says whether one was created."""
     quiz = _load_quiz(db, quiz_id)
     taker = _taker(db, quiz, user)
+    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     manager = taker.is_preview
     now = utcnow()
     current = repository.in_progress_attempt(db, quiz.id, user.id)
@@ -484,6 +486,7 @@ def save_answers(
     db: Session, *, quiz_id: uuid.UUID, attempt_id: uuid.UUID, user: User, answers: list[AnswerIn]
 ) -> AttemptRead:
     quiz, attempt = _own_open_attempt(db, quiz_id, attempt_id, user)
+    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict("The attempt is already submitted", code="attempt_submitted")
     if _is_expired(attempt, utcnow()):
@@ -503,6 +506,7 @@ def submit_attempt(
     db: Session, *, quiz_id: uuid.UUID, attempt_id: uuid.UUID, user: User, answers: list[AnswerIn]
 ) -> AttemptRead:
     quiz, attempt = _own_open_attempt(db, quiz_id, attempt_id, user)
+    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     manager = attempt.enrollment_id is None
     # Loaded once for validating, grading and showing the answers.
     questions = _attempt_questions(db, attempt)

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from app.modules.courses.models import ItemKind
+from app.modules.courses.release import visible_to_students
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 
 
@@ -29,7 +31,10 @@ def quizzes_of_course(
     """The course's quizs; only those attached to `lesson_ids` when given."""
     statement = select(Quiz).where(Quiz.course_id == course_id)
     if published_only:
-        statement = statement.where(Quiz.is_published.is_(True))
+        # A student's view: published, and not in an unpublished section.
+        statement = statement.where(
+            Quiz.is_published.is_(True), visible_to_students(ItemKind.QUIZ, Quiz.id)
+        )
     if lesson_ids is not None:
         statement = statement.where(Quiz.lesson_id.in_(lesson_ids))
     return statement.order_by(Quiz.created_at, Quiz.id)

@@ -58,6 +58,10 @@ class QuizSettings(LateWorkFields):
 
 class QuizCreate(QuizSettings):
     title: str = Field(min_length=1, max_length=200)
+    section_id: uuid.UUID | None = Field(
+        default=None,
+        description="The section to append it to (default: the course's last section)",
+    )
 
 
 class QuizUpdate(LateWorkUpdate):

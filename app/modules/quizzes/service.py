@@ -28,7 +28,9 @@ from app.core.latework import (
 )
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import access as courses_access
+from app.modules.courses import release, sections
 from app.modules.courses import service as courses_service
+from app.modules.courses.models import ItemKind
 from app.modules.enrollments import service as enrollments_service
 from app.modules.quizzes import repository
 from app.modules.quizzes.grading import question_problems
@@ -106,6 +108,7 @@ def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: Use
     if not quiz.is_published and not access.manager:
         raise QuizNotFound("Quiz not found")
     courses_access.require_item_access(db, access, lesson_id=quiz.lesson_id)
+    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     return QuizRead.model_validate(quiz)
 
 
@@ -132,14 +135,22 @@ def _flush_quiz(db: Session) -> None:
 
 
 def create_quiz(db: Session, *, course_id: uuid.UUID, user: User, data: QuizCreate) -> QuizRead:
+    # Locking the course serializes concurrent inserts into its sections.
     courses_access.get_owned_course(
-        db, course_id=course_id, user=user, capability=courses_access.Capability.CONTENT
+        db,
+        course_id=course_id,
+        user=user,
+        capability=courses_access.Capability.CONTENT,
+        for_update=True,
     )
     check_deadlines(data.due_at, data.lock_at)
-    quiz = Quiz(course_id=course_id, **data.model_dump())
+    quiz = Quiz(course_id=course_id, **data.model_dump(exclude={"section_id"}))
     _check_lesson(db, quiz, data.lesson_id)
     db.add(quiz)
     _flush_quiz(db)
+    sections.place_item(
+        db, course_id=course_id, kind=ItemKind.QUIZ, target_id=quiz.id, section_id=data.section_id
+    )
     return QuizRead.model_validate(quiz)
 
 

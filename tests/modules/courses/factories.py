@@ -10,7 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from app.core.database import session_scope, utcnow
-from app.modules.courses.models import Course, CourseRole, CourseStaff, Lesson
+from app.modules.courses.models import (
+    Course,
+    CourseRole,
+    CourseSection,
+    CourseStaff,
+    ItemKind,
+    Lesson,
+    SectionItem,
+)
 from app.modules.enrollments.models import Enrollment
 from app.modules.users.models import User
 
@@ -57,6 +65,10 @@ def create_course(
         session.add(
             CourseStaff(course_id=course.id, user_id=instructor.id, role=CourseRole.OWNER.value)
         )
+        # As the migration arranges existing courses: one published section holding it all.
+        section = CourseSection(course_id=course.id, title="Course content", is_published=True)
+        session.add(section)
+        session.flush()
         lesson_ids = []
         for index in range(lessons):
             lesson = Lesson(
@@ -74,6 +86,15 @@ def create_course(
             )
             session.add(lesson)
             session.flush()
+            session.add(
+                SectionItem(
+                    section_id=section.id,
+                    course_id=course.id,
+                    kind=ItemKind.LESSON.value,
+                    lesson_id=lesson.id,
+                    position=index,
+                )
+            )
             lesson_ids.append(lesson.id)
         return SeededCourse(course.id, course.slug, instructor.id, lesson_ids)
 

@@ -22,7 +22,7 @@ from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import SeededCourse
 from tests.modules.lti.conftest import Placement, add_link, register_tool
 from tests.modules.lti.tool import TOOL_LAUNCH, TOOL_LOGIN, Tool, public_jwk, tool_keys
-from tests.ops.fake_servers import FakeServer, json_response, serve
+from tests.ops.fake_servers import json_response, serve
 
 TOKEN_URL = "http://testserver/api/v1/lti/token"
 

@@ -1,7 +1,7 @@
 """Notification inbox and preferences, announcements, discussions
 
-Revision ID: 0012_community
-Revises: 0011_cohorts
+Revision ID: 0014_community
+Revises: 0013_sections
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from app.core.database import UTCDateTime
 
-revision: str = "0012_community"
-down_revision: str | None = "0011_cohorts"
+revision: str = "0014_community"
+down_revision: str | None = "0013_sections"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """LTI 1.3: tools, deployments, platform keys, resource links, line items, scores, used tokens
 
-Revision ID: 0012_lti
-Revises: 0011_cohorts
+Revision ID: 0016_lti
+Revises: 0015_credentials
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from app.core.database import UTCDateTime
 
-revision: str = "0012_lti"
-down_revision: str | None = "0011_cohorts"
+revision: str = "0016_lti"
+down_revision: str | None = "0015_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """Open Badges 3.0 credentials: the issuer's signing keys, revocation status lists, and each
 certificate's signed credential and status index
 
-Revision ID: 0012_credentials
-Revises: 0011_cohorts
+Revision ID: 0015_credentials
+Revises: 0014_community
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 from app.core.database import UTCDateTime
 
-revision: str = "0012_credentials"
-down_revision: str | None = "0011_cohorts"
+revision: str = "0015_credentials"
+down_revision: str | None = "0014_community"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

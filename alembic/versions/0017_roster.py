@@ -1,8 +1,8 @@
 """OneRoster imports, their refused rows and the sourcedId mapping; data exports and the
 erasure audit
 
-Revision ID: 0012_roster
-Revises: 0011_cohorts
+Revision ID: 0017_roster
+Revises: 0016_lti
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 from app.core.database import UTCDateTime
 
-revision: str = "0012_roster"
-down_revision: str | None = "0011_cohorts"
+revision: str = "0017_roster"
+down_revision: str | None = "0016_lti"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
