@@ -264,6 +264,28 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def checkpointed_scope() -> Iterator[tuple[Session, Callable[[], None]]]:
+    """A unit of work for a long job that commits in steps (an import applying batches):
+    `session_scope`'s contract, plus `checkpoint()`, which commits what is done so far and
+    forgets the loaded objects so memory stays flat. An error rolls back the step under way
+    only."""
+    session = get_sessionmaker()()
+
+    def checkpoint() -> None:
+        session.commit()
+        session.expunge_all()
+
+    try:
+        yield session, checkpoint
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 # --- one statement on the event loop ----------------------------------------------------
 #
 # The hottest requests (the progress heartbeat, a student's course list) are one statement

@@ -98,4 +98,4 @@ def run_import(run: ImportRun) -> None:
             continue
         for batch in read_batches(run.archive, name, run.batch_size):
             apply_batch(run, name, kind, handler, batch)
-            run.commit()
+            run.checkpoint()

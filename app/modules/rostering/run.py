@@ -55,7 +55,7 @@ class ImportRun:
     record: RosterImport
     archive: zipfile.ZipFile
     batch_size: int
-    commit: Callable[[], None]
+    checkpoint: Callable[[], None]
     # Dry run only: what this run would have created, so later files can refer to it.
     declared: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, Counts] = field(default_factory=dict)

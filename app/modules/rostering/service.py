@@ -12,7 +12,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.core.database import get_sessionmaker, session_scope, utcnow
+from app.core.database import checkpointed_scope, session_scope, utcnow
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, paginate
 from app.core.storage import get_storage
@@ -134,33 +134,28 @@ def execute_import(import_id: uuid.UUID) -> None:
         key = record.archive_key
     failure: str | None = None
     try:
-        with _download(key) as local, zipfile.ZipFile(local) as archive:
-            session = get_sessionmaker()()
-            try:
-                record = session.get(RosterImport, import_id)
-                assert record is not None
-                record.rows_total = sum(count_rows(archive, name) for name in record.files)
+        with (
+            _download(key) as local,
+            zipfile.ZipFile(local) as archive,
+            checkpointed_scope() as (session, checkpoint),
+        ):
+            record = session.get(RosterImport, import_id)
+            assert record is not None
+            record.rows_total = sum(count_rows(archive, name) for name in record.files)
 
-                def commit() -> None:
-                    session.commit()
-                    # Forget the batch's rows: memory stays flat however long the file is.
-                    session.expunge_all()
-                    session.add(record)
+            def step() -> None:
+                checkpoint()
+                session.add(record)
 
-                commit()
-                run = ImportRun(
-                    db=session,
-                    record=record,
-                    archive=archive,
-                    batch_size=get_settings().ROSTER_BATCH_SIZE,
-                    commit=commit,
-                )
-                run_import(run)
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
+            step()
+            run = ImportRun(
+                db=session,
+                record=record,
+                archive=archive,
+                batch_size=get_settings().ROSTER_BATCH_SIZE,
+                checkpoint=step,
+            )
+            run_import(run)
     except Exception:
         logger.exception("roster import %s failed", import_id)
         failure = "The import stopped on an unexpected error; the batches before it were applied"
