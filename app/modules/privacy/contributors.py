@@ -15,9 +15,10 @@ from app.modules.assignments.models import Submission
 from app.modules.calendar.models import DueReminder
 from app.modules.certificates.models import Certificate
 from app.modules.courses.models import Course, Enrollment
+from app.modules.discussions.models import DiscussionPost, DiscussionThread
 from app.modules.enrollments.models import LessonProgress
 from app.modules.files.models import UploadedFile
-from app.modules.notifications.models import NotificationSend
+from app.modules.notifications.models import Notification, NotificationSend
 from app.modules.payments.models import Payment
 from app.modules.quizzes.models import QuizAttempt
 from app.modules.users.models import User
@@ -164,6 +165,34 @@ def files(db: Session, user_id: uuid.UUID) -> Rows:
     )
 
 
+def inbox(db: Session, user_id: uuid.UUID) -> Rows:
+    return _all(
+        db,
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at, Notification.id),
+    )
+
+
+def discussions(db: Session, user_id: uuid.UUID) -> Rows:
+    """The threads the person opened and the posts they wrote."""
+    threads = _all(
+        db,
+        select(DiscussionThread)
+        .where(DiscussionThread.author_id == user_id)
+        .order_by(DiscussionThread.created_at),
+    )
+    posts = _all(
+        db,
+        select(DiscussionPost)
+        .where(DiscussionPost.author_id == user_id)
+        .order_by(DiscussionPost.created_at),
+    )
+    return [{"type": "thread", **row} for row in threads] + [
+        {"type": "post", **row} for row in posts
+    ]
+
+
 @dataclass(frozen=True)
 class Contributor:
     filename: str
@@ -182,4 +211,6 @@ CONTRIBUTORS: list[Contributor] = [
     Contributor("payments.json", "your payments (amounts, dates; no card data)", payments),
     Contributor("notifications.json", "the emails and reminders sent to you", notifications),
     Contributor("files.json", "the files you uploaded", files),
+    Contributor("inbox.json", "your in-app notifications", inbox),
+    Contributor("discussions.json", "the discussion threads and posts you wrote", discussions),
 ]

@@ -24,7 +24,9 @@ from app.modules.auth.models import MFARecoveryCode, OneTimeToken, RefreshToken
 from app.modules.calendar.models import CalendarFeedToken
 from app.modules.certificates.models import Certificate
 from app.modules.courses.models import Course, Enrollment
+from app.modules.discussions.models import DiscussionFollower, DiscussionPost, DiscussionThread
 from app.modules.files.models import UploadedFile
+from app.modules.notifications.models import Notification, NotificationPreference
 from app.modules.payments.models import Payment, PaymentEvent
 from app.modules.privacy.models import DataExport
 from app.modules.quizzes.models import QuizAttempt
@@ -162,6 +164,43 @@ def _credentials(db: Session, subject: Subject) -> int:
     return removed
 
 
+def _discussions(db: Session, subject: Subject) -> int:
+    """Threads and posts stay for the course, with no author (shown as a deleted user)."""
+    user_id = subject.user.id
+    changed = 0
+    for model in (DiscussionThread, DiscussionPost):
+        changed += _changed(
+            db.execute(update(model).where(model.author_id == user_id).values(author_id=None))
+        )
+    changed += _changed(
+        db.execute(delete(DiscussionFollower).where(DiscussionFollower.user_id == user_id))
+    )
+    return changed
+
+
+def _inbox(db: Session, subject: Subject) -> int:
+    """The person's own notifications and preferences go; others' notifications that named
+    them (a reply, a mention) name a deleted user instead."""
+    user_id = subject.user.id
+    removed = 0
+    for model in (Notification, NotificationPreference):
+        removed += _changed(db.execute(delete(model).where(model.user_id == user_id)))
+    needles = [s for s in (subject.email, subject.full_name) if s]
+    naming = db.scalars(
+        select(Notification).where(
+            or_(
+                *(Notification.title.contains(n, autoescape=True) for n in needles),
+                *(Notification.body.contains(n, autoescape=True) for n in needles),
+            )
+        )
+    ).all()
+    for notification in naming:
+        for needle in needles:
+            notification.title = notification.title.replace(needle, DELETED_NAME)
+            notification.body = notification.body.replace(needle, DELETED_NAME)
+    return removed + len(naming)
+
+
 def _roster_links(db: Session, subject: Subject) -> int:
     return _changed(
         db.execute(
@@ -208,6 +247,8 @@ ERASERS: list[tuple[str, Eraser]] = [
     ("payments", _payments),
     ("webhook_deliveries", _webhook_bodies),
     ("credentials", _credentials),
+    ("discussions", _discussions),
+    ("inbox", _inbox),
     ("roster_links", _roster_links),
     ("exports", _exports),
     ("profile", _profile),

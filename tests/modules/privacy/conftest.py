@@ -17,9 +17,10 @@ from app.core.storage import get_storage
 from app.modules.assignments.models import Assignment, Submission
 from app.modules.certificates.models import Certificate
 from app.modules.courses.models import Course, Enrollment, Lesson
+from app.modules.discussions.models import DiscussionPost, DiscussionThread
 from app.modules.enrollments.models import LessonProgress
 from app.modules.files.models import UploadedFile
-from app.modules.notifications.models import NotificationSend
+from app.modules.notifications.models import Notification, NotificationSend
 from app.modules.payments.models import Payment, PaymentEvent
 from app.modules.quizzes.models import Quiz, QuizAttempt
 from app.modules.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -181,6 +182,22 @@ def learner(client: Any, make_user: Any, instructor: Any) -> Learner:
             )
         )
         db.add(NotificationSend(job="weekly_progress_report", user_id=user.id, period="2026-W49"))
+        thread = DiscussionThread(course_id=course.id, author_id=user.id, title="Tide tables")
+        db.add(thread)
+        db.flush()
+        db.add(DiscussionPost(thread_id=thread.id, author_id=user.id, body="When is low tide?"))
+        db.add_all(
+            [
+                Notification(user_id=user.id, category="grades", title="Your essay was graded"),
+                # Someone else's inbox names the learner: erasure must reach it too.
+                Notification(
+                    user_id=instructor.id,
+                    category="mentions",
+                    title=f"{PERSONAL['name']} mentioned you in Tide tables",
+                    body=f"@{PERSONAL['name'].replace(' ', '')} asks when low tide is",
+                ),
+            ]
+        )
         endpoint = WebhookEndpoint(
             url="https://hooks.example/lms", secret="x" * 32, event_types=["user.updated"]
         )

@@ -47,6 +47,8 @@ def test_my_export_holds_my_data(client: Any, learner: Learner) -> None:
         "payments.json",
         "notifications.json",
         "files.json",
+        "inbox.json",
+        "discussions.json",
     }
     assert expected <= names
 
@@ -81,6 +83,11 @@ def test_my_export_holds_my_data(client: Any, learner: Learner) -> None:
     assert not {"metadata_", "payment_method", "checkout_url"} & set(payment)
     [notification] = load("notifications.json")
     assert notification["job"] == "weekly_progress_report"
+    [inbox] = load("inbox.json")
+    assert inbox["title"] == "Your essay was graded"
+    thread, post = load("discussions.json")
+    assert (thread["type"], thread["title"]) == ("thread", "Tide tables")
+    assert (post["type"], post["body"]) == ("post", "When is low tide?")
     [upload] = load("files.json")
     assert upload["original_filename"] == "zelda-notes.txt"
     stored = [n for n in names if n.startswith("files/")]
