@@ -181,11 +181,13 @@ class APIRouter(fastapi.APIRouter):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", TransactionalRoute)
         super().__init__(**kwargs)
+        # The prefix up to its first path parameter (`/courses/{course_id}` -> `/courses/`).
+        self._literal_prefix = self.prefix.split("{", 1)[0]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         # FastAPI tries the routes of every included router in turn, and twice per request.
-        # A path that does not contain this router's prefix cannot match any of its routes,
-        # so they are skipped without trying each one.
-        if self.prefix and self.prefix not in scope["path"]:
+        # A path that does not contain this router's literal prefix cannot match any of its
+        # routes, so they are skipped without trying each one.
+        if self._literal_prefix and self._literal_prefix not in scope["path"]:
             return Match.NONE, {}
         return super().matches(scope)

@@ -178,12 +178,15 @@ def _window(row: Any, anchor: Any, now: Any) -> _Window:
     return _Window(opens_at=opens_at, not_yet=not_yet, closed=closed)
 
 
-def _item_completed(item_id: Any, done: FromClause, min_percent: Any) -> ColumnElement[bool]:
-    return exists().where(
-        done.c.item_id == item_id,
-        done.c.completed.is_(True),
-        or_(min_percent.is_(None), done.c.percent >= min_percent),
-    )
+def _item_completed(
+    item_id: Any, done: FromClause, min_percent: Any | None = None
+) -> ColumnElement[bool]:
+    """Whether the item is completed, scoring at least `min_percent` (a column that may be
+    NULL) when one is given."""
+    conditions = [done.c.item_id == item_id, done.c.completed.is_(True)]
+    if min_percent is not None:
+        conditions.append(or_(min_percent.is_(None), done.c.percent >= min_percent))
+    return exists().where(*conditions)
 
 
 def satisfied(prerequisite: Any, done: FromClause) -> ColumnElement[bool]:
@@ -193,7 +196,7 @@ def satisfied(prerequisite: Any, done: FromClause) -> ColumnElement[bool]:
     section_done = ~exists().where(
         member.section_id == prerequisite.required_section_id,
         member.is_required.is_(True),
-        ~_item_completed(member.id, done, null()),
+        ~_item_completed(member.id, done),
     )
     return or_(
         and_(

@@ -1,0 +1,216 @@
+"""Sections, their items and the release rule (`courses.release`): who may open a lesson, when,
+and after what; the learner's outline (clock set by the test)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.database import session_scope
+from app.modules.courses import outline, release
+from app.modules.courses.models import CourseSection, SectionItem
+from tests.modules.courses.factories import create_course, create_enrollment
+
+H = Callable[[Any], dict[str, str]]
+NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    def _set(moment: datetime) -> None:
+        for module in (release, outline):
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
+
+    _set(NOW)
+    return _set
+
+
+def _sections_url(course: Any) -> str:
+    return f"/api/v1/courses/{course.id}/sections"
+
+
+def _section_of(course_id: uuid.UUID) -> uuid.UUID:
+    with session_scope() as db:
+        section = db.query(CourseSection).filter_by(course_id=course_id).one()
+        return section.id
+
+
+def _set_items(
+    client: TestClient, course: Any, section_id: uuid.UUID, items: list[dict[str, Any]], h: Any
+) -> Any:
+    return client.put(
+        f"{_sections_url(course)}/{section_id}/items", json={"items": items}, headers=h
+    )
+
+
+def _lesson(lesson_id: uuid.UUID, **release_fields: Any) -> dict[str, Any]:
+    return {"kind": "lesson", "id": str(lesson_id), **release_fields}
+
+
+def test_a_lesson_opens_at_its_release_date(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    create_enrollment(student, course)
+    section = _section_of(course.id)
+    first, second = course.lesson_ids
+    opens = NOW + timedelta(days=2)
+    answer = _set_items(
+        client,
+        course,
+        section,
+        [_lesson(first), _lesson(second, available_from=opens.isoformat())],
+        auth_headers(instructor),
+    )
+    assert answer.status_code == 200, answer.text
+
+    assert client.get(f"/api/v1/lessons/{first}", headers=auth_headers(student)).status_code == 200
+    locked = client.get(f"/api/v1/lessons/{second}", headers=auth_headers(student))
+    assert locked.status_code == 403
+    body = locked.json()
+    assert body["code"] == "item_locked"
+    assert body["reasons"][0]["reason"] == "not_yet_available"
+    assert datetime.fromisoformat(body["unlock_at"]) == opens
+    # The course's instructor sees it all the same.
+    as_teacher = client.get(f"/api/v1/lessons/{second}", headers=auth_headers(instructor))
+    assert as_teacher.status_code == 200
+
+    clock(opens)
+    assert client.get(f"/api/v1/lessons/{second}", headers=auth_headers(student)).status_code == 200
+
+
+def test_a_prerequisite_opens_once_completed(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    enrollment_id = create_enrollment(student, course)
+    section = _section_of(course.id)
+    first, second = course.lesson_ids
+    needs_first = {"prerequisites": [{"kind": "lesson", "id": str(first)}]}
+    answer = _set_items(
+        client,
+        course,
+        section,
+        [_lesson(first), _lesson(second, **needs_first)],
+        auth_headers(instructor),
+    )
+    assert answer.status_code == 200, answer.text
+
+    locked = client.get(f"/api/v1/lessons/{second}", headers=auth_headers(student))
+    assert locked.status_code == 403
+    [reason] = locked.json()["reasons"]
+    assert reason["reason"] == "prerequisite"
+    listed = client.get(f"{_sections_url(course)}/{section}", headers=auth_headers(instructor))
+    first_item = next(i["item_id"] for i in listed.json()["items"] if i["id"] == str(first))
+    assert [need["item_id"] for need in reason["missing"]] == [first_item]
+
+    done = client.post(
+        f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete",
+        headers=auth_headers(student),
+    )
+    assert done.status_code == 200, done.text
+    assert client.get(f"/api/v1/lessons/{second}", headers=auth_headers(student)).status_code == 200
+
+
+def test_a_prerequisite_cycle_is_refused_and_changes_nothing(
+    client: TestClient, instructor: Any, auth_headers: H
+) -> None:
+    course = create_course(instructor, lessons=2)
+    section = _section_of(course.id)
+    first, second = course.lesson_ids
+    cycle = [
+        _lesson(first, prerequisites=[{"kind": "lesson", "id": str(second)}]),
+        _lesson(second, prerequisites=[{"kind": "lesson", "id": str(first)}]),
+    ]
+    refused = _set_items(client, course, section, cycle, auth_headers(instructor))
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "prerequisite_cycle"
+    listed = client.get(f"{_sections_url(course)}/{section}", headers=auth_headers(instructor))
+    assert all(item["prerequisites"] == [] for item in listed.json()["items"])
+
+
+def test_only_the_course_staff_change_sections(
+    client: TestClient, instructor: Any, student: Any, make_user: Any, auth_headers: H
+) -> None:
+    other = make_user(role="instructor", email="other-teacher@example.com")
+    course = create_course(instructor, lessons=1)
+    create_enrollment(student, course)
+    body = {"title": "Week 2"}
+    assert client.post(_sections_url(course), json=body).status_code == 401
+    for who in (student, other):
+        refused = client.post(_sections_url(course), json=body, headers=auth_headers(who))
+        assert refused.status_code in (403, 404)
+    created = client.post(_sections_url(course), json=body, headers=auth_headers(instructor))
+    assert created.status_code == 201, created.text
+    with session_scope() as db:
+        assert db.query(CourseSection).filter_by(course_id=course.id).count() == 2
+
+
+def test_the_order_must_name_every_section_once(
+    client: TestClient, instructor: Any, auth_headers: H
+) -> None:
+    course = create_course(instructor, lessons=1)
+    h = auth_headers(instructor)
+    first = _section_of(course.id)
+    second = client.post(_sections_url(course), json={"title": "Week 2"}, headers=h).json()["id"]
+    url = f"{_sections_url(course)}/order"
+    assert client.put(url, json={"section_ids": [str(first)]}, headers=h).status_code == 422
+    twice = {"section_ids": [str(first), str(first)]}
+    assert client.put(url, json=twice, headers=h).status_code == 422
+    moved = client.put(url, json={"section_ids": [second, str(first)]}, headers=h)
+    assert moved.status_code == 200, moved.text
+    listed = client.get(_sections_url(course), headers=h).json()
+    assert [s["id"] for s in listed] == [second, str(first)]
+
+
+def test_unpublished_sections_hide_their_lessons_from_students(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    create_enrollment(student, course)
+    h = auth_headers(instructor)
+    hidden = client.post(
+        _sections_url(course), json={"title": "Draft week", "is_published": False}, headers=h
+    ).json()["id"]
+    moved = _set_items(client, course, uuid.UUID(hidden), [_lesson(course.lesson_ids[1])], h)
+    assert moved.status_code == 200, moved.text
+    with session_scope() as db:
+        assert db.query(SectionItem).filter_by(section_id=uuid.UUID(hidden)).count() == 1
+    listed = client.get(f"/api/v1/courses/{course.id}/lessons", headers=auth_headers(student))
+    assert [lesson["id"] for lesson in listed.json()] == [str(course.lesson_ids[0])]
+    detail = client.get(f"/api/v1/lessons/{course.lesson_ids[1]}", headers=auth_headers(student))
+    assert detail.status_code == 404
+
+
+def test_the_outline_shows_states_and_the_next_item(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=3)
+    enrollment_id = create_enrollment(student, course)
+    section = _section_of(course.id)
+    first, second, third = course.lesson_ids
+    later = (NOW + timedelta(days=7)).isoformat()
+    items = [_lesson(first), _lesson(second), _lesson(third, available_from=later)]
+    assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
+    done = client.post(
+        f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete",
+        headers=auth_headers(student),
+    )
+    assert done.status_code == 200, done.text
+
+    outline = client.get(f"/api/v1/courses/{course.id}/outline", headers=auth_headers(student))
+    assert outline.status_code == 200, outline.text
+    body = outline.json()
+    states = [item["state"] for item in body["sections"][0]["items"]]
+    assert states == ["completed", "open", "locked"]
+    assert body["next_item"]["id"] == str(second)
+
+    teacher = client.get(f"/api/v1/courses/{course.id}/outline", headers=auth_headers(instructor))
+    assert teacher.status_code == 200
+    counts = [item["completed_count"] for item in teacher.json()["sections"][0]["items"]]
+    assert counts == [1, 0, 0]
