@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
 from app.modules.courses import outline, release
-from app.modules.courses.models import CourseSection, SectionItem
+from app.modules.courses.models import Cohort, CohortMember, CourseSection, SectionItem
 from tests.modules.courses.factories import create_course, create_enrollment
 
 H = Callable[[Any], dict[str, str]]
@@ -214,3 +214,36 @@ def test_the_outline_shows_states_and_the_next_item(
     assert teacher.status_code == 200
     counts = [item["completed_count"] for item in teacher.json()["sections"][0]["items"]]
     assert counts == [1, 0, 0]
+
+
+def test_release_after_days_counts_from_the_cohort_start_else_the_enrollment(
+    client: TestClient,
+    instructor: Any,
+    student: Any,
+    make_user: Any,
+    auth_headers: H,
+    clock: Any,
+) -> None:
+    classmate = make_user(role="student", email="classmate@example.com")
+    course = create_course(instructor, lessons=1)
+    create_enrollment(student, course, enrolled_at=NOW)
+    create_enrollment(classmate, course, enrolled_at=NOW)
+    with session_scope() as db:
+        cohort = Cohort(course_id=course.id, name="Spring", starts_at=NOW + timedelta(days=10))
+        db.add(cohort)
+        db.flush()
+        db.add(CohortMember(cohort_id=cohort.id, student_id=classmate.id, course_id=course.id))
+    [lesson] = course.lesson_ids
+    weekly = _lesson(lesson, release_after_days=7)
+    h = auth_headers(instructor)
+    assert _set_items(client, course, _section_of(course.id), [weekly], h).status_code == 200
+
+    def status(who: Any) -> int:
+        return client.get(f"/api/v1/lessons/{lesson}", headers=auth_headers(who)).status_code
+
+    assert (status(student), status(classmate)) == (403, 403)
+    clock(NOW + timedelta(days=7))
+    # Seven days after enrolling; the cohort member waits for seven days after its start.
+    assert (status(student), status(classmate)) == (200, 403)
+    clock(NOW + timedelta(days=17))
+    assert status(classmate) == 200
