@@ -35,8 +35,9 @@ from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
 from app.modules.auth.principal import Principal
 from app.modules.courses import access as courses_access
+from app.modules.courses import release
 from app.modules.courses import service as course_service
-from app.modules.courses.models import Course, LessonType
+from app.modules.courses.models import Course, ItemKind, LessonType
 from app.modules.courses.schemas import CourseSummary
 from app.modules.enrollments import repository
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
@@ -350,6 +351,7 @@ def complete_lesson_for_student(
     db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, user: User
 ) -> Enrollment:
     _require_own(_load_enrollment(db, enrollment_id), user)
+    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
     return complete_lesson(db, enrollment_id=enrollment_id, lesson_id=lesson_id)
 
 
@@ -395,6 +397,8 @@ def _explain_heartbeat_refusal(
         raise BusinessRuleViolation(
             "A dropped enrollment cannot make progress", code="enrollment_dropped"
         )
+    # The statement also refuses a locked lesson: say why, with the unlock date.
+    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
     raise NotFound("Lesson not found in this course", code="lesson_not_found")
 
 

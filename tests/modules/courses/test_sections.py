@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.core.database import session_scope
 from app.modules.courses import outline, release
 from app.modules.courses.models import Cohort, CohortMember, CourseSection, SectionItem
+from app.modules.enrollments import service as enrollments_service
 from tests.modules.courses.factories import create_course, create_enrollment
 
 H = Callable[[Any], dict[str, str]]
@@ -23,7 +24,7 @@ NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     def _set(moment: datetime) -> None:
-        for module in (release, outline):
+        for module in (release, outline, enrollments_service):
             monkeypatch.setattr(module, "utcnow", lambda: moment)
 
     _set(NOW)
@@ -247,3 +248,26 @@ def test_release_after_days_counts_from_the_cohort_start_else_the_enrollment(
     assert (status(student), status(classmate)) == (200, 403)
     clock(NOW + timedelta(days=17))
     assert status(classmate) == 200
+
+
+def test_a_locked_lesson_takes_no_heartbeat_and_cannot_be_completed(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=1)
+    enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
+    [lesson] = course.lesson_ids
+    opens = NOW + timedelta(days=3)
+    items = [_lesson(lesson, available_from=opens.isoformat())]
+    set_items = _set_items(client, course, _section_of(course.id), items, auth_headers(instructor))
+    assert set_items.status_code == 200
+    lesson_url = f"/api/v1/enrollments/{enrollment_id}/lessons/{lesson}"
+    beat = {"position_seconds": 10, "time_spent_delta_seconds": 10, "completion_percentage": 5}
+    for answer in (
+        client.put(f"{lesson_url}/progress", json=beat, headers=auth_headers(student)),
+        client.post(f"{lesson_url}/complete", headers=auth_headers(student)),
+    ):
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["code"] == "item_locked"
+    detail = client.get(f"/api/v1/enrollments/{enrollment_id}", headers=auth_headers(student))
+    assert detail.json()["total_time_spent_seconds"] == 0
+    assert detail.json()["lessons"] == []
