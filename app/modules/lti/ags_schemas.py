@@ -8,10 +8,11 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from app.core.validation import RequestModel
 from app.modules.lti.claims import ACTIVITY_PROGRESS, GRADING_PROGRESS
 
 
-class _Ims(BaseModel):
+class _Ims(RequestModel):
     # Tools may add extension properties (URIs as names): they are ignored.
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 

@@ -21,7 +21,7 @@ from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import SeededCourse, create_course
 from tests.modules.lti.conftest import Placement, add_link, register_tool
-from tests.modules.lti.tool import Tool, tool_keys
+from tests.modules.lti.tool import Tool, public_jwk, tool_keys
 
 TOKEN_URL = "http://testserver/api/v1/lti/token"
 
@@ -51,7 +51,12 @@ def _assertion(tool: Tool, **overrides: Any) -> str:
         **overrides,
     }
     private = tool.config.get_private_key(tool.issuer, tool.client_id)
-    return jwt.encode(claims, private, algorithm="RS256")
+    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": _kid(tool)})
+
+
+def _kid(tool: Tool) -> str:
+    """The kid of the tool's registered key (pylti1p3 signs with it in the header)."""
+    return str(public_jwk(tool.config.get_public_key(tool.issuer, tool.client_id))["kid"])
 
 
 def _token(client: TestClient, assertion: str, scope: str = c.SCOPE_SCORE) -> Any:
@@ -311,8 +316,9 @@ def test_deep_linking_responses_must_match_their_request(
     private = tool.config.get_private_key(tool.issuer, tool.client_id)
     return_url = "/api/v1/lti/deep-link/return"
 
-    def post(claims: dict[str, Any], key: str = private, alg: str = "RS256") -> Any:
-        return client.post(return_url, data={"JWT": jwt.encode(claims, key, algorithm=alg)})
+    def post(claims: dict[str, Any], key: str = private, kid: str = _kid(tool)) -> Any:
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+        return client.post(return_url, data={"JWT": token})
 
     assert post({**message, c.DL_DATA: "tampered"}).status_code == 401
     assert post({**message, c.DEPLOYMENT_ID: "another"}).status_code == 401
@@ -321,7 +327,8 @@ def test_deep_linking_responses_must_match_their_request(
     assert post({**message, c.MESSAGE_TYPE: c.RESOURCE_LINK_REQUEST}).status_code == 400
     other = register_tool(client, admin)
     other_private = other.config.get_private_key(other.issuer, other.client_id)
-    assert post({**message, "iss": other.client_id}, key=other_private).status_code == 401
+    signed_by_other = post({**message, "iss": other.client_id}, key=other_private, kid=_kid(other))
+    assert signed_by_other.status_code == 401
     listed = client.get(
         f"/api/v1/courses/{course.id}/lti-links", headers=bearer_headers(instructor)
     )
