@@ -39,8 +39,7 @@ from app.core.database import (
 )
 from app.core.pagination import PageParams
 from app.modules.auth.principal import Principal, principal_filter
-from app.modules.courses import release
-from app.modules.courses.models import Course, ItemKind, Lesson
+from app.modules.courses.models import Course, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
     EnrollmentStatus,
@@ -482,13 +481,6 @@ def _touch_statement(credited: ColumnElement[int], *extra: ColumnElement[bool]) 
             # Not IN (live statuses): an expanding IN is re-rendered on every execution.
             enrollments.status != EnrollmentStatus.DROPPED.value,
             lesson_in_course,
-            # The release rule, as the same SQL the guards evaluate.
-            release.target_open(
-                ItemKind.LESSON,
-                bindparam("b_lesson_id", type_=Uuid()),
-                student_id=bindparam("b_student_id", type_=Uuid()),
-                now=now,
-            ),
             principal_filter(
                 bindparam("b_student_id", type_=Uuid()),
                 bindparam("b_token_version", type_=Integer()),
