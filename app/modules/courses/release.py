@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     FromClause,
     Numeric,
@@ -30,10 +29,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
-    literal,
     null,
     or_,
     select,
@@ -92,12 +91,13 @@ def completions(student_id: ColumnElement[Any] | None) -> Select[Any]:
             ).join_from(item, rows, rows.c.target_id == getattr(item, column))
         )
     if not parts:
+        # Constants, not bound values: a single statement sent as raw SQL must still type them.
         nothing: Any = select(
-            literal(None, SectionItem.id.type).label("item_id"),
-            literal(None, SectionItem.id.type).label("student_id"),
-            literal(False, Boolean()).label("started"),
-            literal(False, Boolean()).label("completed"),
-            literal(None, Numeric(5, 2)).label("percent"),
+            cast(null(), SectionItem.id.type).label("item_id"),
+            cast(null(), SectionItem.id.type).label("student_id"),
+            false().label("started"),
+            false().label("completed"),
+            cast(null(), Numeric(5, 2)).label("percent"),
         ).where(false())
         return nothing
     return union_all(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
@@ -284,6 +284,13 @@ def visible_to_students(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:
         section.id == item.section_id,
         section.is_published.is_(False),
     )
+
+
+def counts_for_completion(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:
+    """SQL: the target counts toward completing the course (it is not an optional item)."""
+    item = aliased(SectionItem)
+    column, _table = ITEM_TARGET_COLUMNS[kind]
+    return ~exists().where(getattr(item, column) == target_id, item.is_required.is_(False))
 
 
 # --- the decision in Python ------------------------------------------------------------------

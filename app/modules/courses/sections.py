@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.errors import BusinessRuleViolation, Conflict, NotFound
+from app.modules.courses import changes
 from app.modules.courses import sections_repository as repository
 from app.modules.courses.access import Capability, course_access, get_owned_course
 from app.modules.courses.models import (
@@ -279,8 +280,8 @@ def update_section(
         db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
     )
     section = _section_of(db, course, section_id)
-    changes = data.model_dump(exclude_unset=True, exclude={"prerequisites"})
-    for name, value in changes.items():
+    fields = data.model_dump(exclude_unset=True, exclude={"prerequisites"})
+    for name, value in fields.items():
         setattr(section, name, value)
     _check_window(section)
     db.flush()
@@ -394,6 +395,8 @@ def set_items(
             rows=_prerequisite_rows(db, course.id, entry.prerequisites),
         )
     _check_cycles(db, course.id)
+    # Which lessons are required may have changed, and with it every learner's progress.
+    changes.lessons_changed(db, course.id)
     return _read_one(db, course.id, section.id)
 
 

@@ -1,7 +1,7 @@
 """Course and lesson rules: publishing, slugs, ordering, caching.
 
 Who may read or manage a course is `app.modules.courses.access`. Modules built on this one
-react to a course's published lessons changing through `on_published_lessons_changed`.
+react to a course's published lessons changing through `changes.on_published_lessons_changed`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from app.core.database import after_commit, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound, PermissionDenied
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
-from app.modules.courses import release, repository, sections
+from app.modules.courses import changes, release, repository, sections
 from app.modules.courses.access import (
     Capability,
     course_access,
@@ -353,21 +353,9 @@ def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
     return _lesson_read(lesson, content_available=True)
 
 
-LessonsChanged = Callable[[Session, uuid.UUID], None]
-_lessons_changed_listeners: list[LessonsChanged] = []
-
-
-def on_published_lessons_changed(listener: LessonsChanged) -> None:
-    """Call `listener(db, course_id)` in the transaction that changes a course's lessons
-    (the enrollments module refreshes every enrollment's totals)."""
-    if listener not in _lessons_changed_listeners:
-        _lessons_changed_listeners.append(listener)
-
-
 def _lessons_changed(db: Session, course_id: uuid.UUID) -> None:
     # The published lesson set drives every enrollment's totals and the course aggregates.
-    for listener in _lessons_changed_listeners:
-        listener(db, course_id)
+    changes.lessons_changed(db, course_id)
     _invalidate_cache(db)
 
 

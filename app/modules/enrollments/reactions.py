@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Numeric, cast, literal, null, select
 
 from app.modules.auth.service import accept_invitations_with
+from app.modules.courses.changes import on_published_lessons_changed
 from app.modules.courses.models import ItemKind
 from app.modules.courses.release import CompletionSelect, register_completion
-from app.modules.courses.service import on_published_lessons_changed
 from app.modules.enrollments.managed import accept_invitation
 from app.modules.enrollments.models import Enrollment, LessonProgress, ProgressStatus
 from app.modules.enrollments.service import recalculate_course_progress

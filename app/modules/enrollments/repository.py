@@ -39,7 +39,8 @@ from app.core.database import (
 )
 from app.core.pagination import PageParams
 from app.modules.auth.principal import Principal, principal_filter
-from app.modules.courses.models import Course, Lesson
+from app.modules.courses import release
+from app.modules.courses.models import Course, ItemKind, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
     EnrollmentStatus,
@@ -249,12 +250,17 @@ def progress_rows(db: Session, enrollment_id: uuid.UUID) -> list[LessonProgress]
     )
 
 
+# The lessons a course's progress counts: published, and not optional items of a section.
+_COUNTED_LESSON = (
+    Lesson.is_published.is_(True),
+    release.counts_for_completion(ItemKind.LESSON, Lesson.id),
+)
+
+
 def published_lesson_total(db: Session, course_id: uuid.UUID) -> int:
     return int(
         db.scalar(
-            select(func.count(Lesson.id)).where(
-                Lesson.course_id == course_id, Lesson.is_published.is_(True)
-            )
+            select(func.count(Lesson.id)).where(Lesson.course_id == course_id, *_COUNTED_LESSON)
         )
         or 0
     )
@@ -272,7 +278,7 @@ def completed_lesson_totals(
         .where(
             LessonProgress.enrollment_id.in_(list(enrollment_ids)),
             LessonProgress.status == ProgressStatus.COMPLETED.value,
-            Lesson.is_published.is_(True),
+            *_COUNTED_LESSON,
         )
         .group_by(LessonProgress.enrollment_id)
     )
@@ -287,7 +293,7 @@ def completed_lesson_total(db: Session, enrollment_id: uuid.UUID) -> int:
             .where(
                 LessonProgress.enrollment_id == enrollment_id,
                 LessonProgress.status == ProgressStatus.COMPLETED.value,
-                Lesson.is_published.is_(True),
+                *_COUNTED_LESSON,
             )
         )
         or 0
@@ -299,7 +305,7 @@ def recalculate_course(db: Session, course_id: uuid.UUID) -> None:
     in one UPDATE with correlated subqueries."""
     total = (
         select(func.count(Lesson.id))
-        .where(Lesson.course_id == course_id, Lesson.is_published.is_(True))
+        .where(Lesson.course_id == course_id, *_COUNTED_LESSON)
         .scalar_subquery()
     )
     completed = (
@@ -308,7 +314,7 @@ def recalculate_course(db: Session, course_id: uuid.UUID) -> None:
         .where(
             LessonProgress.enrollment_id == Enrollment.id,
             LessonProgress.status == ProgressStatus.COMPLETED.value,
-            Lesson.is_published.is_(True),
+            *_COUNTED_LESSON,
         )
         .correlate(Enrollment)
         .scalar_subquery()
@@ -455,10 +461,23 @@ def _own_enrollment() -> list[ColumnElement[bool]]:
     ]
 
 
+def _lesson_open() -> ColumnElement[bool]:
+    """The release rule for the heartbeat's lesson and student: the same SQL the guards use."""
+    return release.target_open(
+        ItemKind.LESSON,
+        bindparam("b_lesson_id", type_=Uuid()),
+        student_id=bindparam("b_student_id", type_=Uuid()),
+        now=bindparam("b_now", type_=UTCDateTime()),
+    )
+
+
 @lru_cache(maxsize=4)
 def _credit_statement(dialect: str) -> Any:
-    """The credit of `_credited_seconds` for the student's enrollment (no row: not theirs)."""
-    return select(_credited_seconds(dialect).label("credited")).where(*_own_enrollment())
+    """The credit of `_credited_seconds` for the student's enrollment (no row: not theirs, or
+    the lesson is locked for them)."""
+    return select(_credited_seconds(dialect).label("credited")).where(
+        *_own_enrollment(), _lesson_open()
+    )
 
 
 def _touch_statement(credited: ColumnElement[int], *extra: ColumnElement[bool]) -> Any:
@@ -511,8 +530,8 @@ def _heartbeat_statement() -> Any:
     enrollments = _ENROLLMENTS.c
     previous = (
         select(enrollments.id, _credited_seconds("postgresql").label("credited"))
-        .where(*_own_enrollment())
-        .with_for_update()
+        .where(*_own_enrollment(), _lesson_open())
+        .with_for_update(of=_ENROLLMENTS)
         .cte("previous")
     )
     touched = (

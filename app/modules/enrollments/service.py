@@ -397,6 +397,8 @@ def _explain_heartbeat_refusal(
         raise BusinessRuleViolation(
             "A dropped enrollment cannot make progress", code="enrollment_dropped"
         )
+    # The statement also refuses a locked lesson: say why, with the unlock date.
+    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
     raise NotFound("Lesson not found in this course", code="lesson_not_found")
 
 

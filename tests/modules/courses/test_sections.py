@@ -250,7 +250,7 @@ def test_release_after_days_counts_from_the_cohort_start_else_the_enrollment(
     assert status(classmate) == 200
 
 
-def test_a_locked_lesson_cannot_be_completed(
+def test_a_locked_lesson_takes_no_heartbeat_and_cannot_be_completed(
     client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
 ) -> None:
     course = create_course(instructor, lessons=1)
@@ -260,9 +260,14 @@ def test_a_locked_lesson_cannot_be_completed(
     items = [_lesson(lesson, available_from=opens.isoformat())]
     set_items = _set_items(client, course, _section_of(course.id), items, auth_headers(instructor))
     assert set_items.status_code == 200
-    url = f"/api/v1/enrollments/{enrollment_id}/lessons/{lesson}/complete"
-    answer = client.post(url, headers=auth_headers(student))
-    assert answer.status_code == 403, answer.text
-    assert answer.json()["code"] == "item_locked"
+    lesson_url = f"/api/v1/enrollments/{enrollment_id}/lessons/{lesson}"
+    beat = {"position_seconds": 10, "time_spent_delta_seconds": 10, "completion_percentage": 5}
+    for answer in (
+        client.put(f"{lesson_url}/progress", json=beat, headers=auth_headers(student)),
+        client.post(f"{lesson_url}/complete", headers=auth_headers(student)),
+    ):
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["code"] == "item_locked"
     detail = client.get(f"/api/v1/enrollments/{enrollment_id}", headers=auth_headers(student))
+    assert detail.json()["total_time_spent_seconds"] == 0
     assert detail.json()["lessons"] == []

@@ -1,0 +1,61 @@
+"""Only required items count toward a course's completion, and my-courses points each
+learner at their next open item under the same release rule as every content path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.modules.courses.factories import create_course, create_enrollment
+from tests.modules.courses.test_sections import NOW, H, _lesson, _section_of, _set_items, clock
+
+__all__ = ["clock"]
+
+
+def _enrollment(client: TestClient, enrollment_id: Any, headers: dict[str, str]) -> Any:
+    answer = client.get(f"/api/v1/enrollments/{enrollment_id}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_an_optional_lesson_does_not_hold_back_completion(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
+    section = _section_of(course.id)
+    required, optional = course.lesson_ids
+    items = [_lesson(required), _lesson(optional, is_required=False)]
+    answer = _set_items(client, course, section, items, auth_headers(instructor))
+    assert answer.status_code == 200, answer.text
+    assert _enrollment(client, enrollment_id, auth_headers(student))["total_lessons_count"] == 1
+
+    url = f"/api/v1/enrollments/{enrollment_id}/lessons/{required}/complete"
+    assert client.post(url, headers=auth_headers(student)).status_code == 200
+    done = _enrollment(client, enrollment_id, auth_headers(student))
+    assert float(done["progress_percentage"]) == 100.0
+    assert done["status"] == "completed"
+
+
+def test_making_a_lesson_required_recounts_every_learner(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
+    section = _section_of(course.id)
+    first, second = course.lesson_ids
+    url = f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete"
+    assert client.post(url, headers=auth_headers(student)).status_code == 200
+    before = _enrollment(client, enrollment_id, auth_headers(student))
+    assert float(before["progress_percentage"]) == 50.0
+
+    items = [_lesson(first), _lesson(second, is_required=False)]
+    assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
+    optional = _enrollment(client, enrollment_id, auth_headers(student))
+    assert (optional["total_lessons_count"], float(optional["progress_percentage"])) == (1, 100.0)
+
+    items = [_lesson(first), _lesson(second)]
+    assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
+    required = _enrollment(client, enrollment_id, auth_headers(student))
+    assert (required["total_lessons_count"], float(required["progress_percentage"])) == (2, 50.0)
