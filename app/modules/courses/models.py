@@ -23,6 +23,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -256,6 +257,12 @@ ITEM_TARGET_COLUMNS: dict[ItemKind, tuple[str, str]] = {
     ItemKind.QUIZ: ("quiz_id", "quizzes.id"),
     ItemKind.ASSIGNMENT: ("assignment_id", "assignments.id"),
 }
+
+
+def target_table(kind: ItemKind) -> Table:
+    """The table of `kind`'s targets (each has `id`, `course_id`, `title`, `is_published`)."""
+    _column, reference = ITEM_TARGET_COLUMNS[kind]
+    return Base.metadata.tables[reference.split(".")[0]]
 
 
 def _exactly_one_target() -> str:

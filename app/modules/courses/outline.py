@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
 from app.core.errors import PermissionDenied
+from app.modules.courses import next_item
 from app.modules.courses import sections_repository as repository
 from app.modules.courses.access import course_access
 from app.modules.courses.models import CourseSection, ItemKind
@@ -23,7 +24,6 @@ from app.modules.courses.sections_schemas import (
     LockReasonRead,
     Outline,
     OutlineItem,
-    OutlineNext,
     OutlineSection,
 )
 from app.modules.users.models import User
@@ -58,11 +58,11 @@ def get_outline(db: Session, *, course_id: uuid.UUID, user: User) -> Outline:
 
 
 def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID) -> Outline:
-    rows, states = course_states(db, course_id=course_id, student_id=student_id, now=utcnow())
+    now = utcnow()
+    rows, states = course_states(db, course_id=course_id, student_id=student_id, now=now)
     targets = repository.targets_of_course(db, course_id)
     sections: dict[uuid.UUID, OutlineSection] = {}
     done_by_section: dict[uuid.UUID, int] = {}
-    next_item: OutlineNext | None = None
     for row in rows:
         item, section = row[0], row[1]
         target = targets[(ItemKind(item.kind), item.target_id)]
@@ -88,10 +88,6 @@ def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID
         if item.is_required:
             entry.required_count += 1
             done_by_section[section.id] = done_by_section.get(section.id, 0) + (label == COMPLETED)
-            if next_item is None and label in (OPEN, IN_PROGRESS):
-                next_item = OutlineNext(
-                    item_id=item.id, kind=ItemKind(item.kind), id=item.target_id, title=target.title
-                )
     for section_id, entry in sections.items():
         entry.completed_count = done_by_section.get(section_id, 0)
         entry.progress_percentage = _percentage(entry.completed_count, entry.required_count)
@@ -101,7 +97,7 @@ def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID
         course_id=course_id,
         sections=list(sections.values()),
         progress_percentage=_percentage(completed, required),
-        next_item=next_item,
+        next_item=next_item.of_course(db, course_id=course_id, student_id=student_id, now=now),
     )
 
 

@@ -12,10 +12,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, case, delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.core.database import Base
 from app.modules.courses.models import (
     ENROLLED_STATUSES,
     ITEM_TARGET_COLUMNS,
@@ -24,13 +23,9 @@ from app.modules.courses.models import (
     ItemKind,
     ReleasePrerequisite,
     SectionItem,
+    target_table,
 )
 from app.modules.courses.release import completions
-
-
-def target_table(kind: ItemKind) -> Table:
-    _column, reference = ITEM_TARGET_COLUMNS[kind]
-    return Base.metadata.tables[reference.split(".")[0]]
 
 
 @dataclass(frozen=True)

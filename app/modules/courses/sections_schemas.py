@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -169,10 +170,22 @@ class OutlineSection(BaseModel):
 
 
 class OutlineNext(BaseModel):
+    """The learner's next item: the first open, not completed, required item."""
+
     item_id: uuid.UUID
     kind: ItemKind
     id: uuid.UUID
     title: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> OutlineNext:
+        """From the `next_item_*` columns of `courses.next_item.joined`."""
+        return cls(
+            item_id=row["next_item_id"],
+            kind=row["next_item_kind"],
+            id=row["next_item_target_id"],
+            title=row["next_item_title"],
+        )
 
 
 class Outline(BaseModel):

@@ -36,10 +36,11 @@ from app.core.database import (
     connection_scope,
     fetch_single_statement,
     get_engine,
+    utcnow,
 )
 from app.core.pagination import PageParams
 from app.modules.auth.principal import Principal, principal_filter
-from app.modules.courses import release
+from app.modules.courses import next_item, release
 from app.modules.courses.models import Course, ItemKind, Lesson
 from app.modules.enrollments.models import (
     Enrollment,
@@ -145,18 +146,26 @@ def _listed_status(status: Any) -> ColumnElement[bool]:
 
 @lru_cache(maxsize=2)
 def _student_page_statement(filtered: bool) -> Any:
-    """One page of a student's enrollments with their course summaries and the total count
-    (a window function, so one statement answers both), only while the student is active at
-    the token's version. Built once: constructing it per call costs more than running it."""
+    """One page of a student's enrollments with their course summaries, each course's next
+    item under the release rule (`courses.next_item`), and the total count (a window
+    function, so one statement answers both), only while the student is active at the
+    token's version. Built once: constructing it per call costs more than running it."""
     courses = typing.cast(Table, Course.__table__)
     student_id = bindparam("b_student_id", type_=Uuid())
+    source, next_columns = next_item.joined(
+        _ENROLLMENTS.join(courses, courses.c.id == _ENROLLMENTS.c.course_id),
+        course_id=_ENROLLMENTS.c.course_id,
+        student_id=student_id,
+        now=bindparam("b_now", type_=UTCDateTime()),
+    )
     return (
         select(
             *_ENROLLMENTS.c,
             *(courses.c[name].label(f"course_{name}") for name in COURSE_SUMMARY_COLUMNS),
+            *next_columns,
             func.count().over().label("total"),
         )
-        .join_from(_ENROLLMENTS, courses, courses.c.id == _ENROLLMENTS.c.course_id)
+        .select_from(source)
         .where(
             _ENROLLMENTS.c.student_id == student_id,
             _listed_status(bindparam("b_status") if filtered else None),
@@ -185,6 +194,7 @@ async def student_page(
             "b_token_version": principal.token_version,
             "b_token_id": principal.token_id,
             "b_status": status,
+            "b_now": utcnow(),
             "b_limit": params.page_size,
             "b_offset": params.offset,
         },

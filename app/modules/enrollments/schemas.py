@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.validation import Email, RequestModel
 from app.modules.courses.schemas import CourseSummary
+from app.modules.courses.sections_schemas import OutlineNext
 
 # A heartbeat reports at most this much watching time; larger deltas are refused rather than
 # trusted, so a client cannot inflate time spent with one request.
@@ -66,6 +67,11 @@ class EnrollmentDetail(EnrollmentRead):
 
 class MyCourse(EnrollmentRead):
     course: CourseSummary
+    next_item: OutlineNext | None = Field(
+        default=None,
+        description="The first required item of the course that is open for the learner and "
+        "not completed (null when none is left or all are locked).",
+    )
 
 
 class StudentSummary(ORMModel):

@@ -39,6 +39,7 @@ from app.modules.courses import release
 from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, ItemKind, LessonType
 from app.modules.courses.schemas import CourseSummary
+from app.modules.courses.sections_schemas import OutlineNext
 from app.modules.enrollments import repository
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.enrollments.schemas import (
@@ -460,6 +461,7 @@ async def list_my_courses(
                     "id": row["course_id"],
                     **{name: row[f"course_{name}"] for name in repository.COURSE_SUMMARY_COLUMNS},
                 },
+                "next_item": OutlineNext.from_row(row) if row["next_item_id"] else None,
             }
         )
         for row in rows

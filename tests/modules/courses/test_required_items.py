@@ -3,10 +3,13 @@ learner at their next open item under the same release rule as every content pat
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from app.modules.enrollments import repository as enrollments_repository
 from tests.modules.courses.factories import create_course, create_enrollment
 from tests.modules.courses.test_sections import NOW, H, _lesson, _section_of, _set_items, clock
 
@@ -59,3 +62,49 @@ def test_making_a_lesson_required_recounts_every_learner(
     assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
     required = _enrollment(client, enrollment_id, auth_headers(student))
     assert (required["total_lessons_count"], float(required["progress_percentage"])) == (2, 50.0)
+
+
+def test_my_courses_points_at_the_next_open_item(
+    client: TestClient,
+    instructor: Any,
+    student: Any,
+    auth_headers: H,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The my-courses statement evaluates the release rule itself: a locked lesson is never
+    the next item, and it becomes one the moment it opens."""
+    moment = {"now": NOW}
+    monkeypatch.setattr(enrollments_repository, "utcnow", lambda: moment["now"])
+    course = create_course(instructor, lessons=3)
+    enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
+    first, optional, later = course.lesson_ids
+    opens = NOW + timedelta(days=2)
+    items = [
+        _lesson(first),
+        _lesson(optional, is_required=False),
+        _lesson(later, available_from=opens.isoformat()),
+    ]
+    answer = _set_items(client, course, _section_of(course.id), items, auth_headers(instructor))
+    assert answer.status_code == 200, answer.text
+
+    def next_item() -> Any:
+        page = client.get("/api/v1/enrollments/my-courses", headers=auth_headers(student))
+        assert page.status_code == 200, page.text
+        [entry] = page.json()["items"]
+        outline = client.get(f"/api/v1/courses/{course.id}/outline", headers=auth_headers(student))
+        assert outline.status_code == 200, outline.text
+        # The outline and my-courses share one definition of the next item.
+        assert outline.json().get("next_item") == entry["next_item"]
+        return entry["next_item"]
+
+    assert next_item()["id"] == str(first)
+    url = f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete"
+    assert client.post(url, headers=auth_headers(student)).status_code == 200
+    # The optional lesson is skipped and the last one is still locked.
+    assert next_item() is None
+    moment["now"] = opens
+    clock(opens)
+    reopened = next_item()
+    assert (reopened["id"], reopened["kind"]) == (str(later), "lesson")
+    assert reopened["title"]

@@ -1,0 +1,106 @@
+"""The learner's next item in a course: the first required item, in course order, that is
+open under the release rule, published and not completed. One SQL definition serves the
+outline and the my-courses statement."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
+
+from app.core.database import UTCDateTime
+from app.modules.courses import release
+from app.modules.courses.models import (
+    ITEM_TARGET_COLUMNS,
+    CourseSection,
+    SectionItem,
+    target_table,
+)
+from app.modules.courses.sections_schemas import OutlineNext
+
+
+def _target_published(item: Any) -> ColumnElement[bool]:
+    return or_(
+        *(
+            and_(
+                item.kind == kind.value,
+                exists().where(
+                    target_table(kind).c.id == getattr(item, column),
+                    target_table(kind).c.is_published.is_(True),
+                ),
+            )
+            for kind, (column, _table) in ITEM_TARGET_COLUMNS.items()
+        )
+    )
+
+
+def next_item_id(course_id: Any, student_id: Any, now: Any) -> Any:
+    """SQL: the id of the student's next item in the course (null: none left)."""
+    item, section = aliased(SectionItem), aliased(CourseSection)
+    done = release.completions(student_id).subquery()
+    columns = release.rule(item, section, student_id=student_id, now=now, done=done)
+    completed = exists().where(done.c.item_id == item.id, done.c.completed.is_(True))
+    return (
+        select(item.id)
+        .join(section, section.id == item.section_id)
+        .where(
+            item.course_id == course_id,
+            item.is_required.is_(True),
+            columns.is_open,
+            ~completed,
+            _target_published(item),
+        )
+        .order_by(section.position, section.created_at, item.position, item.created_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def joined(
+    left: FromClause, *, course_id: Any, student_id: Any, now: Any
+) -> tuple[FromClause, list[Any]]:
+    """`left` outer-joined with the next item (per row of `left` when `course_id` is one of
+    its columns), and the columns `next_item_id`, `next_item_kind`, `next_item_target_id`,
+    `next_item_title` (all null when nothing is left)."""
+    item = aliased(SectionItem)
+    source = left.outerjoin(item, item.id == next_item_id(course_id, student_id, now))
+    targets, titles = [], []
+    for kind, (column, _table) in ITEM_TARGET_COLUMNS.items():
+        table = target_table(kind).alias(f"next_{kind.value}")
+        source = source.outerjoin(table, table.c.id == getattr(item, column))
+        targets.append(getattr(item, column))
+        titles.append(table.c.title)
+    return source, [
+        item.id.label("next_item_id"),
+        item.kind.label("next_item_kind"),
+        func.coalesce(*targets).label("next_item_target_id"),
+        func.coalesce(*titles).label("next_item_title"),
+    ]
+
+
+def of_course(
+    db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
+) -> OutlineNext | None:
+    """The student's next item in one course."""
+    one_row = select(literal(1).label("one")).subquery()
+    source, columns = joined(
+        one_row,
+        course_id=bindparam("course_id", course_id, type_=SectionItem.id.type),
+        student_id=bindparam("student_id", student_id, type_=SectionItem.id.type),
+        now=bindparam("now", now, type_=UTCDateTime()),
+    )
+    row = db.execute(select(*columns).select_from(source)).one()
+    return OutlineNext.from_row(row._mapping) if row.next_item_id else None
