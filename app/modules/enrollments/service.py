@@ -40,7 +40,7 @@ from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, ItemKind, LessonType
 from app.modules.courses.schemas import CourseSummary
 from app.modules.courses.sections_schemas import OutlineNext
-from app.modules.enrollments import repository
+from app.modules.enrollments import progress_repository, repository
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.enrollments.schemas import (
     EnrollmentDetail,
@@ -305,7 +305,7 @@ def complete_lesson(
             "A quiz lesson is completed by passing its quiz", code="quiz_lesson_requires_quiz"
         )
     now = utcnow()
-    repository.upsert_progress(
+    progress_repository.upsert_progress(
         db,
         enrollment_id=enrollment.id,
         lesson_id=lesson.id,
@@ -365,7 +365,7 @@ async def record_heartbeat(
 ) -> LessonProgressRead:
     """The hot path: one statement (PostgreSQL) that also checks the student is active and
     the token current, so the user is not loaded. Reads happen only to explain a refusal."""
-    row = await repository.record_heartbeat(
+    row = await progress_repository.record_heartbeat(
         enrollment_id=enrollment_id,
         lesson_id=lesson_id,
         principal=principal,
