@@ -1,7 +1,8 @@
 """Seed a benchmark dataset for the learning core with bulk inserts.
 
-~1,000 published courses (5 lessons each), 50 instructors, 2,000 students and ~10,000
-enrollments, written with multi-row INSERTs in a handful of transactions (seconds, not
+~1,000 published courses (5 lessons each, in one published section whose items carry
+release rules that are met: a past `available_from` on the section, `release_after_days=0` on
+every item), 50 instructors, 2,000 students and ~10,000 enrollments, written with multi-row INSERTs in a handful of transactions (seconds, not
 minutes). Returns what the load driver needs to build realistic requests.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, insert
 
 from app.core.database import utcnow
 from app.core.security import hash_password
-from app.modules.courses.models import Course, Lesson
+from app.modules.courses.models import Course, CourseSection, Lesson, SectionItem
 from app.modules.enrollments.models import Enrollment
 from app.modules.users.models import User
 
@@ -88,6 +89,8 @@ def seed(
 
     course_rows: list[dict[str, Any]] = []
     lesson_rows: list[dict[str, Any]] = []
+    section_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
     lessons_of: dict[uuid.UUID, list[uuid.UUID]] = {}
     for number in range(courses):
         course_id = uuid.uuid4()
@@ -110,10 +113,37 @@ def seed(
                 "updated_at": created,
             }
         )
+        section_id = uuid.uuid4()
+        section_rows.append(
+            {
+                "id": section_id,
+                "course_id": course_id,
+                "title": "Course content",
+                "position": 0,
+                "is_published": True,
+                "available_from": created - timedelta(days=1),
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
         lessons_of[course_id] = []
         for index in range(lessons_per_course):
             lesson_id = uuid.uuid4()
             lessons_of[course_id].append(lesson_id)
+            item_rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "section_id": section_id,
+                    "course_id": course_id,
+                    "kind": "lesson",
+                    "lesson_id": lesson_id,
+                    "position": index,
+                    "is_required": True,
+                    "release_after_days": 0,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
             lesson_rows.append(
                 {
                     "id": lesson_id,
@@ -160,6 +190,8 @@ def seed(
             (User, instructor_rows + student_rows),
             (Course, course_rows),
             (Lesson, lesson_rows),
+            (CourseSection, section_rows),
+            (SectionItem, item_rows),
             (Enrollment, enrollment_rows),
         ):
             for chunk in _chunks(rows):

@@ -15,7 +15,6 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
-    literal,
     or_,
     select,
 )
@@ -50,7 +49,8 @@ def _target_published(item: Any) -> ColumnElement[bool]:
 def next_item_id(course_id: Any, student_id: Any, now: Any) -> Any:
     """SQL: the id of the student's next item in the course (null: none left)."""
     item, section = aliased(SectionItem), aliased(CourseSection)
-    done = release.completions(student_id).subquery()
+    # A CTE: the student's completions are read once per statement, not once per item.
+    done = release.completions(student_id).cte("next_item_done")
     columns = release.rule(item, section, student_id=student_id, now=now, done=done)
     completed = exists().where(done.c.item_id == item.id, done.c.completed.is_(True))
     return (
@@ -69,14 +69,12 @@ def next_item_id(course_id: Any, student_id: Any, now: Any) -> Any:
     )
 
 
-def joined(
-    left: FromClause, *, course_id: Any, student_id: Any, now: Any
-) -> tuple[FromClause, list[Any]]:
-    """`left` outer-joined with the next item (per row of `left` when `course_id` is one of
-    its columns), and the columns `next_item_id`, `next_item_kind`, `next_item_target_id`,
-    `next_item_title` (all null when nothing is left)."""
+def joined(left: FromClause, item_id: Any) -> tuple[FromClause, list[Any]]:
+    """`left` outer-joined with the section item `item_id` (a column of `left` holding a
+    `next_item_id`, for an index lookup) and its target, and the columns `next_item_id`,
+    `next_item_kind`, `next_item_target_id`, `next_item_title` (all null for no item)."""
     item = aliased(SectionItem)
-    source = left.outerjoin(item, item.id == next_item_id(course_id, student_id, now))
+    source = left.outerjoin(item, item.id == item_id)
     targets, titles = [], []
     for kind, (column, _table) in ITEM_TARGET_COLUMNS.items():
         table = target_table(kind).alias(f"next_{kind.value}")
@@ -95,12 +93,12 @@ def of_course(
     db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
 ) -> OutlineNext | None:
     """The student's next item in one course."""
-    one_row = select(literal(1).label("one")).subquery()
-    source, columns = joined(
-        one_row,
-        course_id=bindparam("course_id", course_id, type_=SectionItem.id.type),
-        student_id=bindparam("student_id", student_id, type_=SectionItem.id.type),
-        now=bindparam("now", now, type_=UTCDateTime()),
+    found = next_item_id(
+        bindparam("course_id", course_id, type_=SectionItem.id.type),
+        bindparam("student_id", student_id, type_=SectionItem.id.type),
+        bindparam("now", now, type_=UTCDateTime()),
     )
+    one_row = select(found.label("found")).subquery()
+    source, columns = joined(one_row, one_row.c.found)
     row = db.execute(select(*columns).select_from(source)).one()
     return OutlineNext.from_row(row._mapping) if row.next_item_id else None

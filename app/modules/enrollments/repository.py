@@ -137,23 +137,20 @@ def _student_page_statement(filtered: bool) -> Any:
     """One page of a student's enrollments with their course summaries, each course's next
     item under the release rule (`courses.next_item`), and the total count (a window
     function, so one statement answers both), only while the student is active at the
-    token's version. Built once: constructing it per call costs more than running it."""
+    token's version. The next item is found for the page's rows only, then joined by id.
+    Built once: constructing it per call costs more than running it."""
     courses = typing.cast(Table, Course.__table__)
     student_id = bindparam("b_student_id", type_=Uuid())
-    source, next_columns = next_item.joined(
-        _ENROLLMENTS.join(courses, courses.c.id == _ENROLLMENTS.c.course_id),
-        course_id=_ENROLLMENTS.c.course_id,
-        student_id=student_id,
-        now=bindparam("b_now", type_=UTCDateTime()),
-    )
-    return (
+    page = (
         select(
             *_ENROLLMENTS.c,
             *(courses.c[name].label(f"course_{name}") for name in COURSE_SUMMARY_COLUMNS),
-            *next_columns,
             func.count().over().label("total"),
+            next_item.next_item_id(
+                _ENROLLMENTS.c.course_id, student_id, bindparam("b_now", type_=UTCDateTime())
+            ).label("found_item_id"),
         )
-        .select_from(source)
+        .join_from(_ENROLLMENTS, courses, courses.c.id == _ENROLLMENTS.c.course_id)
         .where(
             _ENROLLMENTS.c.student_id == student_id,
             _listed_status(bindparam("b_status") if filtered else None),
@@ -166,6 +163,13 @@ def _student_page_statement(filtered: bool) -> Any:
         .order_by(_ENROLLMENTS.c.enrolled_at.desc(), _ENROLLMENTS.c.id)
         .limit(bindparam("b_limit", type_=Integer()))
         .offset(bindparam("b_offset", type_=Integer()))
+        .subquery("page")
+    )
+    source, next_columns = next_item.joined(page, page.c.found_item_id)
+    return (
+        select(*(column for column in page.c if column.name != "found_item_id"), *next_columns)
+        .select_from(source)
+        .order_by(page.c.enrolled_at.desc(), page.c.id)
     )
 
 
