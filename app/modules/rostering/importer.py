@@ -92,10 +92,16 @@ def apply_batch(run: ImportRun, name: str, kind: str, handler: Handler, batch: l
 
 
 def run_import(run: ImportRun) -> None:
-    """Apply every data set the archive carries, committing after each batch."""
+    """Apply every data set the archive carries, committing after each batch. The tables'
+    statistics are refreshed each time the rows applied have doubled since the last refresh
+    (a handful of times per import, whatever its size)."""
+    refreshed = 0
     for name, kind, handler in STEPS:
         if name not in run.record.files:
             continue
         for batch in read_batches(run.archive, name, run.batch_size):
             apply_batch(run, name, kind, handler, batch)
             run.checkpoint()
+            if run.record.rows_done >= 2 * refreshed + run.batch_size:
+                repository.refresh_statistics(run.db)
+                refreshed = run.record.rows_done
