@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, text, tuple_
@@ -17,6 +18,22 @@ from app.modules.users.models import User
 
 def get_import(session: Session, import_id: uuid.UUID) -> RosterImport | None:
     return session.get(RosterImport, import_id)
+
+
+def stalled_imports(session: Session, *, running: str, before: datetime) -> list[RosterImport]:
+    """Imports still marked running whose last progress is older than `before`, locked so
+    a finishing worker and this check do not both decide the outcome."""
+    return list(
+        session.scalars(
+            select(RosterImport)
+            .where(RosterImport.status == running, RosterImport.updated_at < before)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def import_status(session: Session, import_id: uuid.UUID) -> str | None:
+    return session.scalar(select(RosterImport.status).where(RosterImport.id == import_id))
 
 
 def list_imports_statement() -> Select[RosterImport]:
