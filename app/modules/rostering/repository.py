@@ -63,6 +63,16 @@ def sources(session: Session, kind: str, sourced_ids: Collection[str]) -> dict[s
     return {row.sourced_id: row for row in rows}
 
 
+def sources_page(
+    session: Session, kind: str, *, after: uuid.UUID | None, limit: int
+) -> list[RosterSource]:
+    """Mapped records of `kind` in id order, `limit` from the one after `after`."""
+    statement = select(RosterSource).where(RosterSource.kind == kind)
+    if after is not None:
+        statement = statement.where(RosterSource.id > after)
+    return list(session.scalars(statement.order_by(RosterSource.id).limit(limit)))
+
+
 def delete_sources(session: Session, ids: Collection[uuid.UUID]) -> None:
     if ids:
         session.execute(
