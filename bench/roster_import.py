@@ -11,9 +11,10 @@ a roster zip (orgs, a session, courses, users and their roles, classes, and `--s
 `--per-student` student enrollments plus one teacher enrollment per class), checks it as the
 upload route does, and runs the import in this process the way the Celery task runs it.
 Invitation emails are queued to an in-memory broker (their sending is the email worker's
-time, not the import's). It prints the time of the check, of each data set and of the whole
-import, rows per second, and the process's peak resident memory, then runs the same import
-again (every row an update) to time a re-import.
+time, not the import's). It prints the time of the check and of the whole import, rows per
+second, the enrollments' counts and the process's peak resident memory, then runs the same
+import again (every row an update, and the bulk files' check for records they no longer list
+walks every mapped record) to time a re-import.
 """
 
 from __future__ import annotations
