@@ -11,9 +11,10 @@ a roster zip (orgs, a session, courses, users and their roles, classes, and `--s
 `--per-student` student enrollments plus one teacher enrollment per class), checks it as the
 upload route does, and runs the import in this process the way the Celery task runs it.
 Invitation emails are queued to an in-memory broker (their sending is the email worker's
-time, not the import's). It prints the time of the check, of each data set and of the whole
-import, rows per second, and the process's peak resident memory, then runs the same import
-again (every row an update) to time a re-import.
+time, not the import's). It prints the time of the check and of the whole import, rows per
+second, the enrollments' counts and the process's peak resident memory, then runs the same
+import again (every row an update, and the bulk files' check for records they no longer list
+walks every mapped record) to time a re-import.
 """
 
 from __future__ import annotations
@@ -27,21 +28,32 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from app.modules.rostering.archive import REQUIRED_COLUMNS
 from bench.common import prepare_database
 
 ROOT = Path(__file__).resolve().parents[1]
 STAMP = "2026-09-01T08:00:00.000Z"
 
 
-def _csv(archive: zipfile.ZipFile, name: str, header: list[str], rows: object) -> int:
+def _csv(
+    archive: zipfile.ZipFile,
+    name: str,
+    rows: Iterable[dict[str, str]],
+    extra: tuple[str, ...] = (),
+) -> int:
+    """Write `name`.csv with the columns the importer requires (then `extra` ones), every
+    row active and stamped, as a bulk export would be."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer = csv.DictWriter(
+        buffer, fieldnames=[*REQUIRED_COLUMNS[name], *extra], lineterminator="\r\n"
+    )
+    writer.writeheader()
     count = 0
-    for row in rows:  # type: ignore[attr-defined]
-        writer.writerow(row)
+    for row in rows:
+        writer.writerow({"status": "active", "dateLastModified": STAMP, **row})
         count += 1
     archive.writestr(f"{name}.csv", buffer.getvalue())
     return count
@@ -50,147 +62,108 @@ def _csv(archive: zipfile.ZipFile, name: str, header: list[str], rows: object) -
 def write_roster(
     path: Path, *, students: int, teachers: int, classes: int, per_student: int
 ) -> dict[str, int]:
-    modes = ("orgs", "academicSessions", "courses", "users", "roles", "classes", "enrollments")
     counts: dict[str, int] = {}
+    people = [(f"t-{n}", "teacher") for n in range(teachers)] + [
+        (f"s-{n}", "student") for n in range(students)
+    ]
+
+    def enrollments() -> Iterator[dict[str, str]]:
+        for n in range(classes):
+            yield {
+                "sourcedId": f"e-t-{n}",
+                "classSourcedId": f"class-{n}",
+                "schoolSourcedId": "org-1",
+                "userSourcedId": f"t-{n % teachers}",
+                "role": "teacher",
+                "primary": "true",
+            }
+        for s in range(students):
+            for k in range(per_student):
+                yield {
+                    "sourcedId": f"e-{s}-{k}",
+                    "classSourcedId": f"class-{(s * per_student + k) % classes}",
+                    "schoolSourcedId": "org-1",
+                    "userSourcedId": f"s-{s}",
+                    "role": "student",
+                    "primary": "false",
+                }
+
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = "propertyName,value\r\nmanifest.version,1.0\r\noneroster.version,1.2\r\n"
-        manifest += "".join(f"file.{name},bulk\r\n" for name in modes)
+        manifest += "".join(f"file.{name},bulk\r\n" for name in REQUIRED_COLUMNS)
         archive.writestr("manifest.csv", manifest)
         counts["orgs"] = _csv(
-            archive,
-            "orgs",
-            ["sourcedId", "status", "dateLastModified", "name", "type"],
-            [["org-1", "active", STAMP, "Bench High", "school"]],
+            archive, "orgs", [{"sourcedId": "org-1", "name": "Bench High", "type": "school"}]
         )
         counts["academicSessions"] = _csv(
             archive,
             "academicSessions",
             [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "title",
-                "type",
-                "startDate",
-                "endDate",
-                "schoolYear",
+                {
+                    "sourcedId": "term-1",
+                    "title": "Fall",
+                    "type": "term",
+                    "startDate": "2026-09-01",
+                    "endDate": "2026-12-20",
+                    "schoolYear": "2027",
+                }
             ],
-            [["term-1", "active", STAMP, "Fall", "term", "2026-09-01", "2026-12-20", "2027"]],
         )
         counts["courses"] = _csv(
             archive,
             "courses",
-            ["sourcedId", "status", "dateLastModified", "title", "orgSourcedId"],
-            ([f"course-{n}", "active", STAMP, f"Subject {n}", "org-1"] for n in range(50)),
+            (
+                {"sourcedId": f"course-{n}", "title": f"Subject {n}", "orgSourcedId": "org-1"}
+                for n in range(50)
+            ),
         )
-        people = [(f"t-{n}", "teacher") for n in range(teachers)] + [
-            (f"s-{n}", "student") for n in range(students)
-        ]
         counts["users"] = _csv(
             archive,
             "users",
-            [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "enabledUser",
-                "username",
-                "givenName",
-                "familyName",
-                "email",
-                "password",
-            ],
             (
-                [
-                    sid,
-                    "active",
-                    STAMP,
-                    "true",
-                    sid,
-                    "Given",
-                    f"Family {sid}",
-                    f"{sid}@bench.example",
-                    "",
-                ]
+                {
+                    "sourcedId": sid,
+                    "enabledUser": "true",
+                    "username": sid,
+                    "givenName": "Given",
+                    "familyName": f"Family {sid}",
+                    "email": f"{sid}@bench.example",
+                    "password": "",
+                }
                 for sid, _ in people
             ),
+            extra=("email", "password"),
         )
         counts["roles"] = _csv(
             archive,
             "roles",
-            [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "userSourcedId",
-                "roleType",
-                "role",
-                "orgSourcedId",
-            ],
             (
-                [f"role-{sid}", "active", STAMP, sid, "primary", role, "org-1"]
+                {
+                    "sourcedId": f"role-{sid}",
+                    "userSourcedId": sid,
+                    "roleType": "primary",
+                    "role": role,
+                    "orgSourcedId": "org-1",
+                }
                 for sid, role in people
             ),
+            extra=("orgSourcedId",),
         )
         counts["classes"] = _csv(
             archive,
             "classes",
-            [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "title",
-                "courseSourcedId",
-                "schoolSourcedId",
-                "termSourcedIds",
-            ],
             (
-                [f"class-{n}", "active", STAMP, f"Class {n}", f"course-{n % 50}", "org-1", "term-1"]
+                {
+                    "sourcedId": f"class-{n}",
+                    "title": f"Class {n}",
+                    "courseSourcedId": f"course-{n % 50}",
+                    "schoolSourcedId": "org-1",
+                    "termSourcedIds": "term-1",
+                }
                 for n in range(classes)
             ),
         )
-
-        def enrollments() -> object:
-            for n in range(classes):
-                yield [
-                    f"e-t-{n}",
-                    "active",
-                    STAMP,
-                    f"class-{n}",
-                    "org-1",
-                    f"t-{n % teachers}",
-                    "teacher",
-                    "true",
-                ]
-            for s in range(students):
-                for k in range(per_student):
-                    c = (s * per_student + k) % classes
-                    yield [
-                        f"e-{s}-{k}",
-                        "active",
-                        STAMP,
-                        f"class-{c}",
-                        "org-1",
-                        f"s-{s}",
-                        "student",
-                        "false",
-                    ]
-
-        counts["enrollments"] = _csv(
-            archive,
-            "enrollments",
-            [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "classSourcedId",
-                "schoolSourcedId",
-                "userSourcedId",
-                "role",
-                "primary",
-            ],
-            enrollments(),
-        )
+        counts["enrollments"] = _csv(archive, "enrollments", enrollments(), extra=("primary",))
     return counts
 
 

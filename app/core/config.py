@@ -164,6 +164,11 @@ class Settings(BaseSettings):
     ROSTER_MAX_UNCOMPRESSED_MB: int = Field(default=1000, ge=1)
     ROSTER_MAX_COMPRESSION_RATIO: int = Field(default=200, ge=1)
     ROSTER_BATCH_SIZE: int = Field(default=1000, ge=1, le=10000)
+    # A running import whose progress has not moved for this long lost its worker: it is
+    # marked failed (checked on ROSTER_STALL_CRON and whenever imports are read). Keep it
+    # above the time one batch can take; the import task's own limit is 10 minutes.
+    ROSTER_STALL_MINUTES: int = Field(default=15, ge=1)
+    ROSTER_STALL_CRON: str = "*/5 * * * *"
     INVITATION_TOKEN_EXPIRE_HOURS: int = Field(default=168, ge=1)
     DATA_EXPORT_LINK_EXPIRE_MINUTES: int = Field(default=60, ge=1)
 

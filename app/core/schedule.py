@@ -4,8 +4,8 @@ SCHEDULE_TIMEZONE, or `every:<seconds>` (handy in development and tests).
 
 Registered today: the weekly progress report and the daily course reminder (enrollments),
 subscription expiry and the reconciliation of pending payments (payments), the cleanup
-of expired tokens (auth), the re-drive of overdue webhook deliveries (webhooks), and the
-due-date reminders (calendar).
+of expired tokens (auth), the re-drive of overdue webhook deliveries (webhooks), the
+due-date reminders (calendar), and failing roster imports whose worker died (rostering).
 """
 
 from __future__ import annotations

@@ -39,5 +39,8 @@ class StatusList(UUIDPrimaryKey, Timestamps, Base):
 
     purpose: Mapped[str] = mapped_column(String(20))
     length: Mapped[int] = mapped_column(Integer)
-    next_index: Mapped[int] = mapped_column(Integer, default=0)
+    # How many indexes credentials hold, and which (bit i set: index i is taken). Indexes
+    # are drawn at random, so the list published says nothing of how many were issued.
+    allocated_count: Mapped[int] = mapped_column(Integer, default=0)
+    allocated: Mapped[bytes] = mapped_column(LargeBinary)
     bits: Mapped[bytes] = mapped_column(LargeBinary)

@@ -44,7 +44,7 @@ def open_status_list(db: Session, purpose: str) -> StatusList | None:
     issuers never take the same index."""
     return db.scalar(
         select(StatusList)
-        .where(StatusList.purpose == purpose, StatusList.next_index < StatusList.length)
+        .where(StatusList.purpose == purpose, StatusList.allocated_count < StatusList.length)
         .order_by(StatusList.created_at, StatusList.id)
         .limit(1)
         .with_for_update()

@@ -4,13 +4,16 @@ A credential carries a `BitstringStatusListEntry` naming a list and its index in
 is published as a signed `BitstringStatusListCredential` whose `encodedList` is the multibase
 (prefix `u`) base64url, unpadded, of the GZIP-compressed bitstring; its first bit is the most
 significant bit of the first byte. Each list holds 131,072 entries, the specification's
-16 KB minimum, so one revoked credential hides among many.
+16 KB minimum, so one revoked credential hides among many, and a credential's index is drawn
+at random among the list's free ones (the specification's advice): sequential indexes would
+tell a verifier how many credentials were issued before it and which were issued together.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
@@ -48,17 +51,38 @@ def list_url(list_id: uuid.UUID) -> str:
     return f"{lists_url()}{list_id}"
 
 
+# Random draws before falling back to picking among the free indexes directly: a list stays
+# in use until full, and the last free indexes are rarely hit by chance.
+RANDOM_DRAWS = 32
+
+
+def _free_index(allocated: bytes, length: int) -> int:
+    """A uniformly random index whose bit is clear in `allocated` (at least one is)."""
+    for _ in range(RANDOM_DRAWS):
+        index = secrets.randbelow(length)
+        if not _bit(allocated, index):
+            return index
+    free = [i for i in range(length) if not _bit(allocated, i)]
+    return free[secrets.randbelow(len(free))]
+
+
 def allocate(db: Session, purpose: str = REVOCATION) -> StatusEntry:
-    """The next free index of the open list (a new list when every one is full)."""
+    """A random free index of the open list (a new list when every one is full). The list
+    row stays locked until commit, so two issuers never draw the same index."""
     status_list = repository.open_status_list(db, purpose)
     if status_list is None:
         status_list = StatusList(
-            purpose=purpose, length=LIST_LENGTH, next_index=0, bits=bytes(LIST_LENGTH // 8)
+            purpose=purpose,
+            length=LIST_LENGTH,
+            allocated_count=0,
+            allocated=bytes(LIST_LENGTH // 8),
+            bits=bytes(LIST_LENGTH // 8),
         )
         db.add(status_list)
         db.flush()
-    index = status_list.next_index
-    status_list.next_index = index + 1
+    index = _free_index(status_list.allocated, status_list.length)
+    status_list.allocated = _with_bit(status_list.allocated, index, True)
+    status_list.allocated_count += 1
     db.flush()
     return StatusEntry(list_id=status_list.id, index=index)
 
@@ -79,18 +103,22 @@ def _bit(bits: bytes, index: int) -> bool:
     return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
 
+def _with_bit(bits: bytes, index: int, value: bool) -> bytes:
+    changed = bytearray(bits)
+    mask = 0x80 >> (index % 8)
+    if value:
+        changed[index // 8] |= mask
+    else:
+        changed[index // 8] &= ~mask & 0xFF
+    return bytes(changed)
+
+
 def set_status(db: Session, status: StatusEntry, value: bool = True) -> None:
     """Set (revoke) or clear the credential's bit; the list row is locked meanwhile."""
     status_list = repository.get_status_list(db, status.list_id, lock=True)
     if status_list is None or not 0 <= status.index < status_list.length:
         raise StatusListNotFound("The credential's status entry does not exist")
-    bits = bytearray(status_list.bits)
-    mask = 0x80 >> (status.index % 8)
-    if value:
-        bits[status.index // 8] |= mask
-    else:
-        bits[status.index // 8] &= ~mask & 0xFF
-    status_list.bits = bytes(bits)
+    status_list.bits = _with_bit(status_list.bits, status.index, value)
     db.flush()
 
 

@@ -198,7 +198,9 @@ def enrollments(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[i
     classes = run.known(SourceKind.CLASS, (i.row.get("classSourcedId") for i in items))
     users = run.known(SourceKind.USER, (i.row.get("userSourcedId") for i in items))
     # Only a teacher's account is read (for its role): students need only their id.
-    teachers = {i.row.get("userSourcedId") for i in items if i.row.get("role") == "teacher"}
+    teacher_rows = [i.row for i in items if i.row.get("role") == "teacher"]
+    teachers = {row.get("userSourcedId") for row in teacher_rows}
+    taught = {row.get("classSourcedId") for row in teacher_rows}
     people = repository.users_by_id(
         run.db,
         {
@@ -207,14 +209,22 @@ def enrollments(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[i
             if sourced_id in teachers and source is not None and source.local_id
         },
     )
-    course_ids = {s.local_id for s in classes.values() if s is not None and s.local_id}
-    courses = repository.courses_by_id(run.db, course_ids)
+    # Only a teacher row changes its course (the instructor), and only a removed row needs
+    # the enrollment it mapped to by id: the other rows are matched by (student, course).
+    courses = repository.courses_by_id(
+        run.db,
+        {
+            source.local_id
+            for sourced_id, source in classes.items()
+            if source is not None and source.local_id and sourced_id in taught
+        },
+    )
     mapped = repository.enrollments_by_id(
         run.db,
         {
             i.source.local_id
             for i in items
-            if i.source and i.source.local_id and i.source.role == "student"
+            if i.deleting and i.source and i.source.local_id and i.source.role == "student"
         },
     )
     now = utcnow()

@@ -14,9 +14,12 @@ Record by record (OneRoster -> here):
 - enrollment -> a student's enrollment, or (teacher) the course's instructor.
 - org, academicSession, course -> reference data classes point at (`roster_sources.data`).
 
-In delta files, `status=tobedeleted` drops the record (an account is deactivated, a course
-archived, an enrollment dropped: none is deleted, their history stays) and a row whose
-`dateLastModified` is not newer than the one applied before is skipped as stale.
+`status=tobedeleted` drops the record (an account is deactivated, a course archived, an
+enrollment dropped: none is deleted, their history stays). In delta files that is the only
+way a record goes, and a row whose `dateLastModified` is not newer than the one applied
+before is skipped as stale. A bulk file is the complete current set (OneRoster 1.2 CSV
+binding): once it is read, the records earlier imports mapped for it that it no longer lists
+are dropped the same way and reported as `removed`.
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ from app.modules.rostering.classes import (
 )
 from app.modules.rostering.models import RosterImportError, SourceKind
 from app.modules.rostering.people import roles, users
-from app.modules.rostering.run import MAX_ID, Counts, Handler, ImportRun, Prepared, prepare, stale
+from app.modules.rostering.run import (
+    MAX_ID,
+    Counts,
+    Handler,
+    ImportRun,
+    Prepared,
+    forget,
+    prepare,
+    stale,
+)
 
 # The data sets in the order they are applied, with the kind of record each maps.
 STEPS: tuple[tuple[str, str, Handler], ...] = (
@@ -91,11 +103,44 @@ def apply_batch(run: ImportRun, name: str, kind: str, handler: Handler, batch: l
     run.record.summary = {key: value.as_dict() for key, value in run.counts.items()}
 
 
+def remove_unlisted(run: ImportRun, name: str, kind: str, handler: Handler) -> None:
+    """After a bulk file: its records from earlier imports that it no longer lists are
+    removed as a `tobedeleted` row would remove them (a bulk file is the complete set), and
+    counted as `removed`. The mapping is walked a batch at a time."""
+    counts = run.counts.setdefault(name, Counts())
+    after = None
+    while page := repository.sources_page(run.db, kind, after=after, limit=run.batch_size):
+        after = page[-1].id
+        missing = [
+            Prepared(Row(line=0, values={}), source.sourced_id, True, None, source)
+            for source in page
+            if source.id not in run.listed
+        ]
+        if not missing:
+            continue
+        handler(run, missing, Counts())
+        if not run.dry_run:
+            # Also the mappings whose local record was already gone.
+            forget(run, missing)
+        counts.removed += len(missing)
+        run.record.summary = {key: value.as_dict() for key, value in run.counts.items()}
+        run.checkpoint()
+
+
 def run_import(run: ImportRun) -> None:
-    """Apply every data set the archive carries, committing after each batch."""
+    """Apply every data set the archive carries, committing after each batch. The tables'
+    statistics are refreshed each time the rows applied have doubled since the last refresh
+    (a handful of times per import, whatever its size)."""
+    refreshed = 0
     for name, kind, handler in STEPS:
         if name not in run.record.files:
             continue
         for batch in read_batches(run.archive, name, run.batch_size):
             apply_batch(run, name, kind, handler, batch)
             run.checkpoint()
+            if run.record.rows_done >= 2 * refreshed + run.batch_size:
+                repository.refresh_statistics(run.db)
+                refreshed = run.record.rows_done
+        if run.record.files[name] == "bulk" and kind != "role":
+            remove_unlisted(run, name, kind, handler)
+        run.listed.clear()

@@ -35,6 +35,7 @@ class Counts:
     deleted: int = 0
     skipped: int = 0
     refused: int = 0
+    removed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -60,6 +61,10 @@ class ImportRun:
     declared: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, Counts] = field(default_factory=dict)
     inserts: dict[type[Any], list[dict[str, Any]]] = field(default_factory=dict)
+    # Bulk files only: the mapped records (roster_sources ids) the data set under way names
+    # or created, so those it does not name can be removed once it is read. Ids, not rows:
+    # about 100 bytes per record, emptied after each data set.
+    listed: set[uuid.UUID] = field(default_factory=set)
 
     @property
     def dry_run(self) -> bool:
@@ -72,6 +77,8 @@ class ImportRun:
     def insert_later(self, model: type[Any], values: dict[str, Any]) -> None:
         """Queue a new row: a batch's new rows are inserted together, many per statement."""
         self.inserts.setdefault(model, []).append(values)
+        if model is RosterSource:
+            self.listed.add(values["id"])
 
     def write_inserts(self) -> None:
         for model, rows in self.inserts.items():
@@ -97,6 +104,9 @@ def prepare(run: ImportRun, kind: str, name: str, batch: list[Row]) -> list[Prep
     """Each row's common fields checked (or the reason it is refused), with its mapping."""
     delta = run.record.files.get(name) == "delta"
     existing = repository.sources(run.db, kind, {row.get("sourcedId") for row in batch})
+    if not delta:
+        # Named by the file, even on a row refused below: it is not missing from it.
+        run.listed.update(source.id for source in existing.values())
     seen: set[str] = set()
     prepared: list[Prepared | str] = []
     for row in batch:

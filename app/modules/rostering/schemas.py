@@ -23,6 +23,11 @@ class FileCounts(BaseModel):
     deleted: int = 0
     skipped: int = Field(default=0, description="Stale delta rows and deletions of unknown ids")
     refused: int = 0
+    removed: int = Field(
+        default=0,
+        description="Bulk files: records of earlier imports the file no longer lists "
+        "(enrollments dropped, accounts deactivated, classes archived, reference data forgotten)",
+    )
 
 
 class RosterImportRead(BaseModel):

@@ -7,6 +7,7 @@ import logging
 import tempfile
 import uuid
 import zipfile
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
@@ -34,8 +35,38 @@ logger = logging.getLogger("app.rostering")
 ERRORS_SHOWN = 100
 
 
+STALLED = (
+    "The import stopped making progress (its worker ended without finishing); the batches "
+    "before it were applied. Upload the roster again: records already applied are updated, "
+    "not duplicated."
+)
+
+
 class ImportNotFound(NotFound):
     code = "roster_import_not_found"
+
+
+class ImportAbandoned(Exception):
+    """The import was marked failed while its worker still ran: the worker stops."""
+
+
+def fail_stalled_imports(db: Session, *, now: datetime) -> int:
+    """Mark failed the running imports whose progress (`updated_at`, moved by every batch)
+    is older than ROSTER_STALL_MINUTES: their worker died (killed, out of memory, the
+    machine restarted) and nothing else would ever finish them. Returns how many."""
+    before = now - timedelta(minutes=get_settings().ROSTER_STALL_MINUTES)
+    stalled = repository.stalled_imports(db, running=ImportStatus.RUNNING.value, before=before)
+    for record in stalled:
+        logger.warning(
+            "roster import %s stalled since %s: marked failed", record.id, record.updated_at
+        )
+        record.status = ImportStatus.FAILED.value
+        record.failure = STALLED
+        record.finished_at = now
+        # Nobody will read the uploaded zip again.
+        get_storage("uploads").delete(record.archive_key)
+    db.flush()
+    return len(stalled)
 
 
 def _spool(source: BinaryIO) -> BinaryIO:
@@ -86,6 +117,7 @@ def start_import(db: Session, *, admin: User, source: BinaryIO, dry_run: bool) -
 
 
 def get_import(db: Session, import_id: uuid.UUID) -> tuple[RosterImport, list[RosterImportError]]:
+    fail_stalled_imports(db, now=utcnow())
     record = repository.get_import(db, import_id)
     if record is None:
         raise ImportNotFound("Roster import not found")
@@ -93,6 +125,7 @@ def get_import(db: Session, import_id: uuid.UUID) -> tuple[RosterImport, list[Ro
 
 
 def list_imports(db: Session, *, params: PageParams) -> tuple[list[RosterImport], int]:
+    fail_stalled_imports(db, now=utcnow())
     return paginate(db, repository.list_imports_statement(), params)
 
 
@@ -115,7 +148,8 @@ def _download(key: str) -> BinaryIO:
 def _finish(import_id: uuid.UUID, *, failure: str | None) -> None:
     with session_scope() as db:
         record = repository.get_import(db, import_id)
-        if record is None:
+        # Already failed as stalled: that outcome stands.
+        if record is None or record.status != ImportStatus.RUNNING.value:
             return
         record.status = (ImportStatus.FAILED if failure else ImportStatus.COMPLETED).value
         record.failure = failure
@@ -145,6 +179,8 @@ def execute_import(import_id: uuid.UUID) -> None:
 
             def step() -> None:
                 checkpoint()
+                if repository.import_status(session, import_id) != ImportStatus.RUNNING.value:
+                    raise ImportAbandoned
                 session.add(record)
 
             step()
@@ -156,6 +192,8 @@ def execute_import(import_id: uuid.UUID) -> None:
                 checkpoint=step,
             )
             run_import(run)
+    except ImportAbandoned:
+        logger.warning("roster import %s was marked failed while running: stopped", import_id)
     except Exception:
         logger.exception("roster import %s failed", import_id)
         failure = "The import stopped on an unexpected error; the batches before it were applied"

@@ -118,6 +118,7 @@ def test_reimport_updates_instead_of_duplicating(
         "deleted": 0,
         "skipped": 0,
         "refused": 0,
+        "removed": 0,
     }
     assert again["summary"]["enrollments"]["created"] == 0
     assert _count(db, User) == 6  # the five imported and the administrator
@@ -178,6 +179,7 @@ def test_delta_updates_drops_and_skips_stale_rows(
         "deleted": 1,
         "skipped": 1,
         "refused": 0,
+        "removed": 0,
     }
     assert body["summary"]["enrollments"]["deleted"] == 1
     people = {u.email: u for u in db.scalars(select(User))}
