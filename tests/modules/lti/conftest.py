@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.database import session_scope
 from app.modules.lti import claims as c
+from app.modules.lti import subjects
 from app.modules.users.models import User
 from tests.factories import bearer_headers
 from tests.modules.courses.factories import SeededCourse, create_course, create_enrollment
@@ -40,6 +43,17 @@ class Placement:
     tool: Tool
     course: SeededCourse
     link: dict[str, Any]
+
+    @property
+    def launch_url(self) -> str:
+        """The launch of the link's section item."""
+        return f"/api/v1/courses/{self.course.id}/items/{self.link['item_id']}/launch"
+
+
+def sub_of(tool: Tool, user: User) -> str:
+    """The `sub` the tool knows the user by."""
+    with session_scope() as db:
+        return subjects.sub_for(db, tool_id=uuid.UUID(tool.registered["id"]), user_id=user.id)
 
 
 @pytest.fixture
@@ -85,8 +99,7 @@ def open_link(client: TestClient) -> Callable[..., dict[str, str]]:
     def _open(placement: Placement, user: User) -> dict[str, str]:
         from tests.modules.lti.tool import form_fields
 
-        url = f"/api/v1/courses/{placement.course.id}/lti-links/{placement.link['id']}/launch"
-        initiation = client.get(url, headers=bearer_headers(user))
+        initiation = client.get(placement.launch_url, headers=bearer_headers(user))
         assert initiation.status_code == 200, initiation.text
         authorization = placement.tool.login(initiation.json())
         page = client.get(authorization)

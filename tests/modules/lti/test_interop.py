@@ -19,7 +19,7 @@ from app.modules.lti import claims as c
 from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import SeededCourse, create_enrollment
-from tests.modules.lti.conftest import Placement, register_tool
+from tests.modules.lti.conftest import Placement, register_tool, sub_of
 from tests.modules.lti.tool import TOOL_LAUNCH, Tool, form_fields
 
 
@@ -45,7 +45,8 @@ def test_pylti1p3_validates_a_resource_link_launch(
     message = placed.tool.launch(open_link(placed, student))
     data = message.get_launch_data()
     assert message.is_resource_launch() and message.check_student_access()
-    assert data["sub"] == str(student.id) and "@" not in data["sub"]
+    assert data["sub"] == sub_of(placed.tool, student)
+    assert str(student.id) not in data["sub"] and "@" not in data["sub"]
     assert data["aud"] == placed.tool.client_id and data["azp"] == placed.tool.client_id
     assert data[c.ROLES] == [c.ROLE_LEARNER]
     assert data[c.RESOURCE_LINK] == {"id": placed.link["id"], "title": "Practice set"}
@@ -83,13 +84,13 @@ def test_scores_posted_by_pylti1p3_reach_the_gradebook_and_its_csv(
 ) -> None:
     message = placed.tool.launch(open_link(placed, student))
     ags = message.get_ags()
-    ags.put_grade(_grade(str(student.id), 7, 10))
+    ags.put_grade(_grade(message.get_launch_data()["sub"], 7, 10))
 
     results = ags.get_grades(
         LineItem({"id": message.get_launch_data()[c.AGS_ENDPOINT]["lineitem"]})
     )
     assert [(r["userId"], r["resultScore"], r["resultMaximum"]) for r in results] == [
-        (str(student.id), 14.0, 20.0)
+        (sub_of(placed.tool, student), 14.0, 20.0)
     ]
     book = client.get(
         f"/api/v1/courses/{placed.course.id}/gradebook", headers=bearer_headers(instructor)
@@ -116,14 +117,13 @@ def test_an_older_score_is_ignored_and_a_pending_one_is_not_graded(
     open_link: Callable[..., dict[str, str]],
 ) -> None:
     ags = placed.tool.launch(open_link(placed, student)).get_ags()
-    ags.put_grade(_grade(str(student.id), 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
-    ags.put_grade(_grade(str(student.id), 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
+    sub = sub_of(placed.tool, student)
+    ags.put_grade(_grade(sub, 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
+    ags.put_grade(_grade(sub, 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
     url = f"/api/v1/courses/{placed.course.id}/gradebook"
     cell = client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"][0]
     assert cell["percentage"] == "90.00"
-    ags.put_grade(
-        _grade(str(student.id), 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending")
-    )
+    ags.put_grade(_grade(sub, 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending"))
     assert client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"] == [
         None
     ]
@@ -142,8 +142,8 @@ def test_pylti1p3_reads_the_roster_page_by_page(
     message = placed.tool.launch(open_link(placed, student))
     members = message.get_nrps().get_members()
     assert [(m["user_id"], m["roles"], m["status"]) for m in members][:2] == [
-        (str(instructor.id), [c.ROLE_INSTRUCTOR], "Active"),
-        (str(student.id), [c.ROLE_LEARNER], "Active"),
+        (sub_of(placed.tool, instructor), [c.ROLE_INSTRUCTOR], "Active"),
+        (sub_of(placed.tool, student), [c.ROLE_LEARNER], "Active"),
     ]
     assert len(members) == 5 and all("email" not in m and "name" not in m for m in members)
 
@@ -159,7 +159,9 @@ def test_pylti1p3_reads_the_roster_page_by_page(
         message.get_service_connector(),
         {**claim, "context_memberships_url": claim["context_memberships_url"] + "?role=Learner"},
     ).get_members()
-    assert {m["user_id"] for m in learners} == {str(student.id)} | {str(o.id) for o in others}
+    assert {m["user_id"] for m in learners} == {
+        sub_of(placed.tool, user) for user in (student, *others)
+    }
 
 
 def test_pylti1p3_deep_linking_response_creates_links(
