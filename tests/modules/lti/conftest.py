@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pylti1p3.grade import Grade
 
 from app.core.database import session_scope
 from app.modules.lti import claims as c
@@ -48,6 +50,19 @@ class Placement:
     def launch_url(self) -> str:
         """The launch of the link's section item."""
         return f"/api/v1/courses/{self.course.id}/items/{self.link['item_id']}/launch"
+
+
+def grade(user_id: str, score: float, maximum: float, **fields: str) -> Grade:
+    """A pylti1p3 score for `user_id` (the tool's sub of the user)."""
+    return (
+        Grade()
+        .set_user_id(user_id)
+        .set_score_given(score)
+        .set_score_maximum(maximum)
+        .set_timestamp(fields.get("timestamp", datetime.now(UTC).isoformat()))
+        .set_activity_progress(fields.get("activity", "Completed"))
+        .set_grading_progress(fields.get("grading", "FullyGraded"))
+    )
 
 
 def sub_of(tool: Tool, user: User) -> str:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from pylti1p3.deep_link_resource import DeepLinkResource
-from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.names_roles import NamesRolesProvisioningService
 
@@ -19,21 +17,8 @@ from app.modules.lti import claims as c
 from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import SeededCourse, create_enrollment
-from tests.modules.lti.conftest import Placement, register_tool, sub_of
+from tests.modules.lti.conftest import Placement, grade, register_tool, sub_of
 from tests.modules.lti.tool import TOOL_LAUNCH, Tool, form_fields
-
-
-def _grade(user_id: str, score: float, maximum: float, **fields: str) -> Grade:
-    grade = (
-        Grade()
-        .set_user_id(user_id)
-        .set_score_given(score)
-        .set_score_maximum(maximum)
-        .set_timestamp(fields.get("timestamp", datetime.now(UTC).isoformat()))
-        .set_activity_progress(fields.get("activity", "Completed"))
-        .set_grading_progress(fields.get("grading", "FullyGraded"))
-    )
-    return grade
 
 
 def test_pylti1p3_validates_a_resource_link_launch(
@@ -84,7 +69,7 @@ def test_scores_posted_by_pylti1p3_reach_the_gradebook_and_its_csv(
 ) -> None:
     message = placed.tool.launch(open_link(placed, student))
     ags = message.get_ags()
-    ags.put_grade(_grade(message.get_launch_data()["sub"], 7, 10))
+    ags.putgrade(grade(message.get_launch_data()["sub"], 7, 10))
 
     results = ags.get_grades(
         LineItem({"id": message.get_launch_data()[c.AGS_ENDPOINT]["lineitem"]})
@@ -118,12 +103,12 @@ def test_an_older_score_is_ignored_and_a_pending_one_is_not_graded(
 ) -> None:
     ags = placed.tool.launch(open_link(placed, student)).get_ags()
     sub = sub_of(placed.tool, student)
-    ags.put_grade(_grade(sub, 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
-    ags.put_grade(_grade(sub, 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
+    ags.putgrade(grade(sub, 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
+    ags.putgrade(grade(sub, 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
     url = f"/api/v1/courses/{placed.course.id}/gradebook"
     cell = client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"][0]
     assert cell["percentage"] == "90.00"
-    ags.put_grade(_grade(sub, 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending"))
+    ags.putgrade(grade(sub, 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending"))
     assert client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"] == [
         None
     ]
