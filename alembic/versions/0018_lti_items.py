@@ -11,11 +11,14 @@ random one per tool on first use.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+
+from app.core.database import UTCDateTime
 
 revision: str = "0018_lti_items"
 down_revision: str | None = "0017_roster"
@@ -38,12 +41,67 @@ def _one_target(targets: dict[str, str]) -> str:
     return " OR ".join(clauses)
 
 
+def _table(name: str, *uuids: str, **others: sa.types.TypeEngine[object]) -> sa.TableClause:
+    return sa.table(
+        name, *(sa.column(column, sa.Uuid()) for column in uuids), *(
+            sa.column(column, type_) for column, type_ in others.items()
+        )
+    )
+
+
+_STAMPS = {"created_at": UTCDateTime(timezone=True), "updated_at": UTCDateTime(timezone=True)}
+
+
+_PREREQUISITES = _table(
+    "release_prerequisites",
+    "id",
+    "course_id",
+    "section_id",
+    "item_id",
+    "required_section_id",
+    "required_item_id",
+    min_score_percent=sa.Numeric(5, 2),
+)
+
+
+@contextmanager
+def _keeping_prerequisites() -> Iterator[None]:
+    """SQLite rebuilds `section_items` to change its check, and dropping the old table
+    deletes the rows that cascade from it (the item prerequisites): put them back."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    kept = [dict(row._mapping) for row in bind.execute(sa.select(_PREREQUISITES))]
+    yield
+    bind.execute(sa.delete(_PREREQUISITES))
+    if kept:
+        bind.execute(_PREREQUISITES.insert(), kept)
+
+
 def _place_existing_links() -> None:
     bind = op.get_bind()
-    meta = sa.MetaData()
-    links = sa.Table("lti_resource_links", meta, autoload_with=bind)
-    sections = sa.Table("course_sections", meta, autoload_with=bind)
-    items = sa.Table("section_items", meta, autoload_with=bind)
+    links = _table("lti_resource_links", "id", "course_id", **_STAMPS)
+    sections = _table(
+        "course_sections",
+        "id",
+        "course_id",
+        title=sa.String(),
+        position=sa.Integer(),
+        is_published=sa.Boolean(),
+        **_STAMPS,
+    )
+    items = _table(
+        "section_items",
+        "id",
+        "section_id",
+        "course_id",
+        "lti_link_id",
+        kind=sa.String(),
+        position=sa.Integer(),
+        is_required=sa.Boolean(),
+        **_STAMPS,
+    )
     now = datetime.now(UTC)
     rows = bind.execute(
         sa.select(links.c.id, links.c.course_id).order_by(links.c.created_at, links.c.id)
@@ -90,12 +148,12 @@ def _place_existing_links() -> None:
 
 def _keep_known_subs() -> None:
     bind = op.get_bind()
-    meta = sa.MetaData()
-    scores = sa.Table("lti_scores", meta, autoload_with=bind)
-    line_items = sa.Table("lti_line_items", meta, autoload_with=bind)
-    subjects = sa.Table("lti_subjects", meta, autoload_with=bind)
+    scores = _table("lti_scores", "line_item_id", "user_id")
+    line_items = _table("lti_line_items", "id", "tool_id")
+    subjects = _table("lti_subjects", "tool_id", "user_id", sub=sa.String())
     pairs = bind.execute(
         sa.select(line_items.c.tool_id, scores.c.user_id)
+        .select_from(scores)
         .join(line_items, line_items.c.id == scores.c.line_item_id)
         .distinct()
     ).all()
@@ -104,11 +162,12 @@ def _keep_known_subs() -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("lti_resource_links", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("is_published", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-    with op.batch_alter_table("section_items", schema=None) as batch_op:
+    # A plain ADD COLUMN: rebuilding the table on SQLite would cascade away its line items.
+    op.add_column(
+        "lti_resource_links",
+        sa.Column("is_published", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
+    with _keeping_prerequisites(), op.batch_alter_table("section_items") as batch_op:
         batch_op.add_column(sa.Column("lti_link_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(
             op.f("fk_section_items_lti_link_id_lti_resource_links"),
@@ -152,7 +211,7 @@ def downgrade() -> None:
     op.drop_table("lti_subjects")
     op.execute("DELETE FROM section_items WHERE kind = 'lti'")
     others = {kind: column for kind, column in TARGETS.items() if kind != "lti"}
-    with op.batch_alter_table("section_items", schema=None) as batch_op:
+    with _keeping_prerequisites(), op.batch_alter_table("section_items") as batch_op:
         batch_op.drop_constraint(op.f("ck_section_items_one_target"), type_="check")
         batch_op.create_check_constraint(op.f("ck_section_items_one_target"), _one_target(others))
         batch_op.drop_constraint(op.f("uq_section_items_lti_link_id"), type_="unique")
@@ -160,5 +219,5 @@ def downgrade() -> None:
             op.f("fk_section_items_lti_link_id_lti_resource_links"), type_="foreignkey"
         )
         batch_op.drop_column("lti_link_id")
-    with op.batch_alter_table("lti_resource_links", schema=None) as batch_op:
-        batch_op.drop_column("is_published")
+    # A plain DROP COLUMN (SQLite 3.35+), for the same reason as the ADD COLUMN.
+    op.drop_column("lti_resource_links", "is_published")

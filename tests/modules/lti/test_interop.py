@@ -16,7 +16,7 @@ from pylti1p3.names_roles import NamesRolesProvisioningService
 from app.modules.lti import claims as c
 from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
-from tests.modules.courses.factories import SeededCourse, create_enrollment
+from tests.modules.courses.factories import SeededCourse, create_course, create_enrollment
 from tests.modules.lti.conftest import Placement, grade, register_tool, sub_of
 from tests.modules.lti.tool import TOOL_LAUNCH, Tool, form_fields
 
@@ -152,10 +152,19 @@ def test_pylti1p3_reads_the_roster_page_by_page(
 def test_pylti1p3_deep_linking_response_creates_links(
     client: TestClient, tool: Tool, course: SeededCourse, instructor: User
 ) -> None:
-    initiation = client.get(
-        f"/api/v1/courses/{course.id}/lti/tools/{tool.registered['id']}/deep-link",
+    labs = client.post(
+        f"/api/v1/courses/{course.id}/sections",
+        json={"title": "Labs", "is_published": True},
         headers=bearer_headers(instructor),
-    )
+    ).json()["id"]
+    deep_link = f"/api/v1/courses/{course.id}/lti/tools/{tool.registered['id']}/deep-link"
+    foreign = create_course(instructor, lessons=0)
+    elsewhere = client.get(
+        f"/api/v1/courses/{foreign.id}/sections", headers=bearer_headers(instructor)
+    ).json()[0]["id"]
+    refused = client.get(f"{deep_link}?section_id={elsewhere}", headers=bearer_headers(instructor))
+    assert refused.status_code == 404 and refused.json()["code"] == "section_not_found"
+    initiation = client.get(f"{deep_link}?section_id={labs}", headers=bearer_headers(instructor))
     assert initiation.status_code == 200, initiation.text
     page = client.get(tool.login(initiation.json()))
     _action, fields = form_fields(page.text)
@@ -181,6 +190,15 @@ def test_pylti1p3_deep_linking_response_creates_links(
     assert created[0]["line_item"]["label"] == "Fractions"
     assert created[0]["line_item"]["score_maximum"] == "50.0000"
     assert created[1]["line_item"] is None
+    # Each chosen link is an item at the end of the section the launch named.
+    sections = client.get(
+        f"/api/v1/courses/{course.id}/sections", headers=bearer_headers(instructor)
+    ).json()
+    [placed_in] = [section for section in sections if section["id"] == labs]
+    assert [(i["kind"], i["id"]) for i in placed_in["items"]] == [
+        ("lti", created[0]["id"]),
+        ("lti", created[1]["id"]),
+    ]
     listed = client.get(
         f"/api/v1/courses/{course.id}/lti-links", headers=bearer_headers(instructor)
     )
