@@ -69,7 +69,7 @@ def test_scores_posted_by_pylti1p3_reach_the_gradebook_and_its_csv(
 ) -> None:
     message = placed.tool.launch(open_link(placed, student))
     ags = message.get_ags()
-    ags.putgrade(grade(message.get_launch_data()["sub"], 7, 10))
+    ags.put_grade(grade(message.get_launch_data()["sub"], 7, 10))
 
     results = ags.get_grades(
         LineItem({"id": message.get_launch_data()[c.AGS_ENDPOINT]["lineitem"]})
@@ -103,12 +103,12 @@ def test_an_older_score_is_ignored_and_a_pending_one_is_not_graded(
 ) -> None:
     ags = placed.tool.launch(open_link(placed, student)).get_ags()
     sub = sub_of(placed.tool, student)
-    ags.putgrade(grade(sub, 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
-    ags.putgrade(grade(sub, 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
+    ags.put_grade(grade(sub, 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
+    ags.put_grade(grade(sub, 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
     url = f"/api/v1/courses/{placed.course.id}/gradebook"
     cell = client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"][0]
     assert cell["percentage"] == "90.00"
-    ags.putgrade(grade(sub, 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending"))
+    ags.put_grade(grade(sub, 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending"))
     assert client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"] == [
         None
     ]
