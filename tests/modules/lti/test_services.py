@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.modules.lti import claims as c
 from app.modules.users.models import User
-from tests.factories import create_user
+from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import create_enrollment
 from tests.modules.lti.conftest import Placement, add_link, register_tool, sub_of
 from tests.modules.lti.test_security import _service_token
@@ -114,3 +114,23 @@ def test_line_items_results_and_members_page_by_limit(
     for bad in ("0", "101", "x"):
         refused = client.get(f"{container}?limit={bad}", headers=headers)
         assert refused.status_code == 422 and refused.json()["code"] == "validation_error"
+
+
+def test_an_erased_learner_is_no_longer_known_to_tools(
+    client: TestClient, placed: Placement, admin: User, student: User
+) -> None:
+    sub = sub_of(placed.tool, student)
+    url = f"/api/v1/lti/contexts/{placed.course.id}/lineitems/{placed.link['line_item']['id']}"
+    headers = _service_token(client, placed.tool, f"{c.SCOPE_SCORE} {c.SCOPE_RESULT_READONLY}")
+    scored = {**SCORE, "userId": sub, "comment": "Struggled with fractions"}
+    assert client.post(f"{url}/scores", json=scored, headers=headers).status_code == 204
+    assert client.get(f"{url}/results", headers=headers).json()[0]["comment"]
+    erased = client.post(
+        f"/api/v1/users/{student.id}/erase", json={"reason": "asked"}, headers=bearer_headers(admin)
+    )
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["summary"]["lti"] == 2
+    [result] = client.get(f"{url}/results", headers=headers).json()
+    assert "comment" not in result and result["userId"] != sub
+    later = client.post(f"{url}/scores", json={**SCORE, "userId": sub}, headers=headers)
+    assert later.status_code == 422 and later.json()["code"] == "lti_user_not_enrolled"
