@@ -92,8 +92,7 @@ def launch_link(
 def launch_item(
     course_id: uuid.UUID, item_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
 ) -> Response | LoginInitiation:
-    """Open a section item of kind `lti`: the third-party initiated login to send the
-    browser to."""
+    """Open a section item of kind `lti`: the login initiation to send the browser to."""
     initiation = launch.start_item_launch(db, course_id=course_id, item_id=item_id, user=user)
     return _initiate(request, initiation)
 

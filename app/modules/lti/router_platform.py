@@ -19,6 +19,8 @@ from app.modules.lti.schemas import (
     DeepLinkResult,
     DeploymentCreate,
     DeploymentRead,
+    OAuthErrorAnswer,
+    TokenAnswer,
     ToolCreate,
     ToolRead,
     ToolUpdate,
@@ -108,18 +110,18 @@ def authorize_post(params: OidcParams, db: DbSession) -> HTMLResponse:
     return html.auto_submit_form(redirect_uri, fields)
 
 
-_TOKEN_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"description": "access_token, token_type, expires_in, scope (never cached)"},
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
-        "description": "RFC 6749 §5.2 error: invalid_request, unsupported_grant_type, "
-        "invalid_scope (a JSON object with error and error_description)"
+        "model": OAuthErrorAnswer,
+        "description": "invalid_request, unsupported_grant_type or invalid_scope",
     },
-    401: {"description": "RFC 6749 §5.2 error invalid_client: a bad or replayed assertion"},
+    401: {"model": OAuthErrorAnswer, "description": "invalid_client: a bad or replayed assertion"},
 }
 
 
 @router.post(
     "/token",
+    response_model=TokenAnswer,
     response_class=JSONResponse,
     responses=_TOKEN_RESPONSES,
     openapi_extra={

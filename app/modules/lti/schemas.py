@@ -188,3 +188,26 @@ class LoginInitiation(BaseModel):
 
 class DeepLinkResult(BaseModel):
     items: list[LinkRead]
+
+
+class TokenAnswer(BaseModel):
+    """A service access token (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str = Field(description="The granted scopes, space-separated")
+
+
+class OAuthErrorAnswer(BaseModel):
+    """A refused token request (RFC 6749 §5.2)."""
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
+    error_description: str
