@@ -94,6 +94,17 @@ def add_link(
     return dict(response.json())
 
 
+def add_section(client: TestClient, manager: User, course: SeededCourse, title: str) -> str:
+    """A new published section at the end of the course: its id."""
+    response = client.post(
+        f"/api/v1/courses/{course.id}/sections",
+        json={"title": title, "is_published": True},
+        headers=bearer_headers(manager),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 @pytest.fixture
 def placed(client: TestClient, instructor: User, course: SeededCourse, tool: Tool) -> Placement:
     link = add_link(

@@ -17,7 +17,7 @@ from app.modules.lti import claims as c
 from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import SeededCourse, create_course, create_enrollment
-from tests.modules.lti.conftest import Placement, grade, register_tool, sub_of
+from tests.modules.lti.conftest import Placement, add_section, grade, register_tool, sub_of
 from tests.modules.lti.tool import TOOL_LAUNCH, Tool, form_fields
 
 
@@ -152,11 +152,7 @@ def test_pylti1p3_reads_the_roster_page_by_page(
 def test_pylti1p3_deep_linking_response_creates_links(
     client: TestClient, tool: Tool, course: SeededCourse, instructor: User
 ) -> None:
-    labs = client.post(
-        f"/api/v1/courses/{course.id}/sections",
-        json={"title": "Labs", "is_published": True},
-        headers=bearer_headers(instructor),
-    ).json()["id"]
+    labs = add_section(client, instructor, course, "Labs")
     deep_link = f"/api/v1/courses/{course.id}/lti/tools/{tool.registered['id']}/deep-link"
     foreign = create_course(instructor, lessons=0)
     elsewhere = client.get(

@@ -17,7 +17,7 @@ from app.modules.courses.models import CourseSection
 from app.modules.users.models import User
 from tests.factories import bearer_headers
 from tests.modules.courses.factories import SeededCourse, create_course
-from tests.modules.lti.conftest import Placement, add_link, grade, sub_of
+from tests.modules.lti.conftest import Placement, add_link, add_section, grade, sub_of
 from tests.modules.lti.tool import Tool
 
 
@@ -58,13 +58,7 @@ def _launch(client: TestClient, placement: Placement, user: User, **headers: str
 def test_a_link_is_created_as_a_section_item_in_the_issue_shape(
     client: TestClient, instructor: User, course: SeededCourse, tool: Tool
 ) -> None:
-    created = client.post(
-        f"/api/v1/courses/{course.id}/sections",
-        json={"title": "Labs", "is_published": True},
-        headers=bearer_headers(instructor),
-    )
-    assert created.status_code == 201, created.text
-    labs = created.json()["id"]
+    labs = add_section(client, instructor, course, "Labs")
     link = add_link(
         client,
         instructor,

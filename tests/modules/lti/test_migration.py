@@ -17,7 +17,6 @@ from alembic import command
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from app.cli.database import alembic_config
 from app.core.registry import load_models
 from app.modules.courses.models import (
     Course,
@@ -35,12 +34,7 @@ from app.modules.lti.models import (
     LtiTool,
 )
 from app.modules.users.models import User
-
-
-def _config(url: str):  # type: ignore[no-untyped-def]
-    config = alembic_config(url)
-    config.attributes["configure_logger"] = False
-    return config
+from tests.core.test_migrations import _config
 
 
 def _columns(model: type[Any], *leaving: str) -> list[sa.Column[Any]]:
