@@ -264,6 +264,9 @@ def test_a_fully_graded_score_completes_the_item_and_opens_what_waits_for_it(
     sub = sub_of(placed.tool, student)
     ags.put_grade(grade(sub, 1, 10, activity="Started", grading="Pending"))
     assert states() == ["in_progress", "locked"]
+    # The activity completed, not graded yet: completed, but no score to reach 60 % with.
+    ags.put_grade(grade(sub, 1, 10, grading="Pending"))
+    assert states() == ["completed", "locked"]
     # Graded, but below the prerequisite's 60 %: completed, still not enough.
     ags.put_grade(grade(sub, 5, 10))
     assert states() == ["completed", "locked"]
