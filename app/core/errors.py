@@ -96,6 +96,18 @@ class DomainError(Exception):
         self.extra = dict(extra or {})
         super().__init__(self.detail)
 
+    def render(self, request: Request) -> JSONResponse:
+        """The answer: problem details (a protocol with its own error format overrides it)."""
+        return problem_response(
+            request,
+            status=self.status_code,
+            title=self.title,
+            detail=self.detail,
+            code=self.code,
+            headers=self.headers,
+            extra=self.extra,
+        )
+
 
 class BadRequest(DomainError):
     status_code, code, title = 400, "bad_request", "Bad request"
@@ -190,15 +202,7 @@ def _status_code_name(status: int) -> str:
 
 async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(
-        request,
-        status=exc.status_code,
-        title=exc.title,
-        detail=exc.detail,
-        code=exc.code,
-        headers=exc.headers,
-        extra=exc.extra,
-    )
+    return exc.render(request)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -249,6 +249,7 @@ class ItemKind(StrEnum):
     LESSON = "lesson"
     QUIZ = "quiz"
     ASSIGNMENT = "assignment"
+    LTI = "lti"
 
 
 # The column of `section_items` holding each kind's target, and the table it references.
@@ -256,6 +257,8 @@ ITEM_TARGET_COLUMNS: dict[ItemKind, tuple[str, str]] = {
     ItemKind.LESSON: ("lesson_id", "lessons.id"),
     ItemKind.QUIZ: ("quiz_id", "quizzes.id"),
     ItemKind.ASSIGNMENT: ("assignment_id", "assignments.id"),
+    # A resource link of an LTI tool (the lti module owns the table and its completion).
+    ItemKind.LTI: ("lti_link_id", "lti_resource_links.id"),
 }
 
 
@@ -307,8 +310,8 @@ class CourseSection(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
 
 
 class SectionItem(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
-    """One entry of a section: exactly one lesson, quiz or assignment, in one section only
-    (each target column is unique)."""
+    """One entry of a section: exactly one lesson, quiz, assignment or LTI link, in one
+    section only (each target column is unique)."""
 
     __tablename__ = "section_items"
     __table_args__ = (
@@ -338,6 +341,9 @@ class SectionItem(UUIDPrimaryKey, Timestamps, ReleaseColumns, Base):
     )
     assignment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("assignments.id", ondelete="CASCADE"), unique=True
+    )
+    lti_link_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lti_resource_links.id", ondelete="CASCADE"), unique=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Only required items count towards completing the course and as `next_item`.

@@ -1,7 +1,7 @@
 """Who may open which item of a course: the one release rule, written once as SQL expressions.
 
-An item (a lesson, quiz or assignment in a section) is open for a student when its section is
-published and neither the section nor the item is `not_yet_available` (before
+An item (a lesson, quiz, assignment or LTI link in a section) is open for a student when its
+section is published and neither the section nor the item is `not_yet_available` (before
 `available_from`, or before `release_after_days` after the learner's start), `closed` (from
 `available_until` on) or waiting on a `prerequisite` (an item or section not completed yet).
 Content in no section has no rule and is open.
@@ -262,7 +262,7 @@ def rule(item: Any, section: Any, *, student_id: Any, now: Any, done: FromClause
 def target_open(
     kind: ItemKind, target_id: Any, *, student_id: Any, now: Any
 ) -> ColumnElement[bool]:
-    """SQL: the target (a lesson, quiz or assignment id) is open for the student, for
+    """SQL: the target (a lesson, quiz, assignment or LTI link id) is open for the student, for
     statements that must hold the rule themselves (content in no section is open)."""
     item, section = aliased(SectionItem), aliased(CourseSection)
     column, _table = ITEM_TARGET_COLUMNS[kind]

@@ -407,7 +407,7 @@ def place_item(
     kind: ItemKind,
     target_id: uuid.UUID,
     section_id: uuid.UUID | None,
-) -> None:
+) -> SectionItem:
     """Put new content at the end of `section_id` (a section of the same course: 422
     otherwise), or of the course's last section, created when there is none. The caller has
     locked the course."""
@@ -426,16 +426,28 @@ def place_item(
             db.add(section)
             db.flush()
     column, _table = ITEM_TARGET_COLUMNS[kind]
-    db.add(
-        SectionItem(
-            course_id=course_id,
-            section_id=section.id,
-            kind=kind.value,
-            position=repository.next_item_position(db, section.id),
-            **{column: target_id},
-        )
+    item = SectionItem(
+        course_id=course_id,
+        section_id=section.id,
+        kind=kind.value,
+        position=repository.next_item_position(db, section.id),
+        **{column: target_id},
     )
+    db.add(item)
     db.flush()
+    return item
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+
+
+def get_item(db: Session, *, course_id: uuid.UUID, item_id: uuid.UUID) -> SectionItem:
+    """A section item of the course (404 otherwise); who may open it is the release rule."""
+    item = repository.get_item(db, item_id)
+    if item is None or item.course_id != course_id:
+        raise ItemNotFound("Item not found")
+    return item
 
 
 def has_published_item(db: Session, *, course_id: uuid.UUID) -> bool:

@@ -1,8 +1,9 @@
 """Queries for sections, their items and release prerequisites.
 
-A section item's target (a lesson, quiz or assignment) lives in the table its kind names in
-`ITEM_TARGET_COLUMNS`; every such table has `id`, `course_id`, `title` and `is_published`, so
-these queries read it through the shared metadata without importing the module that owns it.
+A section item's target (a lesson, quiz, assignment or LTI link) lives in the table its kind
+names in `ITEM_TARGET_COLUMNS`; every such table has `id`, `course_id`, `title` and
+`is_published`, so these queries read it through the shared metadata without importing the
+module that owns it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Target:
 def targets_of_course(
     db: Session, course_id: uuid.UUID
 ) -> dict[tuple[ItemKind, uuid.UUID], Target]:
-    """Every lesson, quiz and assignment of the course (one statement per kind)."""
+    """Every target of the course (one statement per kind)."""
     found: dict[tuple[ItemKind, uuid.UUID], Target] = {}
     for kind in ITEM_TARGET_COLUMNS:
         table = target_table(kind)
@@ -76,6 +77,10 @@ def get_section(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
+
+
+def get_item(db: Session, item_id: uuid.UUID) -> SectionItem | None:
+    return db.get(SectionItem, item_id)
 
 
 def sections_of_course(db: Session, course_id: uuid.UUID) -> list[CourseSection]:

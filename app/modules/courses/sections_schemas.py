@@ -21,11 +21,13 @@ Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)
 
 
 class PrerequisiteIn(RequestModel):
-    """Another item (by its kind and the lesson, quiz or assignment id), optionally graded at
-    least `min_score_percent`, or a whole section (`section_id`): completed first."""
+    """Another item (by its kind and the lesson, quiz, assignment or LTI link id), optionally
+    graded at least `min_score_percent`, or a whole section (`section_id`): completed first."""
 
     kind: ItemKind | None = None
-    id: uuid.UUID | None = Field(default=None, description="The lesson, quiz or assignment id")
+    id: uuid.UUID | None = Field(
+        default=None, description="The lesson, quiz, assignment or LTI link id"
+    )
     section_id: uuid.UUID | None = None
     min_score_percent: Percent | None = None
 
@@ -78,7 +80,7 @@ class SectionUpdate(PartialUpdate):
 
 class ItemIn(ReleaseIn):
     kind: ItemKind
-    id: uuid.UUID = Field(description="The lesson, quiz or assignment id")
+    id: uuid.UUID = Field(description="The lesson, quiz, assignment or LTI link id")
     is_required: bool = True
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import BusinessRuleViolation, NotFound
 from app.core.pagination import PageParams, paginate, paginate_rows
 from app.modules.courses.models import ENROLLED_STATUSES, Enrollment
-from app.modules.lti import urls
+from app.modules.lti import subjects, urls
 from app.modules.lti.ags_schemas import LineItemBody, LineItemJson, ResultJson, ScoreBody
 from app.modules.lti.models import LtiLineItem, LtiResourceLink, LtiScore
 from app.modules.lti.tokens import ServiceCaller
@@ -138,11 +138,9 @@ def delete_line_item(
     db.flush()
 
 
-def _enrolled_user(db: Session, course_id: uuid.UUID, user_id: str) -> uuid.UUID:
-    try:
-        student_id = uuid.UUID(user_id)
-    except ValueError:
-        student_id = None
+def _enrolled_user(db: Session, caller: ServiceCaller, course_id: uuid.UUID, sub: str) -> uuid.UUID:
+    """The student the tool knows as `sub` (its launches' and NRPS' id), enrolled here."""
+    student_id = subjects.user_of(db, tool_id=caller.tool.id, sub=sub)
     enrolled = student_id is not None and db.scalar(
         select(
             exists().where(
@@ -179,7 +177,7 @@ def post_score(
     """Store the score as the user's result; False when an equal or newer one is stored (a
     score older than the stored one is ignored)."""
     item = get_line_item(db, caller=caller, course_id=course_id, line_item_id=line_item_id)
-    user_id = _enrolled_user(db, course_id, body.userId)
+    user_id = _enrolled_user(db, caller, course_id, body.userId)
     statement = (
         select(LtiScore)
         .where(LtiScore.line_item_id == item.id, LtiScore.user_id == user_id)
@@ -216,22 +214,26 @@ def list_results(
     item = get_line_item(db, caller=caller, course_id=course_id, line_item_id=line_item_id)
     statement = select(LtiScore).where(LtiScore.line_item_id == item.id)
     if user_id is not None:
-        try:
-            statement = statement.where(LtiScore.user_id == uuid.UUID(user_id))
-        except ValueError:
+        student_id = subjects.user_of(db, tool_id=caller.tool.id, sub=user_id)
+        if student_id is None:
             return [], 0
+        statement = statement.where(LtiScore.user_id == student_id)
     rows, total = paginate_rows(db, statement.order_by(LtiScore.created_at, LtiScore.id), params)
+    subs = subjects.subs_for(
+        db, tool_id=caller.tool.id, user_ids=[score.user_id for (score,) in rows]
+    )
     url = urls.line_item_url(course_id, item.id)
     results = []
     for (score,) in rows:
         result_score = None
         if score.score_given is not None and score.score_maximum:
             result_score = score.score_given * item.score_maximum / score.score_maximum
+        sub = subs[score.user_id]
         results.append(
             ResultJson(
-                id=f"{url}/results/{score.user_id}",
+                id=f"{url}/results/{sub}",
                 scoreOf=url,
-                userId=str(score.user_id),
+                userId=sub,
                 resultScore=float(round(result_score, 4)) if result_score is not None else None,
                 resultMaximum=float(item.score_maximum),
                 comment=score.comment,

@@ -13,6 +13,8 @@ import jwt
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest, BusinessRuleViolation, Unauthorized
+from app.modules.courses import access as courses_access
+from app.modules.courses.access import Capability
 from app.modules.lti import claims as c
 from app.modules.lti import keys, launch, links, onetime, toolkeys, urls
 from app.modules.lti import tools as tools_service
@@ -103,7 +105,11 @@ def receive_response(db: Session, *, token: str) -> list[LinkRead]:
     if user is None or not user.is_active:
         raise Unauthorized("The user can no longer add content", code="user_inactive")
     course_id = uuid.UUID(data["course"])
-    links.launch_access(db, course_id=course_id, link_id=None, user=user)
+    # The user still manages the course's content; its row is locked while links are placed.
+    courses_access.get_owned_course(
+        db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
+    )
+    section = data.get("section")
     items = found.get(c.CONTENT_ITEMS) or []
     if not isinstance(items, list) or len(items) > MAX_ITEMS:
         raise BusinessRuleViolation(
@@ -124,6 +130,7 @@ def receive_response(db: Session, *, token: str) -> list[LinkRead]:
                 url=_url(item.get("url")),
                 custom=_custom(item.get("custom")),
                 line_item=_line_item(item.get("lineItem"), title),
+                section_id=uuid.UUID(section) if section else None,
             )
         )
     return created

@@ -1,5 +1,5 @@
 """What the gradebook and completion rules read from LTI: a course's line items as columns,
-fully graded scores as cells, and the links a student has completed."""
+fully graded scores as cells, and the scores that start and complete an LTI item."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from app.modules.courses.models import Enrollment
+from app.modules.courses.release import CompletionSelect
 from app.modules.lti.claims import COMPLETED, FULLY_GRADED
-from app.modules.lti.models import LtiLineItem, LtiResourceLink, LtiScore
+from app.modules.lti.models import LtiLineItem, LtiScore
 
 
 def line_item_columns(db: Session, course_id: uuid.UUID) -> list[Any]:
@@ -55,13 +56,29 @@ def graded_results(course_id: uuid.UUID) -> Select[uuid.UUID, uuid.UUID, Decimal
     )
 
 
-def completed_links(course_id: uuid.UUID, student_id: uuid.UUID) -> Select[uuid.UUID]:
-    """The ids of the course's LTI links the student has completed: a line item of the link
-    holds a fully graded score, or a score whose activity is Completed, for them."""
-    done = exists().where(
-        LtiLineItem.resource_link_id == LtiResourceLink.id,
-        LtiScore.line_item_id == LtiLineItem.id,
-        LtiScore.user_id == student_id,
-        or_(LtiScore.grading_progress == FULLY_GRADED, LtiScore.activity_progress == COMPLETED),
+def link_completions(student_id: ColumnElement[Any] | None) -> CompletionSelect:
+    """The release rule's completion rows of LTI links: started by any score of a line item
+    of the link, completed by a fully graded one (or one whose activity is Completed), with
+    its percentage when graded; for one student or for all (None)."""
+    graded = LtiScore.grading_progress == FULLY_GRADED
+    percent = case(
+        (
+            and_(graded, LtiScore.score_given.is_not(None), LtiScore.score_maximum > 0),
+            LtiScore.score_given * 100 / LtiScore.score_maximum,
+        ),
+        else_=null(),
     )
-    return select(LtiResourceLink.id).where(LtiResourceLink.course_id == course_id, done)
+    statement = (
+        select(
+            LtiScore.user_id.label("student_id"),
+            LtiLineItem.resource_link_id.label("target_id"),
+            literal(True).label("started"),
+            or_(graded, LtiScore.activity_progress == COMPLETED).label("completed"),
+            percent.label("percent"),
+        )
+        .join(LtiLineItem, LtiLineItem.id == LtiScore.line_item_id)
+        .where(LtiLineItem.resource_link_id.is_not(None))
+    )
+    if student_id is not None:
+        statement = statement.where(LtiScore.user_id == student_id)
+    return statement

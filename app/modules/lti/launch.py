@@ -19,9 +19,10 @@ from app.core.config import get_settings
 from app.core.database import utcnow
 from app.core.errors import BadRequest, NotFound, Unauthorized
 from app.core.permissions import Role
+from app.modules.courses import sections
 from app.modules.courses.access import CourseAccess
 from app.modules.lti import claims as c
-from app.modules.lti import keys, links, onetime, urls
+from app.modules.lti import keys, links, onetime, subjects, urls
 from app.modules.lti import tools as tools_service
 from app.modules.lti.models import LtiDeployment, LtiLineItem, LtiTool
 from app.modules.lti.schemas import LoginInitiation
@@ -50,6 +51,7 @@ def _login(
     course_id: uuid.UUID,
     link_id: uuid.UUID | None,
     target_link_uri: str,
+    section_id: uuid.UUID | None = None,
 ) -> LoginInitiation:
     now = utcnow()
     message_hint = str(link_id) if link_id else DEEP_LINKING
@@ -66,6 +68,7 @@ def _login(
             "deployment": str(deployment.id),
             "course": str(course_id),
             "message": message_hint,
+            "section": str(section_id) if section_id else None,
         },
     )
     return LoginInitiation(
@@ -85,8 +88,8 @@ def start_launch(
     db: Session, *, course_id: uuid.UUID, link_id: uuid.UUID, user: User
 ) -> LoginInitiation:
     """The login initiation for opening a resource link."""
-    link, deployment, _item = links.find_link(db, course_id=course_id, link_id=link_id)
-    links.launch_access(db, course_id=course_id, link_id=link.id, user=user)
+    link, deployment, _item, _placed = links.find_link(db, course_id=course_id, link_id=link_id)
+    links.launch_access(db, course_id=course_id, link=link, user=user)
     tool = tools_service.get_tool(db, link.tool_id)
     return _login(
         db,
@@ -99,11 +102,30 @@ def start_launch(
     )
 
 
-def start_deep_linking(
-    db: Session, *, course_id: uuid.UUID, tool_id: uuid.UUID, user: User, deployment_id: str | None
+def start_item_launch(
+    db: Session, *, course_id: uuid.UUID, item_id: uuid.UUID, user: User
 ) -> LoginInitiation:
-    """The login initiation for choosing content from a tool (course managers)."""
-    links.launch_access(db, course_id=course_id, link_id=None, user=user)
+    """The login initiation for opening a section item of kind `lti`."""
+    item = sections.get_item(db, course_id=course_id, item_id=item_id)
+    if item.lti_link_id is None:
+        raise BadRequest("This item is not an LTI link", code="item_not_lti")
+    return start_launch(db, course_id=course_id, link_id=item.lti_link_id, user=user)
+
+
+def start_deep_linking(
+    db: Session,
+    *,
+    course_id: uuid.UUID,
+    tool_id: uuid.UUID,
+    user: User,
+    deployment_id: str | None,
+    section_id: uuid.UUID | None,
+) -> LoginInitiation:
+    """The login initiation for choosing content from a tool (course managers); the chosen
+    links go to the end of `section_id` (default: the course's last section)."""
+    links.launch_access(db, course_id=course_id, link=None, user=user)
+    if section_id is not None:
+        sections.get_section(db, course_id=course_id, section_id=section_id, user=user)
     tool = tools_service.get_tool(db, tool_id)
     deployment = tools_service.find_deployment(db, tool=tool, deployment_id=deployment_id)
     return _login(
@@ -114,6 +136,7 @@ def start_deep_linking(
         course_id=course_id,
         link_id=None,
         target_link_uri=tool.target_link_uri,
+        section_id=section_id,
     )
 
 
@@ -171,7 +194,7 @@ def _message(
 ) -> tuple[dict[str, Any], CourseAccess]:
     """The message-specific claims of the id_token, and the user's access to the course."""
     if hint["message"] == DEEP_LINKING:
-        access = links.launch_access(db, course_id=course_id, link_id=None, user=user)
+        access = links.launch_access(db, course_id=course_id, link=None, user=user)
         data = keys.sign(
             db,
             {
@@ -181,6 +204,7 @@ def _message(
                 "tool": str(tool.id),
                 "deployment": str(deployment.id),
                 "user": str(user.id),
+                "section": hint.get("section"),
             },
         )
         return {
@@ -198,12 +222,13 @@ def _message(
             c.CUSTOM: tool.custom,
             **service_claims(tool, course_id, None),
         }, access
-    link, link_deployment, item = links.find_link(
+    link, link_deployment, item, _placed = links.find_link(
         db, course_id=course_id, link_id=uuid.UUID(hint["message"])
     )
     if link_deployment.id != deployment.id or link.tool_id != tool.id:
         raise Unauthorized("The login hint does not match the link", code="lti_invalid_login_hint")
-    access = links.launch_access(db, course_id=course_id, link_id=link.id, user=user)
+    # The release rule again: the item may have locked since the login was initiated.
+    access = links.launch_access(db, course_id=course_id, link=link, user=user)
     return {
         c.MESSAGE_TYPE: c.RESOURCE_LINK_REQUEST,
         c.TARGET_LINK_URI: link.url or tool.target_link_uri,
@@ -275,7 +300,7 @@ def authorize(db: Session, *, params: dict[str, str]) -> tuple[str, dict[str, st
             "iss": urls.issuer(),
             "aud": tool.client_id,
             "azp": tool.client_id,
-            "sub": str(user.id),
+            "sub": subjects.sub_for(db, tool_id=tool.id, user_id=user.id),
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=ID_TOKEN_SECONDS)).timestamp()),
             "nonce": nonce,

@@ -1,5 +1,6 @@
 """The LTI 1.3 tables: registered tools and their deployments, the platform's signing keys,
-resource links placed in courses, AGS line items and scores, and used one-time token ids."""
+resource links placed in courses, AGS line items and scores, each tool's ids of its users,
+and used one-time token ids."""
 
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ class LtiResourceLink(UUIDPrimaryKey, Timestamps, Base):
     title: Mapped[str] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(String(2000))
     custom: Mapped[dict[str, str]] = mapped_column(JSON)
+    # A draft link is listed to the course's managers only, like a draft lesson.
+    is_published: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class LtiLineItem(UUIDPrimaryKey, Timestamps, Base):
@@ -109,6 +112,22 @@ class LtiScore(UUIDPrimaryKey, Timestamps, Base):
     grading_progress: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
     timestamp: Mapped[datetime]
+
+
+class LtiSubject(Base):
+    """The opaque `sub` one tool knows a user by (in launches, NRPS and AGS): random, stored,
+    and different for every tool, so two tools cannot match their learners."""
+
+    __tablename__ = "lti_subjects"
+    __table_args__ = (UniqueConstraint("tool_id", "sub"),)
+
+    tool_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lti_tools.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    sub: Mapped[str] = mapped_column(String(64))
 
 
 class LtiUsedToken(Base):

@@ -1,5 +1,5 @@
 """NRPS 2.0: a course's members for a tool deployed in it: the instructor and the enrolled
-students, with the same `user_id` as the launches' `sub`; name and email per the tool's
+students, with the same `user_id` as the tool's launches' `sub`; name and email per the tool's
 privacy settings."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from app.core.errors import BusinessRuleViolation, NotFound
 from app.core.pagination import PageParams, paginate_rows
 from app.modules.courses.models import ENROLLED_STATUSES, Course, Enrollment
 from app.modules.lti import claims as c
-from app.modules.lti import urls
+from app.modules.lti import subjects, urls
 from app.modules.lti.models import LtiResourceLink
 from app.modules.lti.tokens import ServiceCaller
 from app.modules.users.models import User
@@ -82,10 +82,11 @@ def memberships(
     statement = select(members).order_by(members.c.rank, members.c.name, members.c.user_id)
     rows, total = paginate_rows(db, statement, params)
     tool = caller.tool
+    subs = subjects.subs_for(db, tool_id=tool.id, user_ids=[row.user_id for row in rows])
     listed = []
     for row in rows:
         member: dict[str, Any] = {
-            "user_id": str(row.user_id),
+            "user_id": subs[row.user_id],
             "roles": [row.role],
             "status": row.status,
         }

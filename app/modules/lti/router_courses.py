@@ -1,4 +1,5 @@
-"""`/api/v1/courses/{course_id}/lti-links/...` (resource links, their launch) and the deep
+"""`/api/v1/courses/{course_id}/lti-links/...` (resource links, their launch), the launch of
+a section item of kind `lti` `/api/v1/courses/{course_id}/items/{item_id}/launch` and the deep
 linking launch `/api/v1/courses/{course_id}/lti/tools/{tool_id}/deep-link`."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Annotated
 from fastapi import Query, Request, Response, status
 
 from app.core.dependencies import CurrentUser, DbSession
+from app.core.errors import problem
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
 from app.modules.lti import html, launch, links
@@ -21,6 +23,7 @@ _LAUNCH_RESPONSES: dict[int | str, dict[str, object]] = {
         "description": "JSON login initiation, or with Accept: text/html a page posting it",
     }
 }
+_LOCKED = problem(403, "Not enrolled, or the item is locked (`item_locked`, with `reasons`)")
 
 
 def _initiate(request: Request, initiation: LoginInitiation) -> Response | LoginInitiation:
@@ -33,7 +36,7 @@ def _initiate(request: Request, initiation: LoginInitiation) -> Response | Login
 def create_link(
     course_id: uuid.UUID, data: LinkCreate, db: DbSession, user: CurrentUser
 ) -> LinkRead:
-    """Place an LTI tool in a course (course managers), optionally with a line item."""
+    """Add an LTI item to a course section (course managers), optionally with a line item."""
     return links.add_link(db, course_id=course_id, user=user, data=data)
 
 
@@ -71,13 +74,26 @@ def delete_link(course_id: uuid.UUID, link_id: uuid.UUID, db: DbSession, user: C
 @router.get(
     "/{course_id}/lti-links/{link_id}/launch",
     response_model=LoginInitiation,
-    responses=_LAUNCH_RESPONSES,
+    responses={**_LAUNCH_RESPONSES, **_LOCKED},
 )
 def launch_link(
     course_id: uuid.UUID, link_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
 ) -> Response | LoginInitiation:
     """Open an LTI link: the third-party initiated login to send the browser to."""
     initiation = launch.start_launch(db, course_id=course_id, link_id=link_id, user=user)
+    return _initiate(request, initiation)
+
+
+@router.get(
+    "/{course_id}/items/{item_id}/launch",
+    response_model=LoginInitiation,
+    responses={**_LAUNCH_RESPONSES, **_LOCKED},
+)
+def launch_item(
+    course_id: uuid.UUID, item_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
+) -> Response | LoginInitiation:
+    """Open a section item of kind `lti`: the login initiation to send the browser to."""
+    initiation = launch.start_item_launch(db, course_id=course_id, item_id=item_id, user=user)
     return _initiate(request, initiation)
 
 
@@ -93,9 +109,17 @@ def deep_link(
     db: DbSession,
     user: CurrentUser,
     deployment_id: Annotated[str | None, Query(max_length=64)] = None,
+    section_id: Annotated[
+        uuid.UUID | None, Query(description="Where the chosen links go (default: last section)")
+    ] = None,
 ) -> Response | LoginInitiation:
     """Choose content from a tool (Deep Linking): the login initiation (course managers)."""
     initiation = launch.start_deep_linking(
-        db, course_id=course_id, tool_id=tool_id, user=user, deployment_id=deployment_id
+        db,
+        course_id=course_id,
+        tool_id=tool_id,
+        user=user,
+        deployment_id=deployment_id,
+        section_id=section_id,
     )
     return _initiate(request, initiation)

@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.core.dependencies import AdminUser, DbSession
 from app.core.errors import problem
@@ -19,6 +19,8 @@ from app.modules.lti.schemas import (
     DeepLinkResult,
     DeploymentCreate,
     DeploymentRead,
+    OAuthErrorAnswer,
+    TokenAnswer,
     ToolCreate,
     ToolRead,
     ToolUpdate,
@@ -80,7 +82,7 @@ def add_deployment(
 
 
 async def _oidc_params(request: Request) -> dict[str, str]:
-    """The authentication request's parameters: the query (GET) or the form (POST)."""
+    """A request's parameters: the query (GET) or the form (POST)."""
     if request.method == "POST":
         form = await request.form()
         return {key: value for key, value in form.items() if isinstance(value, str)}
@@ -108,24 +110,43 @@ def authorize_post(params: OidcParams, db: DbSession) -> HTMLResponse:
     return html.auto_submit_form(redirect_uri, fields)
 
 
-@router.post("/token", responses=problem(400, "A wrong grant, assertion type or scope"))
-def token(
-    db: DbSession,
-    grant_type: Annotated[str, Form()],
-    client_assertion_type: Annotated[str, Form()],
-    client_assertion: Annotated[str, Form()],
-    scope: Annotated[str, Form()] = "",
-) -> dict[str, Any]:
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": OAuthErrorAnswer,
+        "description": "invalid_request, unsupported_grant_type or invalid_scope",
+    },
+    401: {"model": OAuthErrorAnswer, "description": "invalid_client: a bad or replayed assertion"},
+}
+
+
+@router.post(
+    "/token",
+    response_model=TokenAnswer,
+    response_class=JSONResponse,
+    responses=_TOKEN_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type", "client_assertion_type", "client_assertion"],
+                        "properties": {
+                            "grant_type": {"type": "string"},
+                            "client_assertion_type": {"type": "string"},
+                            "client_assertion": {"type": "string"},
+                            "scope": {"type": "string"},
+                        },
+                    }
+                }
+            },
+            "required": True,
+        }
+    },
+)
+def token(db: DbSession, form: OidcParams) -> JSONResponse:
     """Service access token for a tool (client credentials, RFC 7523 JWT assertion)."""
-    return tokens.issue_token(
-        db,
-        form={
-            "grant_type": grant_type,
-            "client_assertion_type": client_assertion_type,
-            "client_assertion": client_assertion,
-            "scope": scope,
-        },
-    )
+    return JSONResponse(tokens.issue_token(db, form=form), headers=html.NO_STORE)
 
 
 @router.post(

@@ -4,18 +4,17 @@ NRPS 2.0 memberships of a course, for tools holding a service access token."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.dependencies import DbSession
-from app.core.pagination import Pagination
 from app.core.routing import APIRouter
 from app.modules.lti import ags, nrps, tokens
 from app.modules.lti import claims as c
-from app.modules.lti.ags_schemas import LineItemBody, LineItemJson, ResultJson, ScoreBody
-from app.modules.lti.paging import ims_response, link_header
+from app.modules.lti.ags_schemas import LineItemBody, LineItemJson, ScoreBody
+from app.modules.lti.paging import ImsPagination, ims_page, ims_response
 
 router = APIRouter(prefix="/lti/contexts", tags=["lti services"])
 _bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/lti/token")
@@ -32,27 +31,29 @@ def _caller(
     )
 
 
-def _media(media_type: str) -> dict[int | str, dict[str, object]]:
+def _ims_get(path: str, media_type: str) -> Any:
+    """A GET route answering an IMS document of `media_type`."""
     content: dict[str, object] = {media_type: {}}
-    return {200: {"content": content, "description": "An IMS document"}}
+    return router.get(
+        path,
+        response_class=Response,
+        responses={200: {"content": content, "description": "An IMS document"}},
+    )
 
 
-@router.get(
-    "/{course_id}/lineitems",
-    response_class=Response,
-    responses=_media(c.MEDIA_LINEITEM_CONTAINER),
-)
+@_ims_get("/{course_id}/lineitems", c.MEDIA_LINEITEM_CONTAINER)
 def list_line_items(
     course_id: uuid.UUID,
     request: Request,
     db: DbSession,
     credentials: Credentials,
-    params: Pagination,
+    params: ImsPagination,
     resource_link_id: str | None = None,
     resource_id: str | None = None,
     tag: str | None = None,
 ) -> Response:
-    """AGS line items container of a course (the caller's own items), paged by Link."""
+    """AGS line items container of a course (the caller's own items), paged by Link
+    (`limit`, or `page` and `page_size`)."""
     caller = _caller(db, credentials, course_id, READ_ITEMS)
     items, total = ags.list_line_items(
         db,
@@ -63,11 +64,8 @@ def list_line_items(
         resource_id=resource_id,
         tag=tag,
     )
-    return ims_response(
-        [item.model_dump(exclude_none=True, mode="json") for item in items],
-        c.MEDIA_LINEITEM_CONTAINER,
-        headers={"Link": link_header(request, params, total)},
-    )
+    content = [item.model_dump(exclude_none=True, mode="json") for item in items]
+    return ims_page(request, params, content, total, c.MEDIA_LINEITEM_CONTAINER)
 
 
 @router.post(
@@ -91,11 +89,7 @@ def _line_item(item: LineItemJson, status_code: int = 200) -> Response:
     )
 
 
-@router.get(
-    "/{course_id}/lineitems/{line_item_id}",
-    response_class=Response,
-    responses=_media(c.MEDIA_LINEITEM),
-)
+@_ims_get("/{course_id}/lineitems/{line_item_id}", c.MEDIA_LINEITEM)
 def get_line_item(
     course_id: uuid.UUID, line_item_id: uuid.UUID, db: DbSession, credentials: Credentials
 ) -> Response:
@@ -108,7 +102,7 @@ def get_line_item(
 @router.put(
     "/{course_id}/lineitems/{line_item_id}",
     response_class=Response,
-    responses=_media(c.MEDIA_LINEITEM),
+    responses={200: {"content": {c.MEDIA_LINEITEM: {}}, "description": "The line item"}},
 )
 def update_line_item(
     course_id: uuid.UUID,
@@ -148,21 +142,17 @@ def post_score(
     ags.post_score(db, caller=caller, course_id=course_id, line_item_id=line_item_id, body=body)
 
 
-@router.get(
-    "/{course_id}/lineitems/{line_item_id}/results",
-    response_class=Response,
-    responses=_media(c.MEDIA_RESULT_CONTAINER),
-)
+@_ims_get("/{course_id}/lineitems/{line_item_id}/results", c.MEDIA_RESULT_CONTAINER)
 def list_results(
     course_id: uuid.UUID,
     line_item_id: uuid.UUID,
     request: Request,
     db: DbSession,
     credentials: Credentials,
-    params: Pagination,
+    params: ImsPagination,
     user_id: str | None = None,
 ) -> Response:
-    """The results of a line item, paged by Link."""
+    """The results of a line item, paged by Link (`limit`, or `page` and `page_size`)."""
     caller = _caller(db, credentials, course_id, (c.SCOPE_RESULT_READONLY,))
     results, total = ags.list_results(
         db,
@@ -172,24 +162,17 @@ def list_results(
         user_id=user_id,
         params=params,
     )
-    return ims_response(
-        [ResultJson.model_validate(r).model_dump(exclude_none=True) for r in results],
-        c.MEDIA_RESULT_CONTAINER,
-        headers={"Link": link_header(request, params, total)},
-    )
+    content = [result.model_dump(exclude_none=True) for result in results]
+    return ims_page(request, params, content, total, c.MEDIA_RESULT_CONTAINER)
 
 
-@router.get(
-    "/{course_id}/memberships",
-    response_class=Response,
-    responses=_media(c.MEDIA_MEMBERSHIP_CONTAINER),
-)
+@_ims_get("/{course_id}/memberships", c.MEDIA_MEMBERSHIP_CONTAINER)
 def memberships(
     course_id: uuid.UUID,
     request: Request,
     db: DbSession,
     credentials: Credentials,
-    params: Pagination,
+    params: ImsPagination,
     role: Annotated[str | None, Query(description="A role URI, or Learner / Instructor")] = None,
     rlid: Annotated[str | None, Query(description="A resource link id of the tool")] = None,
 ) -> Response:
@@ -198,8 +181,4 @@ def memberships(
     container, total = nrps.memberships(
         db, caller=caller, course_id=course_id, role=role, rlid=rlid, params=params
     )
-    return ims_response(
-        container,
-        c.MEDIA_MEMBERSHIP_CONTAINER,
-        headers={"Link": link_header(request, params, total)},
-    )
+    return ims_page(request, params, container, total, c.MEDIA_MEMBERSHIP_CONTAINER)

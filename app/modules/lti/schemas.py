@@ -126,6 +126,13 @@ class LineItemSpec(RequestModel):
 
 
 class LinkCreate(RequestModel):
+    """A section item of kind `lti`: a tool's resource link, placed at the end of
+    `section_id` (default: the course's last section) and released like any item."""
+
+    kind: Literal["lti"] = "lti"
+    section_id: uuid.UUID | None = Field(
+        default=None, description="The section to add it to (default: the course's last)"
+    )
     tool_id: uuid.UUID
     deployment_id: str | None = Field(
         default=None, max_length=64, description="The tool's deployment (default: its first)"
@@ -134,6 +141,7 @@ class LinkCreate(RequestModel):
     url: Url | None = Field(default=None, description="Launch URL (default: the tool's)")
     custom: Custom = Field(default_factory=dict)
     line_item: LineItemSpec | None = None
+    is_published: bool = Field(default=True, description="A draft is shown to managers only")
 
 
 class LinkUpdate(PartialUpdate):
@@ -142,6 +150,7 @@ class LinkUpdate(PartialUpdate):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     url: Url | None = None
     custom: Custom | None = None
+    is_published: bool | None = None
 
 
 class LineItemSummary(_Base):
@@ -152,12 +161,18 @@ class LineItemSummary(_Base):
 
 class LinkRead(BaseModel):
     id: uuid.UUID
+    kind: Literal["lti"] = "lti"
+    item_id: uuid.UUID | None = Field(
+        description="Its section item (launch: GET /courses/{course_id}/items/{item_id}/launch)"
+    )
+    section_id: uuid.UUID | None
     course_id: uuid.UUID
     tool_id: uuid.UUID
     deployment_id: str
     title: str
     url: str | None
     custom: dict[str, str]
+    is_published: bool
     line_item: LineItemSummary | None
     created_at: datetime
     updated_at: datetime
@@ -173,3 +188,26 @@ class LoginInitiation(BaseModel):
 
 class DeepLinkResult(BaseModel):
     items: list[LinkRead]
+
+
+class TokenAnswer(BaseModel):
+    """A service access token (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str = Field(description="The granted scopes, space-separated")
+
+
+class OAuthErrorAnswer(BaseModel):
+    """A refused token request (RFC 6749 §5.2)."""
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
+    error_description: str

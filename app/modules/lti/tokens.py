@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
-from app.core.errors import BadRequest, PermissionDenied, Unauthorized
+from app.core.errors import DomainError, PermissionDenied, Unauthorized
 from app.modules.lti import claims as c
 from app.modules.lti import keys, onetime, toolkeys, urls
 from app.modules.lti import tools as tools_service
+from app.modules.lti.html import NO_STORE
 from app.modules.lti.models import LtiDeployment, LtiResourceLink, LtiTool
 
 ACCESS_TOKEN_SECONDS = 3600
@@ -27,37 +30,72 @@ def access_token_audience() -> str:
     return urls.issuer() + "#services"
 
 
-def issue_token(db: Session, *, form: dict[str, str]) -> dict[str, Any]:
-    """The OAuth token answer for a valid client assertion: the requested scopes the tool
-    holds, for one hour."""
-    if form.get("grant_type") != "client_credentials":
-        raise BadRequest("grant_type must be client_credentials", code="unsupported_grant_type")
-    if form.get("client_assertion_type") != c.CLIENT_ASSERTION_TYPE:
-        raise BadRequest("client_assertion_type must be jwt-bearer", code="invalid_client")
-    assertion = form.get("client_assertion") or ""
+class OAuthError(DomainError):
+    """A refused token request, answered as RFC 6749 §5.2 says (not as problem details):
+    `{"error", "error_description"}`, 400, or 401 for `invalid_client`, never cached."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description, code=error)
+        self.status_code = 401 if error == "invalid_client" else 400
+
+    def render(self, request: Request) -> JSONResponse:
+        headers = {**NO_STORE}
+        if self.status_code == 401:
+            headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
+        return JSONResponse(
+            {"error": self.code, "error_description": self.detail},
+            status_code=self.status_code,
+            headers=headers,
+        )
+
+
+_FIELDS = ("grant_type", "client_assertion_type", "client_assertion")
+
+
+def _authenticate(db: Session, assertion: str) -> LtiTool:
+    """The tool whose valid, unused client assertion this is (RFC 7523 §3)."""
     try:
         unverified = jwt.decode(assertion, options={"verify_signature": False})
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized("The client assertion is malformed", code="invalid_client") from exc
+        raise OAuthError("invalid_client", "The client assertion is malformed") from exc
     client_id = unverified.get("iss")
     if not isinstance(client_id, str) or unverified.get("sub") != client_id:
-        raise Unauthorized(
-            "The assertion's iss and sub must be the client_id", code="invalid_client"
+        raise OAuthError("invalid_client", "The assertion's iss and sub must be the client_id")
+    try:
+        tool = tools_service.find_by_client_id(db, client_id)
+        assertion_claims = toolkeys.verify_tool_jwt(
+            tool, assertion, audience=urls.token_endpoint(), required=["iss", "sub", "exp", "jti"]
         )
-    tool = tools_service.find_by_client_id(db, client_id)
-    assertion_claims = toolkeys.verify_tool_jwt(
-        tool, assertion, audience=urls.token_endpoint(), required=["iss", "sub", "exp", "jti"]
-    )
-    expires = datetime.fromtimestamp(int(assertion_claims["exp"]), UTC) + timedelta(minutes=1)
-    onetime.consume(
-        db, key=f"assertion:{tool.id}:{assertion_claims['jti']}", expires_at=expires, what="jti"
-    )
+        expires = datetime.fromtimestamp(int(assertion_claims["exp"]), UTC) + timedelta(minutes=1)
+        onetime.consume(
+            db,
+            key=f"assertion:{tool.id}:{assertion_claims['jti']}",
+            expires_at=expires,
+            what="jti",
+        )
+    except DomainError as exc:
+        raise OAuthError("invalid_client", exc.detail) from exc
+    return tool
+
+
+def issue_token(db: Session, *, form: dict[str, str]) -> dict[str, Any]:
+    """The OAuth token answer for a valid client assertion: the requested scopes the tool
+    holds, for one hour. Every refusal is an OAuthError."""
+    missing = [name for name in _FIELDS if not form.get(name)]
+    if missing:
+        raise OAuthError("invalid_request", f"Missing parameter: {', '.join(missing)}")
+    if form["grant_type"] != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "grant_type must be client_credentials")
+    if form["client_assertion_type"] != c.CLIENT_ASSERTION_TYPE:
+        raise OAuthError("invalid_client", "client_assertion_type must be jwt-bearer (RFC 7523)")
+    tool = _authenticate(db, form["client_assertion"])
     requested = (form.get("scope") or "").split()
+    unknown = sorted(set(requested) - set(c.SCOPES))
+    if unknown:
+        raise OAuthError("invalid_scope", f"Unknown scope: {' '.join(unknown)}")
     granted = sorted(set(requested) & set(tool.scopes))
     if not granted:
-        raise BadRequest(
-            "None of the requested scopes is granted to the tool", code="invalid_scope"
-        )
+        raise OAuthError("invalid_scope", "None of the requested scopes is granted to the tool")
     now = utcnow()
     token = keys.sign(
         db,

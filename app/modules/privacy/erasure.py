@@ -26,6 +26,7 @@ from app.modules.certificates.models import Certificate
 from app.modules.courses.models import Course, Enrollment
 from app.modules.discussions.models import DiscussionFollower, DiscussionPost, DiscussionThread
 from app.modules.files.models import UploadedFile
+from app.modules.lti.models import LtiScore, LtiSubject
 from app.modules.notifications.models import Notification, NotificationPreference
 from app.modules.payments.models import Payment, PaymentEvent
 from app.modules.privacy.models import DataExport
@@ -87,6 +88,18 @@ def _quiz_attempts(db: Session, subject: Subject) -> int:
             .values(answers={}, results=None)
         )
     )
+
+
+def _lti(db: Session, subject: Subject) -> int:
+    # The ids tools know the person by stop meaning anyone (a tool can no longer score or
+    # look them up); a tool's comment is about them, its score stays like a quiz's.
+    forgotten = db.execute(delete(LtiSubject).where(LtiSubject.user_id == subject.user.id))
+    comments = db.execute(
+        update(LtiScore)
+        .where(LtiScore.user_id == subject.user.id, LtiScore.comment.is_not(None))
+        .values(comment=None)
+    )
+    return _changed(forgotten) + _changed(comments)
 
 
 def _reviews(db: Session, subject: Subject) -> int:
@@ -242,6 +255,7 @@ ERASERS: list[tuple[str, Eraser]] = [
     ("files", _files),
     ("submissions", _submissions),
     ("quiz_attempts", _quiz_attempts),
+    ("lti", _lti),
     ("reviews", _reviews),
     ("certificates", _certificates),
     ("payments", _payments),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pylti1p3.grade import Grade
 
+from app.core.database import session_scope
 from app.modules.lti import claims as c
+from app.modules.lti import subjects
 from app.modules.users.models import User
 from tests.factories import bearer_headers
 from tests.modules.courses.factories import SeededCourse, create_course, create_enrollment
@@ -41,6 +46,30 @@ class Placement:
     course: SeededCourse
     link: dict[str, Any]
 
+    @property
+    def launch_url(self) -> str:
+        """The launch of the link's section item."""
+        return f"/api/v1/courses/{self.course.id}/items/{self.link['item_id']}/launch"
+
+
+def grade(user_id: str, score: float, maximum: float, **fields: str) -> Grade:
+    """A pylti1p3 score for `user_id` (the tool's sub of the user)."""
+    return (
+        Grade()
+        .set_user_id(user_id)
+        .set_score_given(score)
+        .set_score_maximum(maximum)
+        .set_timestamp(fields.get("timestamp", datetime.now(UTC).isoformat()))
+        .set_activity_progress(fields.get("activity", "Completed"))
+        .set_grading_progress(fields.get("grading", "FullyGraded"))
+    )
+
+
+def sub_of(tool: Tool, user: User) -> str:
+    """The `sub` the tool knows the user by."""
+    with session_scope() as db:
+        return subjects.sub_for(db, tool_id=uuid.UUID(tool.registered["id"]), user_id=user.id)
+
 
 @pytest.fixture
 def tool(client: TestClient, admin: User) -> Tool:
@@ -65,6 +94,17 @@ def add_link(
     return dict(response.json())
 
 
+def add_section(client: TestClient, manager: User, course: SeededCourse, title: str) -> str:
+    """A new published section at the end of the course: its id."""
+    response = client.post(
+        f"/api/v1/courses/{course.id}/sections",
+        json={"title": title, "is_published": True},
+        headers=bearer_headers(manager),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 @pytest.fixture
 def placed(client: TestClient, instructor: User, course: SeededCourse, tool: Tool) -> Placement:
     link = add_link(
@@ -85,8 +125,7 @@ def open_link(client: TestClient) -> Callable[..., dict[str, str]]:
     def _open(placement: Placement, user: User) -> dict[str, str]:
         from tests.modules.lti.tool import form_fields
 
-        url = f"/api/v1/courses/{placement.course.id}/lti-links/{placement.link['id']}/launch"
-        initiation = client.get(url, headers=bearer_headers(user))
+        initiation = client.get(placement.launch_url, headers=bearer_headers(user))
         assert initiation.status_code == 200, initiation.text
         authorization = placement.tool.login(initiation.json())
         page = client.get(authorization)

@@ -7,33 +7,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from pylti1p3.deep_link_resource import DeepLinkResource
-from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.names_roles import NamesRolesProvisioningService
 
 from app.modules.lti import claims as c
 from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
-from tests.modules.courses.factories import SeededCourse, create_enrollment
-from tests.modules.lti.conftest import Placement, register_tool
+from tests.modules.courses.factories import SeededCourse, create_course, create_enrollment
+from tests.modules.lti.conftest import Placement, add_section, grade, register_tool, sub_of
 from tests.modules.lti.tool import TOOL_LAUNCH, Tool, form_fields
-
-
-def _grade(user_id: str, score: float, maximum: float, **fields: str) -> Grade:
-    grade = (
-        Grade()
-        .set_user_id(user_id)
-        .set_score_given(score)
-        .set_score_maximum(maximum)
-        .set_timestamp(fields.get("timestamp", datetime.now(UTC).isoformat()))
-        .set_activity_progress(fields.get("activity", "Completed"))
-        .set_grading_progress(fields.get("grading", "FullyGraded"))
-    )
-    return grade
 
 
 def test_pylti1p3_validates_a_resource_link_launch(
@@ -45,7 +30,8 @@ def test_pylti1p3_validates_a_resource_link_launch(
     message = placed.tool.launch(open_link(placed, student))
     data = message.get_launch_data()
     assert message.is_resource_launch() and message.check_student_access()
-    assert data["sub"] == str(student.id) and "@" not in data["sub"]
+    assert data["sub"] == sub_of(placed.tool, student)
+    assert str(student.id) not in data["sub"] and "@" not in data["sub"]
     assert data["aud"] == placed.tool.client_id and data["azp"] == placed.tool.client_id
     assert data[c.ROLES] == [c.ROLE_LEARNER]
     assert data[c.RESOURCE_LINK] == {"id": placed.link["id"], "title": "Practice set"}
@@ -83,13 +69,13 @@ def test_scores_posted_by_pylti1p3_reach_the_gradebook_and_its_csv(
 ) -> None:
     message = placed.tool.launch(open_link(placed, student))
     ags = message.get_ags()
-    ags.put_grade(_grade(str(student.id), 7, 10))
+    ags.put_grade(grade(message.get_launch_data()["sub"], 7, 10))
 
     results = ags.get_grades(
         LineItem({"id": message.get_launch_data()[c.AGS_ENDPOINT]["lineitem"]})
     )
     assert [(r["userId"], r["resultScore"], r["resultMaximum"]) for r in results] == [
-        (str(student.id), 14.0, 20.0)
+        (sub_of(placed.tool, student), 14.0, 20.0)
     ]
     book = client.get(
         f"/api/v1/courses/{placed.course.id}/gradebook", headers=bearer_headers(instructor)
@@ -116,14 +102,13 @@ def test_an_older_score_is_ignored_and_a_pending_one_is_not_graded(
     open_link: Callable[..., dict[str, str]],
 ) -> None:
     ags = placed.tool.launch(open_link(placed, student)).get_ags()
-    ags.put_grade(_grade(str(student.id), 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
-    ags.put_grade(_grade(str(student.id), 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
+    sub = sub_of(placed.tool, student)
+    ags.put_grade(grade(sub, 9, 10, timestamp="2026-12-01T10:00:00.000+00:00"))
+    ags.put_grade(grade(sub, 1, 10, timestamp="2026-11-30T10:00:00.000+00:00"))
     url = f"/api/v1/courses/{placed.course.id}/gradebook"
     cell = client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"][0]
     assert cell["percentage"] == "90.00"
-    ags.put_grade(
-        _grade(str(student.id), 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending")
-    )
+    ags.put_grade(grade(sub, 2, 10, timestamp="2026-12-02T10:00:00.000+00:00", grading="Pending"))
     assert client.get(url, headers=bearer_headers(instructor)).json()["items"][0]["grades"] == [
         None
     ]
@@ -142,8 +127,8 @@ def test_pylti1p3_reads_the_roster_page_by_page(
     message = placed.tool.launch(open_link(placed, student))
     members = message.get_nrps().get_members()
     assert [(m["user_id"], m["roles"], m["status"]) for m in members][:2] == [
-        (str(instructor.id), [c.ROLE_INSTRUCTOR], "Active"),
-        (str(student.id), [c.ROLE_LEARNER], "Active"),
+        (sub_of(placed.tool, instructor), [c.ROLE_INSTRUCTOR], "Active"),
+        (sub_of(placed.tool, student), [c.ROLE_LEARNER], "Active"),
     ]
     assert len(members) == 5 and all("email" not in m and "name" not in m for m in members)
 
@@ -159,16 +144,23 @@ def test_pylti1p3_reads_the_roster_page_by_page(
         message.get_service_connector(),
         {**claim, "context_memberships_url": claim["context_memberships_url"] + "?role=Learner"},
     ).get_members()
-    assert {m["user_id"] for m in learners} == {str(student.id)} | {str(o.id) for o in others}
+    assert {m["user_id"] for m in learners} == {
+        sub_of(placed.tool, user) for user in (student, *others)
+    }
 
 
 def test_pylti1p3_deep_linking_response_creates_links(
     client: TestClient, tool: Tool, course: SeededCourse, instructor: User
 ) -> None:
-    initiation = client.get(
-        f"/api/v1/courses/{course.id}/lti/tools/{tool.registered['id']}/deep-link",
-        headers=bearer_headers(instructor),
-    )
+    labs = add_section(client, instructor, course, "Labs")
+    deep_link = f"/api/v1/courses/{course.id}/lti/tools/{tool.registered['id']}/deep-link"
+    foreign = create_course(instructor, lessons=0)
+    elsewhere = client.get(
+        f"/api/v1/courses/{foreign.id}/sections", headers=bearer_headers(instructor)
+    ).json()[0]["id"]
+    refused = client.get(f"{deep_link}?section_id={elsewhere}", headers=bearer_headers(instructor))
+    assert refused.status_code == 404 and refused.json()["code"] == "section_not_found"
+    initiation = client.get(f"{deep_link}?section_id={labs}", headers=bearer_headers(instructor))
     assert initiation.status_code == 200, initiation.text
     page = client.get(tool.login(initiation.json()))
     _action, fields = form_fields(page.text)
@@ -194,6 +186,15 @@ def test_pylti1p3_deep_linking_response_creates_links(
     assert created[0]["line_item"]["label"] == "Fractions"
     assert created[0]["line_item"]["score_maximum"] == "50.0000"
     assert created[1]["line_item"] is None
+    # Each chosen link is an item at the end of the section the launch named.
+    sections = client.get(
+        f"/api/v1/courses/{course.id}/sections", headers=bearer_headers(instructor)
+    ).json()
+    [placed_in] = [section for section in sections if section["id"] == labs]
+    assert [(i["kind"], i["id"]) for i in placed_in["items"]] == [
+        ("lti", created[0]["id"]),
+        ("lti", created[1]["id"]),
+    ]
     listed = client.get(
         f"/api/v1/courses/{course.id}/lti-links", headers=bearer_headers(instructor)
     )

@@ -20,17 +20,14 @@ from app.modules.lti import keys
 from app.modules.users.models import User
 from tests.factories import bearer_headers, create_user
 from tests.modules.courses.factories import SeededCourse, create_course
-from tests.modules.lti.conftest import Placement, add_link, register_tool
+from tests.modules.lti.conftest import Placement, add_link, register_tool, sub_of
 from tests.modules.lti.tool import Tool, public_jwk, tool_keys
 
 TOKEN_URL = "http://testserver/api/v1/lti/token"
 
 
 def _authorization(client: TestClient, placed: Placement, user: User) -> dict[str, str]:
-    initiation = client.get(
-        f"/api/v1/courses/{placed.course.id}/lti-links/{placed.link['id']}/launch",
-        headers=bearer_headers(user),
-    ).json()
+    initiation = client.get(placed.launch_url, headers=bearer_headers(user)).json()
     query = parse_qs(urlsplit(placed.tool.login(initiation)).query)
     return {key: values[0] for key, values in query.items()}
 
@@ -74,8 +71,7 @@ def _token(client: TestClient, assertion: str, scope: str = c.SCOPE_SCORE) -> An
 def test_the_launch_and_authorize_pages_are_strict_and_never_cached(
     client: TestClient, placed: Placement, student: User
 ) -> None:
-    url = f"/api/v1/courses/{placed.course.id}/lti-links/{placed.link['id']}/launch"
-    page = client.get(url, headers={**bearer_headers(student), "Accept": "text/html"})
+    page = client.get(placed.launch_url, headers={**bearer_headers(student), "Accept": "text/html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'action="https://tool.example/login"' in page.text
     for name in ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id"):
@@ -161,29 +157,42 @@ def test_forged_expired_and_foreign_login_hints_are_refused(
 def test_who_may_launch(
     client: TestClient, placed: Placement, student: User, instructor: User
 ) -> None:
-    url = f"/api/v1/courses/{placed.course.id}/lti-links/{placed.link['id']}/launch"
+    link_url = f"/api/v1/courses/{placed.course.id}/lti-links/{placed.link['id']}/launch"
     stranger = create_user(role="student")
     other_instructor = create_user(role="instructor")
-    assert client.get(url).status_code == 401
-    assert client.get(url, headers=bearer_headers(stranger)).status_code == 403
-    assert client.get(url, headers=bearer_headers(other_instructor)).status_code == 403
+    for url in (placed.launch_url, link_url):
+        assert client.get(url).status_code == 401
+        assert client.get(url, headers=bearer_headers(stranger)).status_code == 403
+        assert client.get(url, headers=bearer_headers(other_instructor)).status_code == 403
+        assert client.get(url, headers=bearer_headers(student)).status_code == 200
     deep = f"/api/v1/courses/{placed.course.id}/lti/tools/{placed.tool.registered['id']}/deep-link"
     assert client.get(deep, headers=bearer_headers(student)).status_code == 403
     assert client.get(deep, headers=bearer_headers(instructor)).status_code == 200
+
+
+def _oauth_error(answer: Any, error: str) -> str:
+    """The RFC 6749 §5.2 error answer: its status, body and headers; its description."""
+    assert answer.status_code == (401 if error == "invalid_client" else 400), answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert set(body) == {"error", "error_description"} and body["error"] == error, body
+    return str(body["error_description"])
 
 
 def test_the_token_endpoint_checks_the_client_assertion(
     client: TestClient, placed: Placement
 ) -> None:
     tool = placed.tool
-    assert _token(client, _assertion(tool)).status_code == 200
+    granted = _token(client, _assertion(tool))
+    assert granted.status_code == 200 and granted.headers["cache-control"] == "no-store"
     # Clock skew: an assertion expired 30 s ago still passes, 90 s ago does not.
     assert _token(client, _assertion(tool, exp=int(time.time()) - 30)).status_code == 200
     late = _token(client, _assertion(tool, exp=int(time.time()) - 90))
-    assert late.status_code == 401 and "expired" in late.json()["detail"]
+    assert "expired" in _oauth_error(late, "invalid_client")
     replayed = _assertion(tool)
     assert _token(client, replayed).status_code == 200
-    assert _token(client, replayed).json()["code"] == "lti_replay"
+    assert "already used" in _oauth_error(_token(client, replayed), "invalid_client")
     claims = {"iss": tool.client_id, "sub": tool.client_id, "aud": TOKEN_URL}
     claims |= {"exp": int(time.time()) + 60, "jti": uuid.uuid4().hex}
     for bad in (
@@ -193,9 +202,47 @@ def test_the_token_endpoint_checks_the_client_assertion(
         _assertion(tool, aud="http://testserver/api/v1/lti/authorize"),
         _assertion(tool, sub="someone-else"),
         _assertion(tool, jti=None),
+        _assertion(tool, iss="unknown-client", sub="unknown-client"),
+        "not a jwt",
     ):
-        assert _token(client, bad).status_code == 401, bad
-    assert _token(client, _assertion(tool), scope="https://example.com/other").status_code == 400
+        _oauth_error(_token(client, bad), "invalid_client")
+    _oauth_error(
+        _token(client, _assertion(tool), scope="https://example.com/other"), "invalid_scope"
+    )
+    _oauth_error(_token(client, _assertion(tool), scope=""), "invalid_scope")
+
+
+def test_every_token_request_refusal_is_an_oauth_error(
+    client: TestClient, placed: Placement
+) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": c.CLIENT_ASSERTION_TYPE,
+        "client_assertion": _assertion(placed.tool),
+        "scope": c.SCOPE_SCORE,
+    }
+    for name in ("grant_type", "client_assertion_type", "client_assertion"):
+        missing = {key: value for key, value in form.items() if key != name}
+        assert name in _oauth_error(
+            client.post("/api/v1/lti/token", data=missing), "invalid_request"
+        )
+    as_json = client.post("/api/v1/lti/token", json=form)
+    _oauth_error(as_json, "invalid_request")
+    _oauth_error(
+        client.post("/api/v1/lti/token", data={**form, "grant_type": "password"}),
+        "unsupported_grant_type",
+    )
+    _oauth_error(
+        client.post("/api/v1/lti/token", data={**form, "client_assertion_type": "basic"}),
+        "invalid_client",
+    )
+    # An unknown scope beside a granted one is refused, and spends nothing: the same
+    # assertion still buys a token afterwards.
+    unknown = {**form, "scope": f"{c.SCOPE_SCORE} https://example.com/unknown"}
+    assert "https://example.com/unknown" in _oauth_error(
+        client.post("/api/v1/lti/token", data=unknown), "invalid_scope"
+    )
+    assert client.post("/api/v1/lti/token", data=form).status_code == 200
 
 
 def test_an_unknown_kid_is_refused_for_a_key_set(
@@ -210,7 +257,7 @@ def test_an_unknown_kid_is_refused_for_a_key_set(
         answer = _token(
             client, jwt.encode(claims, private, algorithm="RS256", headers={"kid": "x"})
         )
-        assert answer.status_code == 401 and answer.json()["code"] == "lti_unknown_key"
+        assert "unknown key" in _oauth_error(answer, "invalid_client")
 
 
 def _service_token(client: TestClient, tool: Tool, scope: str) -> dict[str, str]:
@@ -237,7 +284,7 @@ def test_services_are_refused_outside_the_token_scopes_and_deployments(
     # A tool registered without the NRPS scope is never granted it.
     narrow = register_tool(client, admin, scopes=[c.SCOPE_SCORE])
     add_link(client, instructor, placed.course, narrow)
-    assert _token(client, _assertion(narrow), scope=c.SCOPE_NRPS).status_code == 400
+    _oauth_error(_token(client, _assertion(narrow), scope=c.SCOPE_NRPS), "invalid_scope")
     # Neither another tool's line items nor an id_token or a forged token serve.
     other_items = client.get(items, headers=_service_token(client, narrow, c.SCOPE_SCORE))
     assert other_items.status_code == 403
@@ -273,7 +320,7 @@ def test_services_are_refused_outside_the_token_scopes_and_deployments(
 
 
 def test_scores_for_users_not_enrolled_are_refused(
-    client: TestClient, placed: Placement, instructor: User
+    client: TestClient, placed: Placement, instructor: User, student: User
 ) -> None:
     url = (
         f"/api/v1/lti/contexts/{placed.course.id}/lineitems/{placed.link['line_item']['id']}/scores"
@@ -286,7 +333,10 @@ def test_scores_for_users_not_enrolled_are_refused(
         "gradingProgress": "FullyGraded",
         "timestamp": "2026-12-01T10:00:00Z",
     }
-    for user_id in (str(instructor.id), str(create_user().id), "not-a-uuid"):
+    # The tool's subs of the instructor and of a stranger, and the student's user id (not the
+    # sub this tool knows them by).
+    strangers_sub = sub_of(placed.tool, create_user())
+    for user_id in (sub_of(placed.tool, instructor), strangers_sub, str(student.id), "x"):
         answer = client.post(url, json={**score, "userId": user_id}, headers=headers)
         assert answer.status_code == 422 and answer.json()["code"] == "lti_user_not_enrolled"
     missing_max = client.post(

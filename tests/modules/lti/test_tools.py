@@ -129,7 +129,7 @@ def test_key_set_urls_on_private_addresses_are_refused_in_production(
 
 def test_a_tool_key_set_is_fetched_once_and_cached(client: TestClient, admin: User) -> None:
     with served_jwks() as (url, private, _jwk):
-        tool = register_tool(client, admin, public_jwk=None, jwks_url=url)
+        tool = register_tool(client, admin, public_jwk=None, jwks_url=url, scopes=[c.SCOPE_SCORE])
         for _ in range(2):
             now = int(time.time())
             claims = {"iss": tool.client_id, "sub": tool.client_id, "aud": TOKEN_URL}
@@ -142,7 +142,7 @@ def test_a_tool_key_set_is_fetched_once_and_cached(client: TestClient, admin: Us
                     "client_assertion": jwt.encode(
                         claims, private, algorithm="RS256", headers={"kid": "k1"}
                     ),
-                    "scope": f"{c.SCOPE_SCORE} https://example.com/not-granted",
+                    "scope": f"{c.SCOPE_SCORE} {c.SCOPE_NRPS}",  # NRPS: not granted
                 },
             )
             assert answer.status_code == 200, answer.text
