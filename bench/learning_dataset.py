@@ -1,9 +1,10 @@
 """Seed a benchmark dataset for the learning core with bulk inserts.
 
 ~1,000 published courses (5 lessons each, in one published section whose items carry
-release rules that are met: a past `available_from` on the section, `release_after_days=0` on
-every item), 50 instructors, 2,000 students and ~10,000 enrollments, written with multi-row INSERTs in a handful of transactions (seconds, not
-minutes). Returns what the load driver needs to build realistic requests.
+release rules that are met: a past `available_from` on the section, `release_after_days=0`
+on every item), 50 instructors, 2,000 students and ~10,000 enrollments, written with
+multi-row INSERTs in a handful of transactions (seconds, not minutes). Returns what the load
+driver needs to build realistic requests.
 """
 
 from __future__ import annotations
