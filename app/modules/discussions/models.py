@@ -8,6 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, String, Text, func, literal_column
+
+# Registers PostgreSQL's typed `to_tsvector`: `func.to_tsvector` built before this import
+# cannot be compiled for PostgreSQL, whichever module happened to be imported first.
+from sqlalchemy.dialects import postgresql  # noqa: F401
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey, utcnow
