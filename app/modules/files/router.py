@@ -73,9 +73,9 @@ def _serve(record: UploadedFile) -> Response:
     response_model=FileRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem(400, "The file is empty, or the folder name is invalid")
-    | problem(422, "The lesson is not a lesson of `course_id` (`lesson_not_in_course`)")
+    | problem(422, "Invalid input, or the lesson is not of `course_id` (`lesson_not_in_course`)")
     | problem(413, "The file is larger than the upload limit")
-    | problem(404, "The lesson does not exist")
+    | problem(404, "The course or the lesson does not exist")
     | problem(415, "The file's type is not accepted, or its content does not match its name")
     | problem(503, "File storage is unavailable"),
 )
@@ -126,7 +126,11 @@ def my_files(
     return Page.build([service.to_read(item) for item in items], total, params)
 
 
-_LOCKED = problem(403, "The file's lesson is locked (`item_locked`, with the reasons)")
+_LOCKED = problem(
+    403,
+    "Not allowed, or the file's lesson is locked for you (`item_locked`, with the reasons and "
+    "the unlock date)",
+)
 
 
 @router.get("/download/{file_id}", response_class=Response, responses=_LOCKED)
