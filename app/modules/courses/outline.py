@@ -68,7 +68,7 @@ def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID
         target = targets[(ItemKind(item.kind), item.target_id)]
         if not (section.is_published and target.is_published):
             continue
-        entry = sections.setdefault(section.id, _section(section))
+        entry = sections.get(section.id) or sections.setdefault(section.id, _section(section))
         state = states[item.id]
         label = _state(state, completed=bool(row.completed), started=bool(row.started))
         entry.items.append(
