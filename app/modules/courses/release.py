@@ -407,10 +407,15 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
         .subquery()
     )
     items = (
+        # Columns, not entities: loading 2 ORM objects per item cost more than the statement.
         select(
-            item,
-            section,
             item.id.label("item_id"),
+            item.kind,
+            *(getattr(item, name) for name, _table in ITEM_TARGET_COLUMNS.values()),
+            item.is_required,
+            section.id.label("section_id"),
+            section.title.label("section_title"),
+            section.description.label("section_description"),
             *columns.labeled(),
             func.coalesce(progress.c.completed, 0).label("completed"),
             func.coalesce(progress.c.started, 0).label("started"),
@@ -424,12 +429,18 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
     return items, _unmet(done, lambda p: p.course_id == course)
 
 
+def row_target(row: Any) -> uuid.UUID:
+    """The target (lesson, quiz or assignment id) of a `course_states` row."""
+    target: uuid.UUID = getattr(row, ITEM_TARGET_COLUMNS[ItemKind(row.kind)][0])
+    return target
+
+
 def course_states(
     db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
 ) -> tuple[list[Any], dict[uuid.UUID, ItemState]]:
-    """Every item of the course with its section, completion and state for the student: one
-    statement for the items (completion computed once, as a CTE) and one for the unmet
-    prerequisites, whatever the number of items."""
+    """Every item of the course (its columns and its section's) with its completion and state
+    for the student, in order: one statement for the items (completion computed once, as a
+    CTE) and one for the unmet prerequisites, whatever the number of items."""
     items, unmet = _course_statements()
     params = {"course_id": course_id, "student_id": student_id, "now": now}
     rows = db.execute(items, params).all()
@@ -442,7 +453,7 @@ def course_states(
             state = states[row.item_id]
             if PREREQUISITE in state.reasons:
                 state.missing = [
-                    *by_dependent.get(row[1].id, []),
+                    *by_dependent.get(row.section_id, []),
                     *by_dependent.get(row.item_id, []),
                 ]
     return list(rows), states
@@ -454,9 +465,9 @@ def locked_targets(
     """The course's `kind` targets that are locked for the student (for lists)."""
     rows, states = course_states(db, course_id=course_id, student_id=student_id, now=utcnow())
     return {
-        row[0].target_id
+        row_target(row)
         for row in rows
-        if row[0].kind == kind.value and not states[row.item_id].is_open
+        if row.kind == kind.value and not states[row.item_id].is_open
     }
 
 
