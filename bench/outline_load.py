@@ -8,8 +8,9 @@ The PostgreSQL database named in the URL is dropped and recreated. The script mi
 seeds one course of 20 sections x 15 items (11 lessons, 2 quizzes, 2 assignments each, with
 release dates, relative release days and prerequisites), `--students` students enrolled in
 it of whom `--active` have progress (completed lessons and passed quizzes in the first
-sections), and other courses' enrollments up to `--enrollments` rows in all (users and
-enrollments with COPY on PostgreSQL, multi-row INSERTs elsewhere). It then starts
+sections), and other courses' enrollments up to `--enrollments` rows in all, each with two
+completed lessons (users, enrollments and progress with COPY on PostgreSQL, multi-row
+INSERTs elsewhere). It then starts
 `lms serve`, drives the outline with the driver of bench/learning_load.py for a random
 active student and for the course's instructor, and prints p50/p95/p99, req/s and the
 server's CPU time per request (user+system of the uvicorn processes, from /proc: much less
@@ -191,20 +192,37 @@ def seed(
     enrollment_rows = _enrollments(pairs, now)
     in_course = [row for row in enrollment_rows if row["course_id"] == course_id]
 
-    progress, attempts = [], []
+    progress: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+
+    def completed(enrollment_id: uuid.UUID, lesson_id: uuid.UUID) -> dict[str, Any]:
+        return {"id": uuid.uuid4(), "enrollment_id": enrollment_id, "lesson_id": lesson_id,
+                "status": "completed", "started_at": now, "completed_at": now,
+                "time_spent_seconds": 300, "last_position_seconds": 0,
+                "completion_percentage": Decimal("100"), "attempts_count": 0,
+                "created_at": now, "updated_at": now}  # fmt: skip
+
+    # The other courses' lessons, and progress on two of them for every other enrollment:
+    # the tables the outline reads hold other courses' rows too, as in a real database.
+    other_lessons = {
+        other["id"]: [
+            {"id": uuid.uuid4(), "course_id": other["id"], "title": f"Lesson {k}",
+             "slug": f"lesson-{k}", "lesson_type": "text", "content": "Text", "order_index": k,
+             "is_published": True, "created_at": now, "updated_at": now}
+            for k in range(5)
+        ]
+        for other in others
+    }  # fmt: skip
+    for row in enrollment_rows:
+        if row["course_id"] != course_id:
+            for lesson in other_lessons[row["course_id"]][:2]:
+                progress.append(completed(row["id"], lesson["id"]))
     lessons_in_order = targets["lesson"]
     quizzes = targets["quiz"]
     for row in in_course[:active]:
         outline.active_students.append(row["student_id"])
         done = rng.randint(10, 120)
-        for lesson in lessons_in_order[:done]:
-            progress.append(
-                {"id": uuid.uuid4(), "enrollment_id": row["id"], "lesson_id": lesson["id"],
-                 "status": "completed", "started_at": now, "completed_at": now,
-                 "time_spent_seconds": 300, "last_position_seconds": 0,
-                 "completion_percentage": Decimal("100"), "attempts_count": 0,
-                 "created_at": now, "updated_at": now}
-            )  # fmt: skip
+        progress.extend(completed(row["id"], lesson["id"]) for lesson in lessons_in_order[:done])
         for quiz in quizzes[: done // 6]:
             percent = Decimal(rng.choice([60, 85, 100]))
             attempts.append(
@@ -225,7 +243,28 @@ def seed(
             [{"course_id": course_id, "user_id": instructor_id, "role": CourseRole.OWNER.value}],
         )
         connection.execute(insert(CourseSection), sections)
-        connection.execute(insert(Lesson), targets["lesson"])
+        elsewhere = [lesson for group in other_lessons.values() for lesson in group]
+        connection.execute(insert(Lesson), [*targets["lesson"], *elsewhere])
+        # Every course has its structure (as migration 0013 arranged existing courses).
+        other_sections = {
+            other: {"id": uuid.uuid4(), "course_id": other, "title": "Course content",
+                    "position": 0, "is_published": True, "release_after_days": None,
+                    "available_from": None, "created_at": now, "updated_at": now}
+            for other in other_lessons
+        }  # fmt: skip
+        connection.execute(insert(CourseSection), list(other_sections.values()))
+        blank = {name: None for name, _table in ITEM_TARGET_COLUMNS.values()}
+        connection.execute(
+            insert(SectionItem),
+            [
+                {**blank, "id": uuid.uuid4(), "section_id": other_sections[other]["id"],
+                 "course_id": other, "kind": "lesson", "position": k, "is_required": True,
+                 "lesson_id": lesson["id"], "release_after_days": None, "created_at": now,
+                 "updated_at": now}
+                for other, group in other_lessons.items()
+                for k, lesson in enumerate(group)
+            ],
+        )  # fmt: skip
         connection.execute(insert(Quiz), targets["quiz"])
         connection.execute(insert(Assignment), targets["assignment"])
         connection.execute(insert(SectionItem), items)

@@ -393,7 +393,7 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
     course = bindparam("course_id", type_=SectionItem.id.type)
     student = bindparam("student_id", type_=SectionItem.id.type)
     at = bindparam("now", type_=UTCDateTime())
-    done = completions(student).cte("done")
+    done = completions(student, course_id=course).cte("done")
     item, section = aliased(SectionItem), aliased(CourseSection)
     columns = rule(item, section, student_id=student, now=at, done=done)
     progress = (
