@@ -181,9 +181,11 @@ def _truncate_all() -> None:
     from sqlalchemy import inspect, text
 
     from app.core.database import Base, get_engine
-    from app.core.registry import load_models
+    from app.core.registry import load_all
 
-    load_models()
+    # Reactions too: services called without the app must see every module's rules (the
+    # completion rules the release statements are built from, once, on first use).
+    load_all()
     engine = get_engine()
     existing = set(inspect(engine).get_table_names())
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]

@@ -132,9 +132,21 @@ def list_assignments(
         lesson_ids=courses_access.readable_item_lessons(db, access),
     )
     rows, total = paginate(db, statement, params)
-    return Page[AssignmentRead].build(
-        [AssignmentRead.model_validate(row) for row in rows], total, params
+    # A locked assignment is listed (the outline shows it too) without its instructions.
+    locked = (
+        release.locked_targets(
+            db, course_id=course_id, student_id=user.id, kind=ItemKind.ASSIGNMENT
+        )
+        if access.enrolled
+        else set()
     )
+    reads = [AssignmentRead.model_validate(row) for row in rows]
+    return Page[AssignmentRead].build(
+        [read.model_copy(update={"instructions": None}) if read.id in locked else read
+         for read in reads],
+        total,
+        params,
+    )  # fmt: skip
 
 
 def get_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> AssignmentRead:

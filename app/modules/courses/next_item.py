@@ -4,6 +4,7 @@ outline and the my-courses statement."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -89,16 +90,25 @@ def joined(left: FromClause, item_id: Any) -> tuple[FromClause, list[Any]]:
     ]
 
 
+@functools.cache
+def _one_course_statement() -> Any:
+    """The next item of one course, built once (the rule is many expressions) and bound per
+    call: `course_id`, `student_id`, `now`."""
+    found = next_item_id(
+        bindparam("course_id", type_=SectionItem.id.type),
+        bindparam("student_id", type_=SectionItem.id.type),
+        bindparam("now", type_=UTCDateTime()),
+    )
+    one_row = select(found.label("found")).subquery()
+    source, columns = joined(one_row, one_row.c.found)
+    return select(*columns).select_from(source)
+
+
 def of_course(
     db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
 ) -> OutlineNext | None:
     """The student's next item in one course."""
-    found = next_item_id(
-        bindparam("course_id", course_id, type_=SectionItem.id.type),
-        bindparam("student_id", student_id, type_=SectionItem.id.type),
-        bindparam("now", now, type_=UTCDateTime()),
-    )
-    one_row = select(found.label("found")).subquery()
-    source, columns = joined(one_row, one_row.c.found)
-    row = db.execute(select(*columns).select_from(source)).one()
+    row = db.execute(
+        _one_course_statement(), {"course_id": course_id, "student_id": student_id, "now": now}
+    ).one()
     return OutlineNext.from_row(row._mapping) if row.next_item_id else None

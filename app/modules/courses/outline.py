@@ -18,8 +18,8 @@ from app.core.errors import PermissionDenied
 from app.modules.courses import next_item
 from app.modules.courses import sections_repository as repository
 from app.modules.courses.access import course_access
-from app.modules.courses.models import CourseSection, ItemKind
-from app.modules.courses.release import ItemState, course_states
+from app.modules.courses.models import ItemKind
+from app.modules.courses.release import ItemState, course_states, row_target
 from app.modules.courses.sections_schemas import (
     LockReasonRead,
     Outline,
@@ -64,20 +64,23 @@ def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID
     sections: dict[uuid.UUID, OutlineSection] = {}
     done_by_section: dict[uuid.UUID, int] = {}
     for row in rows:
-        item, section = row[0], row[1]
-        target = targets[(ItemKind(item.kind), item.target_id)]
-        if not (section.is_published and target.is_published):
+        kind, target_id = ItemKind(row.kind), row_target(row)
+        target = targets[(kind, target_id)]
+        if not (row.published and target.is_published):
             continue
-        entry = sections.setdefault(section.id, _section(section))
-        state = states[item.id]
+        entry = sections.get(row.section_id) or sections.setdefault(
+            row.section_id,
+            _section(row.section_id, row.section_title, row.section_description, True),
+        )
+        state = states[row.item_id]
         label = _state(state, completed=bool(row.completed), started=bool(row.started))
         entry.items.append(
             OutlineItem(
-                item_id=item.id,
-                kind=ItemKind(item.kind),
-                id=item.target_id,
+                item_id=row.item_id,
+                kind=kind,
+                id=target_id,
                 title=target.title,
-                is_required=item.is_required,
+                is_required=row.is_required,
                 state=label,
                 reasons=[LockReasonRead.model_validate(r) for r in state.problem()["reasons"]]
                 if label == LOCKED
@@ -85,9 +88,11 @@ def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID
                 unlock_at=state.unlock_at if label == LOCKED else None,
             )
         )
-        if item.is_required:
+        if row.is_required:
             entry.required_count += 1
-            done_by_section[section.id] = done_by_section.get(section.id, 0) + (label == COMPLETED)
+            done_by_section[row.section_id] = done_by_section.get(row.section_id, 0) + (
+                label == COMPLETED
+            )
     for section_id, entry in sections.items():
         entry.completed_count = done_by_section.get(section_id, 0)
         entry.progress_percentage = _percentage(entry.completed_count, entry.required_count)
@@ -101,12 +106,14 @@ def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID
     )
 
 
-def _section(section: CourseSection) -> OutlineSection:
+def _section(
+    section_id: uuid.UUID, title: str, description: str | None, is_published: bool
+) -> OutlineSection:
     return OutlineSection(
-        id=section.id,
-        title=section.title,
-        description=section.description,
-        is_published=section.is_published,
+        id=section_id,
+        title=title,
+        description=description,
+        is_published=is_published,
         items=[],
         required_count=0,
     )
@@ -116,7 +123,8 @@ def _manager_outline(db: Session, *, course_id: uuid.UUID) -> Outline:
     targets = repository.targets_of_course(db, course_id)
     counts = repository.completed_counts(db, course_id)
     sections = {
-        section.id: _section(section) for section in repository.sections_of_course(db, course_id)
+        section.id: _section(section.id, section.title, section.description, section.is_published)
+        for section in repository.sections_of_course(db, course_id)
     }
     for item in repository.items_of_course(db, course_id):
         target = targets[(ItemKind(item.kind), item.target_id)]

@@ -14,8 +14,9 @@ kind module's rule, handed down with `register_completion`.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -71,25 +72,28 @@ def register_completion(kind: ItemKind, rows: CompletionRows) -> None:
     """How `kind` is completed (the lessons, quizzes and assignments modules register theirs
     in their `reactions.py`)."""
     _completion_rules[kind] = rows
+    _course_statements.cache_clear()
 
 
-def completions(student_id: ColumnElement[Any] | None) -> Select[Any]:
+def completions(
+    student_id: ColumnElement[Any] | None, *, course_id: Any | None = None
+) -> Select[Any]:
     """Every section item's completion rows (`item_id`, `student_id`, `started`, `completed`,
-    `percent`), over the registered kinds."""
+    `percent`), over the registered kinds; only the items of `course_id` when given (each
+    kind's rows are then read from that course's targets, not from every course's)."""
     parts = []
     for kind, rows_of in _completion_rules.items():
         rows = rows_of(student_id).subquery()
         item = aliased(SectionItem)
         column, _table = ITEM_TARGET_COLUMNS[kind]
-        parts.append(
-            select(
-                item.id.label("item_id"),
-                rows.c.student_id,
-                rows.c.started,
-                rows.c.completed,
-                rows.c.percent,
-            ).join_from(item, rows, rows.c.target_id == getattr(item, column))
-        )
+        part = select(
+            item.id.label("item_id"),
+            rows.c.student_id,
+            rows.c.started,
+            rows.c.completed,
+            rows.c.percent,
+        ).join_from(item, rows, rows.c.target_id == getattr(item, column))
+        parts.append(part if course_id is None else part.where(item.course_id == course_id))
     if not parts:
         # Constants, not bound values: a single statement sent as raw SQL must still type them.
         nothing: Any = select(
@@ -363,20 +367,22 @@ def _decide(row: Any) -> ItemState:
     return state
 
 
-def _missing(
-    db: Session, *, student_id: uuid.UUID, now: datetime, done: FromClause, where: Any
-) -> list[tuple[Any, Requirement]]:
+UnmetSelect = Select[Any, Any, Any, Any, Any]
+
+
+def _unmet(done: FromClause, where: Any) -> UnmetSelect:
     """The unmet prerequisites matching `where`, with their dependent (section or item)."""
     prerequisite = aliased(ReleasePrerequisite)
-    rows = db.execute(
-        select(
-            prerequisite.section_id,
-            prerequisite.item_id,
-            prerequisite.required_item_id,
-            prerequisite.required_section_id,
-            prerequisite.min_score_percent,
-        ).where(where(prerequisite), ~satisfied(prerequisite, done))
-    ).all()
+    return select(
+        prerequisite.section_id,
+        prerequisite.item_id,
+        prerequisite.required_item_id,
+        prerequisite.required_section_id,
+        prerequisite.min_score_percent,
+    ).where(where(prerequisite), ~satisfied(prerequisite, done))
+
+
+def _requirements(rows: Iterable[Any]) -> list[tuple[Any, Requirement]]:
     return [
         (
             row.item_id or row.section_id,
@@ -386,15 +392,15 @@ def _missing(
     ]
 
 
-def course_states(
-    db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
-) -> tuple[list[Any], dict[uuid.UUID, ItemState]]:
-    """Every item of the course with its section, completion and state for the student: one
-    statement for the items (completion computed once, as a CTE) and one for the unmet
-    prerequisites, whatever the number of items."""
-    student = bindparam("student_id", student_id, type_=SectionItem.id.type)
-    at = bindparam("now", now, type_=UTCDateTime())
-    done = completions(student).cte("done")
+@functools.cache
+def _course_statements() -> tuple[Select[Any], UnmetSelect]:
+    """The outline's two statements (items with their state, unmet prerequisites), built
+    once: the rule is many expressions, and building them again for each request cost more
+    than running them. `course_id`, `student_id` and `now` are bound at execution."""
+    course = bindparam("course_id", type_=SectionItem.id.type)
+    student = bindparam("student_id", type_=SectionItem.id.type)
+    at = bindparam("now", type_=UTCDateTime())
+    done = completions(student, course_id=course).cte("done")
     item, section = aliased(SectionItem), aliased(CourseSection)
     columns = rule(item, section, student_id=student, now=at, done=done)
     progress = (
@@ -407,11 +413,16 @@ def course_states(
         .group_by(done.c.item_id)
         .subquery()
     )
-    rows = db.execute(
+    items = (
+        # Columns, not entities: loading 2 ORM objects per item cost more than the statement.
         select(
-            item,
-            section,
             item.id.label("item_id"),
+            item.kind,
+            *(getattr(item, name) for name, _table in ITEM_TARGET_COLUMNS.values()),
+            item.is_required,
+            section.id.label("section_id"),
+            section.title.label("section_title"),
+            section.description.label("section_description"),
             *columns.labeled(),
             func.coalesce(progress.c.completed, 0).label("completed"),
             func.coalesce(progress.c.started, 0).label("started"),
@@ -419,26 +430,37 @@ def course_states(
         )
         .join(section, section.id == item.section_id)
         .outerjoin(progress, progress.c.item_id == item.id)
-        .where(item.course_id == course_id)
+        .where(item.course_id == course)
         .order_by(section.position, section.created_at, item.position, item.created_at)
-    ).all()
+    )
+    return items, _unmet(done, lambda p: p.course_id == course)
+
+
+def row_target(row: Any) -> uuid.UUID:
+    """The target (lesson, quiz or assignment id) of a `course_states` row."""
+    target: uuid.UUID = getattr(row, ITEM_TARGET_COLUMNS[ItemKind(row.kind)][0])
+    return target
+
+
+def course_states(
+    db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
+) -> tuple[list[Any], dict[uuid.UUID, ItemState]]:
+    """Every item of the course (its columns and its section's) with its completion and state
+    for the student, in order: one statement for the items (completion computed once, as a
+    CTE) and one for the unmet prerequisites, whatever the number of items."""
+    items, unmet = _course_statements()
+    params = {"course_id": course_id, "student_id": student_id, "now": now}
+    rows = db.execute(items, params).all()
     states = {row.item_id: _decide(row) for row in rows}
     if any(PREREQUISITE in state.reasons for state in states.values()):
-        unmet = _missing(
-            db,
-            student_id=student_id,
-            now=now,
-            done=done,
-            where=lambda p: p.course_id == course_id,
-        )
         by_dependent: dict[Any, list[Requirement]] = {}
-        for dependent, need in unmet:
+        for dependent, need in _requirements(db.execute(unmet, params)):
             by_dependent.setdefault(dependent, []).append(need)
         for row in rows:
             state = states[row.item_id]
             if PREREQUISITE in state.reasons:
                 state.missing = [
-                    *by_dependent.get(row[1].id, []),
+                    *by_dependent.get(row.section_id, []),
                     *by_dependent.get(row.item_id, []),
                 ]
     return list(rows), states
@@ -450,9 +472,9 @@ def locked_targets(
     """The course's `kind` targets that are locked for the student (for lists)."""
     rows, states = course_states(db, course_id=course_id, student_id=student_id, now=utcnow())
     return {
-        row[0].target_id
+        row_target(row)
         for row in rows
-        if row[0].kind == kind.value and not states[row.item_id].is_open
+        if row.kind == kind.value and not states[row.item_id].is_open
     }
 
 
@@ -473,16 +495,8 @@ def item_state(
     ).one()
     state = _decide(row)
     if PREREQUISITE in state.reasons:
-        state.missing = [
-            need
-            for _dependent, need in _missing(
-                db,
-                student_id=student_id,
-                now=now,
-                done=done,
-                where=lambda p: or_(p.item_id == item.id, p.section_id == item.section_id),
-            )
-        ]
+        unmet = _unmet(done, lambda p: or_(p.item_id == item.id, p.section_id == item.section_id))
+        state.missing = [need for _dependent, need in _requirements(db.execute(unmet))]
     return state
 
 

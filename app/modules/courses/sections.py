@@ -349,8 +349,8 @@ def set_items(
     db: Session, *, course_id: uuid.UUID, section_id: uuid.UUID, user: User, items: list[ItemIn]
 ) -> SectionRead:
     """Make `items` the section's items in this order: listed items of other sections move
-    here, this section's unlisted items leave it. One transaction; a bad entry changes
-    nothing."""
+    here (their sections close the gap), this section's unlisted items leave it. One
+    transaction; a bad entry changes nothing."""
     course = get_owned_course(
         db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
     )
@@ -364,6 +364,8 @@ def set_items(
         ids = [entry.id for entry in items if entry.kind is kind]
         for target_id, found in repository.items_by_target(db, course.id, kind, ids).items():
             existing[(kind, target_id)] = found
+    # The sections items move out of close their gaps once the move is done.
+    sources = {row.section_id for row in existing.values() if row.section_id != section.id}
     placed: list[tuple[SectionItem, ItemIn]] = []
     for position, entry in enumerate(items):
         row = existing.get((entry.kind, entry.id))
@@ -387,6 +389,12 @@ def set_items(
             if item.section_id == section.id and item.id not in listed
         ],
     )
+    if sources:
+        remaining = repository.items_of_course(db, course.id)
+        for source in sources:
+            repository.set_item_order(
+                db, source, [item.id for item in remaining if item.section_id == source]
+            )
     for row, entry in placed:
         repository.replace_prerequisites(
             db,

@@ -165,6 +165,19 @@ def set_section_order(db: Session, course_id: uuid.UUID, ordered: Sequence[uuid.
     )
 
 
+def set_item_order(db: Session, section_id: uuid.UUID, ordered: Sequence[uuid.UUID]) -> None:
+    """Rewrite the positions of a section's items in one statement (0..n-1, dense)."""
+    if not ordered:
+        return
+    positions = {item_id: index for index, item_id in enumerate(ordered)}
+    db.execute(
+        update(SectionItem)
+        .where(SectionItem.section_id == section_id)
+        .values(position=case(positions, value=SectionItem.id))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def remove_items(db: Session, item_ids: Collection[uuid.UUID]) -> None:
     if item_ids:
         db.execute(
@@ -205,11 +218,10 @@ def replace_prerequisites(
 
 def completed_counts(db: Session, course_id: uuid.UUID) -> dict[uuid.UUID, int]:
     """How many students completed each item of the course (one statement)."""
-    done = completions(None).subquery()
+    done = completions(None, course_id=course_id).subquery()
     rows = db.execute(
         select(done.c.item_id, func.count(func.distinct(done.c.student_id)))
-        .join(SectionItem, SectionItem.id == done.c.item_id)
-        .where(SectionItem.course_id == course_id, done.c.completed.is_(True))
+        .where(done.c.completed.is_(True))
         .group_by(done.c.item_id)
     ).all()
     return {row[0]: int(row[1]) for row in rows}

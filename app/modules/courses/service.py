@@ -340,7 +340,10 @@ def list_course_lessons(
     ]
 
 
-def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> LessonRead:
+def open_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Lesson:
+    """The lesson when `user` may read its content now (its text, video and attached files):
+    NotFound for an unpublished lesson or one in an unpublished section, PermissionDenied
+    without access to the course, ItemLocked while its release rule keeps it closed."""
     lesson = get_lesson(db, lesson_id=lesson_id)
     access = course_access(db, course_id=lesson.course_id, user=user)
     if not lesson.is_published and not access.manager:
@@ -350,7 +353,11 @@ def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
         release.require_open(
             db, user=user, kind=ItemKind.LESSON, target_id=lesson.id, preview=lesson.is_preview
         )
-    return _lesson_read(lesson, content_available=True)
+    return lesson
+
+
+def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> LessonRead:
+    return _lesson_read(open_lesson(db, lesson_id=lesson_id, user=user), content_available=True)
 
 
 def _lessons_changed(db: Session, course_id: uuid.UUID) -> None:

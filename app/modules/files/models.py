@@ -33,4 +33,10 @@ class UploadedFile(UUIDPrimaryKey, Timestamps, Base):
     course_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("courses.id", ondelete="SET NULL"), index=True
     )
+    # Set for a lesson's materials (with the lesson's course_id): only those who may open the
+    # lesson now (its release rule) download the file. Deleting the lesson leaves the file a
+    # course material.
+    lesson_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lessons.id", ondelete="SET NULL"), index=True
+    )
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)

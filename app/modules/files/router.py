@@ -73,7 +73,9 @@ def _serve(record: UploadedFile) -> Response:
     response_model=FileRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem(400, "The file is empty, or the folder name is invalid")
+    | problem(422, "Invalid input, or the lesson is not of `course_id` (`lesson_not_in_course`)")
     | problem(413, "The file is larger than the upload limit")
+    | problem(404, "The course or the lesson does not exist")
     | problem(415, "The file's type is not accepted, or its content does not match its name")
     | problem(503, "File storage is unavailable"),
 )
@@ -83,6 +85,10 @@ def upload(
     file: Annotated[UploadFile, File(description="The file (multipart field `file`)")],
     folder: Annotated[str | None, Form(max_length=64)] = None,
     course_id: Annotated[uuid.UUID | None, Form()] = None,
+    lesson_id: Annotated[
+        uuid.UUID | None,
+        Form(description="Attach to a lesson: downloads follow the lesson's release rule"),
+    ] = None,
     is_public: Annotated[bool, Form()] = False,
 ) -> FileRead:
     """Upload a file (streamed to storage; size, type and content checked)."""
@@ -95,6 +101,7 @@ def upload(
         filename=file.filename,
         folder=folder,
         course_id=course_id,
+        lesson_id=lesson_id,
         is_public=is_public,
     )
     return service.to_read(record)
@@ -119,7 +126,14 @@ def my_files(
     return Page.build([service.to_read(item) for item in items], total, params)
 
 
-@router.get("/download/{file_id}", response_class=Response)
+_LOCKED = problem(
+    403,
+    "Not allowed, or the file's lesson is locked for you (`item_locked`, with the reasons and "
+    "the unlock date)",
+)
+
+
+@router.get("/download/{file_id}", response_class=Response, responses=_LOCKED)
 def download(file_id: uuid.UUID, db: DbSession, user: OptionalUser) -> Response:
     """Download a file: streamed from local storage, or a redirect to a short-lived URL."""
     record = service.get_downloadable_file(db, file_id=file_id, user=user)
@@ -159,13 +173,13 @@ def public_download(storage_path: str, db: DbSession) -> Response:
     return _serve(service.get_public_file(db, storage_path=storage_path))
 
 
-@router.get("/{file_id}", response_model=FileRead)
+@router.get("/{file_id}", response_model=FileRead, responses=_LOCKED)
 def get_file(file_id: uuid.UUID, db: DbSession, user: OptionalUser) -> FileRead:
     """File metadata (for whoever may download the file)."""
     return service.to_read(service.get_downloadable_file(db, file_id=file_id, user=user))
 
 
-@router.get("/{file_id}/download-url", response_model=DownloadLink)
+@router.get("/{file_id}/download-url", response_model=DownloadLink, responses=_LOCKED)
 def download_url(file_id: uuid.UUID, db: DbSession, user: OptionalUser) -> DownloadLink:
     """A short-lived link to the file that anyone holding it can use."""
     return service.create_download_link(

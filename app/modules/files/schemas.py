@@ -19,6 +19,7 @@ class FileBase(BaseModel):
     checksum_sha256: str
     folder: str | None
     course_id: uuid.UUID | None
+    lesson_id: uuid.UUID | None
     is_public: bool
     storage_provider: str
     uploader_id: uuid.UUID

@@ -6,6 +6,8 @@ transfer the moment the size limit is passed. Nothing holds the whole file in me
 
 Modules that attach private files to their own records (assignments' submissions) say who
 else may read them through `allow_reading_attachments`, so this module never imports them.
+A lesson's files are read as the lesson is (`courses.service.open_lesson`, which holds its
+release rule): a locked lesson's files answer 403 `item_locked`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.database import after_commit
 from app.core.errors import (
+    BusinessRuleViolation,
     Conflict,
     NotFound,
     PayloadTooLarge,
@@ -33,6 +36,7 @@ from app.core.errors import (
 from app.core.permissions import Role
 from app.core.storage import get_storage
 from app.core.storage.base import CHUNK_SIZE
+from app.modules.courses import service as courses_service
 from app.modules.courses.access import Capability, get_owned_course, may_read_content
 from app.modules.files import repository
 from app.modules.files.models import UploadedFile
@@ -133,14 +137,18 @@ def upload_file(
     filename: str | None,
     folder: str | None = None,
     course_id: uuid.UUID | None = None,
+    lesson_id: uuid.UUID | None = None,
     is_public: bool = False,
 ) -> UploadedFile:
-    """Validate, stream to storage and record one upload."""
+    """Validate, stream to storage and record one upload (a lesson's file belongs to the
+    lesson's course)."""
     settings = get_settings()
     name = sanitize_filename(filename)
     extension = file_extension(name)
     check_extension(extension, settings.ALLOWED_UPLOAD_EXTENSIONS)
     folder_name = normalize_folder(folder)
+    if lesson_id is not None:
+        course_id = _lesson_course(db, lesson_id=lesson_id, course_id=course_id)
     if course_id is not None:
         # Course materials are published by the course's owner (or an admin) only.
         get_owned_course(db, course_id=course_id, user=user, capability=Capability.CONTENT)
@@ -185,6 +193,7 @@ def upload_file(
         checksum_sha256=reader.sha256.hexdigest(),
         uploader_id=user.id,
         course_id=course_id,
+        lesson_id=lesson_id,
         is_public=is_public,
     )
     db.add(record)
@@ -194,6 +203,16 @@ def upload_file(
         _discard(key)
         raise
     return record
+
+
+def _lesson_course(db: Session, *, lesson_id: uuid.UUID, course_id: uuid.UUID | None) -> uuid.UUID:
+    """The course of the lesson a file is attached to; a different `course_id` is refused."""
+    lesson = courses_service.get_lesson(db, lesson_id=lesson_id)
+    if course_id is not None and course_id != lesson.course_id:
+        raise BusinessRuleViolation(
+            "The lesson is not a lesson of this course", code="lesson_not_in_course"
+        )
+    return lesson.course_id
 
 
 def _discard(key: str) -> None:
@@ -229,13 +248,21 @@ def _may_download(db: Session, record: UploadedFile, user: User) -> bool:
     if record.course_id is None:
         # A private file may still be an attachment someone must read (a submission's grader).
         return any(rule(db, record.id, record.uploader_id, user) for rule in _attachment_readers)
-    return may_read_content(db, course_id=record.course_id, user=user)
+    if not may_read_content(db, course_id=record.course_id, user=user):
+        return False
+    if record.lesson_id is not None:
+        try:
+            # Raises ItemLocked (403, with the reasons) while the lesson is locked.
+            courses_service.open_lesson(db, lesson_id=record.lesson_id, user=user)
+        except NotFound:
+            return False  # an unpublished lesson's files do not exist for students
+    return True
 
 
 def get_downloadable_file(db: Session, *, file_id: uuid.UUID, user: User | None) -> UploadedFile:
     """The file if `user` may read it: public files, the uploader, an admin, the grader of a
-    submission it is attached to, and for course materials the course's owner and its
-    enrolled students."""
+    submission it is attached to, for course materials the course's staff and its enrolled
+    students, and for a lesson's files those who may open the lesson now."""
     record = repository.get(db, file_id)
     if record is None:
         raise FileNotFound("File not found")

@@ -99,7 +99,19 @@ def list_quizzes(
         lesson_ids=courses_access.readable_item_lessons(db, access),
     )
     rows, total = paginate(db, statement, params)
-    return Page[QuizRead].build([QuizRead.model_validate(row) for row in rows], total, params)
+    # A locked quiz is listed (the outline shows it too) without its description.
+    locked = (
+        release.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.QUIZ)
+        if access.enrolled
+        else set()
+    )
+    reads = [QuizRead.model_validate(row) for row in rows]
+    return Page[QuizRead].build(
+        [read.model_copy(update={"description": None}) if read.id in locked else read
+         for read in reads],
+        total,
+        params,
+    )  # fmt: skip
 
 
 def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: User) -> QuizRead:

@@ -3,17 +3,16 @@ learner at their next open item under the same release rule as every content pat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from app.modules.enrollments import repository as enrollments_repository
 from tests.modules.courses.factories import create_course, create_enrollment
-from tests.modules.courses.test_sections import NOW, H, _lesson, _section_of, _set_items, clock
+from tests.modules.courses.structure import NOW, lesson_entry, section_of, set_items
 
-__all__ = ["clock"]
+H = Callable[[Any], dict[str, str]]
 
 
 def _enrollment(client: TestClient, enrollment_id: Any, headers: dict[str, str]) -> Any:
@@ -27,10 +26,10 @@ def test_an_optional_lesson_does_not_hold_back_completion(
 ) -> None:
     course = create_course(instructor, lessons=2)
     enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
-    section = _section_of(course.id)
+    section = section_of(course.id)
     required, optional = course.lesson_ids
-    items = [_lesson(required), _lesson(optional, is_required=False)]
-    answer = _set_items(client, course, section, items, auth_headers(instructor))
+    items = [lesson_entry(required), lesson_entry(optional, is_required=False)]
+    answer = set_items(client, course, section, items, auth_headers(instructor))
     assert answer.status_code == 200, answer.text
     assert _enrollment(client, enrollment_id, auth_headers(student))["total_lessons_count"] == 1
 
@@ -46,20 +45,20 @@ def test_making_a_lesson_required_recounts_every_learner(
 ) -> None:
     course = create_course(instructor, lessons=2)
     enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
-    section = _section_of(course.id)
+    section = section_of(course.id)
     first, second = course.lesson_ids
     url = f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete"
     assert client.post(url, headers=auth_headers(student)).status_code == 200
     before = _enrollment(client, enrollment_id, auth_headers(student))
     assert float(before["progress_percentage"]) == 50.0
 
-    items = [_lesson(first), _lesson(second, is_required=False)]
-    assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
+    items = [lesson_entry(first), lesson_entry(second, is_required=False)]
+    assert set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
     optional = _enrollment(client, enrollment_id, auth_headers(student))
     assert (optional["total_lessons_count"], float(optional["progress_percentage"])) == (1, 100.0)
 
-    items = [_lesson(first), _lesson(second)]
-    assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
+    items = [lesson_entry(first), lesson_entry(second)]
+    assert set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
     required = _enrollment(client, enrollment_id, auth_headers(student))
     assert (required["total_lessons_count"], float(required["progress_percentage"])) == (2, 50.0)
 
@@ -70,22 +69,19 @@ def test_my_courses_points_at_the_next_open_item(
     student: Any,
     auth_headers: H,
     clock: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The my-courses statement evaluates the release rule itself: a locked lesson is never
     the next item, and it becomes one the moment it opens."""
-    moment = {"now": NOW}
-    monkeypatch.setattr(enrollments_repository, "utcnow", lambda: moment["now"])
     course = create_course(instructor, lessons=3)
     enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
     first, optional, later = course.lesson_ids
     opens = NOW + timedelta(days=2)
     items = [
-        _lesson(first),
-        _lesson(optional, is_required=False),
-        _lesson(later, available_from=opens.isoformat()),
+        lesson_entry(first),
+        lesson_entry(optional, is_required=False),
+        lesson_entry(later, available_from=opens.isoformat()),
     ]
-    answer = _set_items(client, course, _section_of(course.id), items, auth_headers(instructor))
+    answer = set_items(client, course, section_of(course.id), items, auth_headers(instructor))
     assert answer.status_code == 200, answer.text
 
     def next_item() -> Any:
@@ -103,7 +99,6 @@ def test_my_courses_points_at_the_next_open_item(
     assert client.post(url, headers=auth_headers(student)).status_code == 200
     # The optional lesson is skipped and the last one is still locked.
     assert next_item() is None
-    moment["now"] = opens
     clock(opens)
     reopened = next_item()
     assert (reopened["id"], reopened["kind"]) == (str(later), "lesson")

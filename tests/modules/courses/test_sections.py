@@ -5,52 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
-from app.modules.courses import outline, release
 from app.modules.courses.models import Cohort, CohortMember, CourseSection, SectionItem
-from app.modules.enrollments import service as enrollments_service
 from tests.modules.courses.factories import create_course, create_enrollment
+from tests.modules.courses.structure import (
+    NOW,
+    lesson_entry,
+    section_of,
+    sections_url,
+    set_items,
+)
 
 H = Callable[[Any], dict[str, str]]
-NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    def _set(moment: datetime) -> None:
-        for module in (release, outline, enrollments_service):
-            monkeypatch.setattr(module, "utcnow", lambda: moment)
-
-    _set(NOW)
-    return _set
-
-
-def _sections_url(course: Any) -> str:
-    return f"/api/v1/courses/{course.id}/sections"
-
-
-def _section_of(course_id: uuid.UUID) -> uuid.UUID:
-    with session_scope() as db:
-        section = db.query(CourseSection).filter_by(course_id=course_id).one()
-        return section.id
-
-
-def _set_items(
-    client: TestClient, course: Any, section_id: uuid.UUID, items: list[dict[str, Any]], h: Any
-) -> Any:
-    return client.put(
-        f"{_sections_url(course)}/{section_id}/items", json={"items": items}, headers=h
-    )
-
-
-def _lesson(lesson_id: uuid.UUID, **release_fields: Any) -> dict[str, Any]:
-    return {"kind": "lesson", "id": str(lesson_id), **release_fields}
 
 
 def test_a_lesson_opens_at_its_release_date(
@@ -58,14 +29,14 @@ def test_a_lesson_opens_at_its_release_date(
 ) -> None:
     course = create_course(instructor, lessons=2)
     create_enrollment(student, course)
-    section = _section_of(course.id)
+    section = section_of(course.id)
     first, second = course.lesson_ids
     opens = NOW + timedelta(days=2)
-    answer = _set_items(
+    answer = set_items(
         client,
         course,
         section,
-        [_lesson(first), _lesson(second, available_from=opens.isoformat())],
+        [lesson_entry(first), lesson_entry(second, available_from=opens.isoformat())],
         auth_headers(instructor),
     )
     assert answer.status_code == 200, answer.text
@@ -90,14 +61,14 @@ def test_a_prerequisite_opens_once_completed(
 ) -> None:
     course = create_course(instructor, lessons=2)
     enrollment_id = create_enrollment(student, course)
-    section = _section_of(course.id)
+    section = section_of(course.id)
     first, second = course.lesson_ids
     needs_first = {"prerequisites": [{"kind": "lesson", "id": str(first)}]}
-    answer = _set_items(
+    answer = set_items(
         client,
         course,
         section,
-        [_lesson(first), _lesson(second, **needs_first)],
+        [lesson_entry(first), lesson_entry(second, **needs_first)],
         auth_headers(instructor),
     )
     assert answer.status_code == 200, answer.text
@@ -106,7 +77,7 @@ def test_a_prerequisite_opens_once_completed(
     assert locked.status_code == 403
     [reason] = locked.json()["reasons"]
     assert reason["reason"] == "prerequisite"
-    listed = client.get(f"{_sections_url(course)}/{section}", headers=auth_headers(instructor))
+    listed = client.get(f"{sections_url(course)}/{section}", headers=auth_headers(instructor))
     first_item = next(i["item_id"] for i in listed.json()["items"] if i["id"] == str(first))
     assert [need["item_id"] for need in reason["missing"]] == [first_item]
 
@@ -122,16 +93,16 @@ def test_a_prerequisite_cycle_is_refused_and_changes_nothing(
     client: TestClient, instructor: Any, auth_headers: H
 ) -> None:
     course = create_course(instructor, lessons=2)
-    section = _section_of(course.id)
+    section = section_of(course.id)
     first, second = course.lesson_ids
     cycle = [
-        _lesson(first, prerequisites=[{"kind": "lesson", "id": str(second)}]),
-        _lesson(second, prerequisites=[{"kind": "lesson", "id": str(first)}]),
+        lesson_entry(first, prerequisites=[{"kind": "lesson", "id": str(second)}]),
+        lesson_entry(second, prerequisites=[{"kind": "lesson", "id": str(first)}]),
     ]
-    refused = _set_items(client, course, section, cycle, auth_headers(instructor))
+    refused = set_items(client, course, section, cycle, auth_headers(instructor))
     assert refused.status_code == 422
     assert refused.json()["code"] == "prerequisite_cycle"
-    listed = client.get(f"{_sections_url(course)}/{section}", headers=auth_headers(instructor))
+    listed = client.get(f"{sections_url(course)}/{section}", headers=auth_headers(instructor))
     assert all(item["prerequisites"] == [] for item in listed.json()["items"])
 
 
@@ -142,11 +113,11 @@ def test_only_the_course_staff_change_sections(
     course = create_course(instructor, lessons=1)
     create_enrollment(student, course)
     body = {"title": "Week 2"}
-    assert client.post(_sections_url(course), json=body).status_code == 401
+    assert client.post(sections_url(course), json=body).status_code == 401
     for who in (student, other):
-        refused = client.post(_sections_url(course), json=body, headers=auth_headers(who))
+        refused = client.post(sections_url(course), json=body, headers=auth_headers(who))
         assert refused.status_code in (403, 404)
-    created = client.post(_sections_url(course), json=body, headers=auth_headers(instructor))
+    created = client.post(sections_url(course), json=body, headers=auth_headers(instructor))
     assert created.status_code == 201, created.text
     with session_scope() as db:
         assert db.query(CourseSection).filter_by(course_id=course.id).count() == 2
@@ -157,15 +128,15 @@ def test_the_order_must_name_every_section_once(
 ) -> None:
     course = create_course(instructor, lessons=1)
     h = auth_headers(instructor)
-    first = _section_of(course.id)
-    second = client.post(_sections_url(course), json={"title": "Week 2"}, headers=h).json()["id"]
-    url = f"{_sections_url(course)}/order"
+    first = section_of(course.id)
+    second = client.post(sections_url(course), json={"title": "Week 2"}, headers=h).json()["id"]
+    url = f"{sections_url(course)}/order"
     assert client.put(url, json={"section_ids": [str(first)]}, headers=h).status_code == 422
     twice = {"section_ids": [str(first), str(first)]}
     assert client.put(url, json=twice, headers=h).status_code == 422
     moved = client.put(url, json={"section_ids": [second, str(first)]}, headers=h)
     assert moved.status_code == 200, moved.text
-    listed = client.get(_sections_url(course), headers=h).json()
+    listed = client.get(sections_url(course), headers=h).json()
     assert [s["id"] for s in listed] == [second, str(first)]
 
 
@@ -176,9 +147,9 @@ def test_unpublished_sections_hide_their_lessons_from_students(
     create_enrollment(student, course)
     h = auth_headers(instructor)
     hidden = client.post(
-        _sections_url(course), json={"title": "Draft week", "is_published": False}, headers=h
+        sections_url(course), json={"title": "Draft week", "is_published": False}, headers=h
     ).json()["id"]
-    moved = _set_items(client, course, uuid.UUID(hidden), [_lesson(course.lesson_ids[1])], h)
+    moved = set_items(client, course, uuid.UUID(hidden), [lesson_entry(course.lesson_ids[1])], h)
     assert moved.status_code == 200, moved.text
     with session_scope() as db:
         assert db.query(SectionItem).filter_by(section_id=uuid.UUID(hidden)).count() == 1
@@ -193,11 +164,11 @@ def test_the_outline_shows_states_and_the_next_item(
 ) -> None:
     course = create_course(instructor, lessons=3)
     enrollment_id = create_enrollment(student, course)
-    section = _section_of(course.id)
+    section = section_of(course.id)
     first, second, third = course.lesson_ids
     later = (NOW + timedelta(days=7)).isoformat()
-    items = [_lesson(first), _lesson(second), _lesson(third, available_from=later)]
-    assert _set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
+    items = [lesson_entry(first), lesson_entry(second), lesson_entry(third, available_from=later)]
+    assert set_items(client, course, section, items, auth_headers(instructor)).status_code == 200
     done = client.post(
         f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete",
         headers=auth_headers(student),
@@ -235,9 +206,9 @@ def test_release_after_days_counts_from_the_cohort_start_else_the_enrollment(
         db.flush()
         db.add(CohortMember(cohort_id=cohort.id, student_id=classmate.id, course_id=course.id))
     [lesson] = course.lesson_ids
-    weekly = _lesson(lesson, release_after_days=7)
+    weekly = lesson_entry(lesson, release_after_days=7)
     h = auth_headers(instructor)
-    assert _set_items(client, course, _section_of(course.id), [weekly], h).status_code == 200
+    assert set_items(client, course, section_of(course.id), [weekly], h).status_code == 200
 
     def status(who: Any) -> int:
         return client.get(f"/api/v1/lessons/{lesson}", headers=auth_headers(who)).status_code
@@ -257,9 +228,9 @@ def test_a_locked_lesson_takes_no_heartbeat_and_cannot_be_completed(
     enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
     [lesson] = course.lesson_ids
     opens = NOW + timedelta(days=3)
-    items = [_lesson(lesson, available_from=opens.isoformat())]
-    set_items = _set_items(client, course, _section_of(course.id), items, auth_headers(instructor))
-    assert set_items.status_code == 200
+    items = [lesson_entry(lesson, available_from=opens.isoformat())]
+    answer = set_items(client, course, section_of(course.id), items, auth_headers(instructor))
+    assert answer.status_code == 200
     lesson_url = f"/api/v1/enrollments/{enrollment_id}/lessons/{lesson}"
     beat = {"position_seconds": 10, "time_spent_delta_seconds": 10, "completion_percentage": 5}
     for answer in (

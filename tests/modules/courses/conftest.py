@@ -1,0 +1,24 @@
+"""The clock the release rule, the outline, progress and my-courses read, set by the test (no
+sleeps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+
+from app.modules.courses import outline, release
+from app.modules.enrollments import repository as enrollments_repository
+from app.modules.enrollments import service as enrollments_service
+from tests.modules.courses.structure import NOW
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    def _set(moment: datetime) -> None:
+        for module in (release, outline, enrollments_service, enrollments_repository):
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
+
+    _set(NOW)
+    return _set
