@@ -250,10 +250,20 @@ class RuleColumns:
         ]
 
 
-def rule(item: Any, section: Any, *, student_id: Any, now: Any, done: FromClause) -> RuleColumns:
+def rule(
+    item: Any,
+    section: Any,
+    *,
+    student_id: Any,
+    now: Any,
+    done: FromClause,
+    anchor: Any | None = None,
+) -> RuleColumns:
     """The release rule for `item` (an alias of section_items) in `section` (its
-    course_sections row), for `student_id` at `now`, with `done` the completion rows."""
-    anchor = learner_start(section.course_id, student_id)
+    course_sections row), for `student_id` at `now`, with `done` the completion rows and
+    `anchor` the learner's start in the course (`learner_start`, computed here if not given)."""
+    if anchor is None:
+        anchor = learner_start(section.course_id, student_id)
     return RuleColumns(
         published=section.is_published.is_(True),
         item=_window(item, anchor, now),
@@ -268,15 +278,22 @@ def target_open(
 ) -> ColumnElement[bool]:
     """SQL: the target (a lesson, quiz, assignment or LTI link id) is open for the student, for
     statements that must hold the rule themselves (content in no section is open)."""
-    item, section = aliased(SectionItem), aliased(CourseSection)
     column, _table = ITEM_TARGET_COLUMNS[kind]
-    done = completions(student_id).subquery()
-    columns = rule(item, section, student_id=student_id, now=now, done=done)
-    return ~exists().where(
-        getattr(item, column) == target_id,
-        section.id == item.section_id,
-        ~columns.is_open,
+    # CTEs: the item and its section are looked up by key once, and the completions and the
+    # learner's start, which the rule reads in several places, are read once.
+    placed = aliased(SectionItem)
+    item = select(placed).where(getattr(placed, column) == target_id).cte(f"{kind.value}_item")
+    section = (
+        select(CourseSection)
+        .where(CourseSection.id == select(item.c.section_id).scalar_subquery())
+        .cte(f"{kind.value}_section")
     )
+    start = select(learner_start(section.c.course_id, student_id).label("at")).cte(
+        f"{kind.value}_start"
+    )
+    done = completions(student_id).cte(f"{kind.value}_done")
+    columns = rule(item.c, section.c, student_id=student_id, now=now, done=done, anchor=start.c.at)
+    return ~exists().select_from(item, section, start).where(~columns.is_open)
 
 
 def visible_to_students(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:

@@ -242,3 +242,28 @@ def test_a_locked_lesson_takes_no_heartbeat_and_cannot_be_completed(
     detail = client.get(f"/api/v1/enrollments/{enrollment_id}", headers=auth_headers(student))
     assert detail.json()["total_time_spent_seconds"] == 0
     assert detail.json()["lessons"] == []
+
+
+def test_the_heartbeat_waits_for_a_prerequisite_and_counts_once_it_is_met(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    """The heartbeat's statement evaluates prerequisites itself (the same SQL as the guards):
+    refused while the first lesson is not completed, credited once it is."""
+    course = create_course(instructor, lessons=2)
+    enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
+    first, second = course.lesson_ids
+    needs_first = {"prerequisites": [{"kind": "lesson", "id": str(first)}]}
+    items = [lesson_entry(first), lesson_entry(second, **needs_first)]
+    answer = set_items(client, course, section_of(course.id), items, auth_headers(instructor))
+    assert answer.status_code == 200, answer.text
+    url = f"/api/v1/enrollments/{enrollment_id}/lessons"
+    beat = {"position_seconds": 10, "time_spent_delta_seconds": 10, "completion_percentage": 5}
+    refused = client.put(f"{url}/{second}/progress", json=beat, headers=auth_headers(student))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["reasons"][0]["reason"] == "prerequisite"
+
+    assert client.post(f"{url}/{first}/complete", headers=auth_headers(student)).status_code == 200
+    clock(NOW + timedelta(minutes=1))
+    taken = client.put(f"{url}/{second}/progress", json=beat, headers=auth_headers(student))
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["last_position_seconds"] == 10
