@@ -8,18 +8,20 @@ only `flush()`. Work that must happen after a commit (tasks, events) is register
 from __future__ import annotations
 
 import asyncio
+import re
 import select
 import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg.abc import Buffer
 from psycopg.rows import dict_row
 from psycopg.types.datetime import TimestamptzLoader
@@ -365,11 +367,38 @@ async def _async_pool() -> AsyncConnectionPool:
     return pool
 
 
+_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@dataclass(frozen=True)
+class _NativeSQL:
+    """A statement in PostgreSQL's own placeholders ($1, $2...), with the parameter names in
+    their order and the values SQLAlchemy bound itself (literals in the expression)."""
+
+    text: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[name] if name in params else self.defaults[name] for name in self.names]
+
+
 @lru_cache(maxsize=16)
-def _postgresql_sql(statement: Executable) -> tuple[str, dict[str, Any]]:
+def _postgresql_sql(statement: Executable) -> _NativeSQL:
+    """Compiled once per statement. Native placeholders, because psycopg parses a query's
+    named placeholders on every execution once the query is longer than it caches (4 KB),
+    which the statements holding the release rule are."""
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=get_engine().dialect)
-    return str(compiled), dict(compiled.params)
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    text = _NAMED_PARAMETER.sub(number, str(compiled)).replace("%%", "%")
+    return _NativeSQL(text=text, names=tuple(names), defaults=dict(compiled.params))
 
 
 @contextmanager
@@ -397,13 +426,13 @@ async def fetch_single_statement(
     """
     if get_engine().dialect.name != "postgresql":
         return await run_in_threadpool(_fetch_in_transaction, statement, params)
-    sql, defaults = _postgresql_sql(statement)
+    native = _postgresql_sql(statement)
     pool = await _async_pool()
     async with pool.connection() as connection:
         # dict_row reads the column names off the result itself, without building a
         # description object per column on every call.
-        cursor = connection.cursor(row_factory=dict_row)
-        await cursor.execute(sql, {**defaults, **params})
+        cursor = AsyncRawCursor(connection, row_factory=dict_row)
+        await cursor.execute(native.text, native.arguments(params))
         return await cursor.fetchall()
 
 
