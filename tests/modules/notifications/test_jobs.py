@@ -193,6 +193,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         PAYMENT_RECONCILIATION_CRON="every:45",
         WEBHOOK_REDRIVE_CRON="every:20",
         ANNOUNCEMENT_PUBLISH_CRON="every:15",
+        ROSTER_STALL_CRON="every:60",
     )
     entries = schedule.beat_schedule(get_settings())
     assert set(entries) == {
@@ -205,6 +206,7 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "redrive-webhook-deliveries",
         "due-date-reminders",
         "publish-announcements",
+        "roster-fail-stalled-imports",
     }
     assert entries["weekly-progress-report"]["schedule"].hour == {7}
     assert entries["course-reminders"]["schedule"] == 30.0
@@ -219,3 +221,4 @@ def test_schedules_come_from_the_settings(env: Any) -> None:
         "task": "webhooks.redrive_overdue",
         "schedule": 20.0,
     }
+    assert entries["roster-fail-stalled-imports"]["schedule"] == 60.0
