@@ -32,7 +32,7 @@ from app.core.errors import (
 )
 from app.core.ratelimit import client_ip
 from app.core.routing import APIRouter
-from app.modules.auth import service
+from app.modules.auth import mfa, service
 from app.modules.auth.schemas import (
     EmailRequest,
     LoginRequest,
@@ -287,7 +287,7 @@ def confirm_email(payload: TokenConfirmRequest, db: DbSession) -> MessageRespons
 @router.post("/mfa/enable/request", response_model=MFASetupResponse)
 def mfa_enable_request(db: DbSession, user: CurrentUser) -> MFASetupResponse:
     """Start MFA setup: a new TOTP secret, its otpauth:// URI and QR code."""
-    secret, uri, qr = service.mfa_begin(db, user)
+    secret, uri, qr = mfa.mfa_begin(db, user)
     return MFASetupResponse(secret=secret, otpauth_uri=uri, qr_code=qr)
 
 
@@ -300,11 +300,11 @@ def mfa_enable_confirm(
     payload: MFACodeRequest, db: DbSession, user: CurrentUser
 ) -> RecoveryCodesResponse:
     """Turn MFA on with a first valid code; returns one-time recovery codes."""
-    return RecoveryCodesResponse(recovery_codes=service.mfa_confirm(db, user, code=payload.code))
+    return RecoveryCodesResponse(recovery_codes=mfa.mfa_confirm(db, user, code=payload.code))
 
 
 @router.post("/mfa/disable", response_model=MessageResponse, responses=_TOTP_UNAVAILABLE)
 def mfa_disable(payload: MFADisableRequest, db: DbSession, user: CurrentUser) -> MessageResponse:
     """Turn MFA off; needs the password and an authenticator or recovery code."""
-    service.mfa_disable(db, user, password=payload.password, code=payload.code)
+    mfa.mfa_disable(db, user, password=payload.password, code=payload.code)
     return MessageResponse(detail="MFA disabled.")
