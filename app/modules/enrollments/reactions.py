@@ -15,7 +15,7 @@ from app.modules.courses.models import ItemKind
 from app.modules.courses.release import CompletionSelect, register_completion
 from app.modules.enrollments.managed import accept_invitation
 from app.modules.enrollments.models import Enrollment, LessonProgress, ProgressStatus
-from app.modules.enrollments.service import recalculate_course_progress
+from app.modules.enrollments.progress import recalculate_course_progress
 
 on_published_lessons_changed(
     lambda db, course_id: recalculate_course_progress(db, course_id=course_id)

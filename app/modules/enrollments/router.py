@@ -20,7 +20,7 @@ from app.core.errors import problem, problem_response
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
 from app.core.routing import APIRouter, model_response
-from app.modules.enrollments import managed, roster, service
+from app.modules.enrollments import managed, progress, roster, service
 from app.modules.enrollments.models import EnrollmentStatus
 from app.modules.enrollments.schemas import (
     CourseEnrollmentStats,
@@ -144,7 +144,7 @@ async def progress_heartbeat(
     `POST .../complete` does.
     """
     return model_response(
-        await service.record_heartbeat(
+        await progress.record_heartbeat(
             enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal, data=data
         )
     )
@@ -159,7 +159,7 @@ def complete_lesson(
     Completing the last lesson completes the enrollment, which issues the course certificate
     automatically (in a background job when Celery runs).
     """
-    return service.complete_lesson_for_student(
+    return progress.complete_lesson_for_student(
         db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user
     )
 

@@ -1,9 +1,10 @@
-"""Enrollment rules: enrolling (free now, paid through payments), progress, completion,
-reviews and dropping. Rosters and statistics are `roster.py`; enrollment managed by a course's
-staff (bulk enrolling, invitations) is `managed.py`.
+"""Enrollment rules: enrolling (free now, paid through payments), reading an enrollment,
+my courses, reviews and dropping. Rosters and statistics are `roster.py`; enrollment managed
+by a course's staff (bulk enrolling, invitations) is `managed.py`.
 
-Other modules call `get_student_enrollment`, `complete_lesson`, `activate_paid_enrollment`
-and `revoke_paid_access`. How enrolling in a paid course is settled (a subscription's grant
+Lesson completion and the progress heartbeat are `progress.py`. Other modules call
+`get_student_enrollment`, `progress.complete_lesson`, `activate_paid_enrollment` and
+`revoke_paid_access`. How enrolling in a paid course is settled (a subscription's grant
 or a checkout) is the payments module's, which builds on this one: it hands its rule in with
 `settle_paid_enrollments_with`, so this module never imports it.
 """
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,28 +36,24 @@ from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
 from app.modules.auth.principal import Principal
 from app.modules.courses import access as courses_access
-from app.modules.courses import release
-from app.modules.courses import service as course_service
-from app.modules.courses.models import Course, ItemKind, LessonType
+from app.modules.courses.models import Course
 from app.modules.courses.schemas import CourseSummary
 from app.modules.courses.sections_schemas import OutlineNext
-from app.modules.enrollments import progress_repository, repository
+from app.modules.enrollments import repository
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.enrollments.schemas import (
     EnrollmentDetail,
     LessonProgressRead,
     MyCourse,
-    ProgressHeartbeat,
 )
 from app.modules.notifications.service import queue_email
 from app.modules.users.models import User
 
 ENROLLMENT_CREATED = "enrollment.created"
-COURSE_COMPLETED = "course.completed"
 _HUNDRED = Decimal("100")
 
 
-def _event_payload(enrollment: Enrollment) -> dict[str, str]:
+def event_payload(enrollment: Enrollment) -> dict[str, str]:
     return {
         "enrollment_id": str(enrollment.id),
         "student_id": str(enrollment.student_id),
@@ -64,11 +61,11 @@ def _event_payload(enrollment: Enrollment) -> dict[str, str]:
     }
 
 
-def _course_url(course: Course) -> str:
+def course_url(course: Course) -> str:
     return f"{get_settings().FRONTEND_URL.rstrip('/')}/courses/{course.slug}"
 
 
-def _percentage(completed: int, total: int) -> Decimal:
+def percentage(completed: int, total: int) -> Decimal:
     if total <= 0:
         return Decimal("0.00")
     value = Decimal(min(completed, total)) * _HUNDRED / Decimal(total)
@@ -100,14 +97,14 @@ def require_student_enrollment(
     return enrollment
 
 
-def _load_enrollment(db: Session, enrollment_id: uuid.UUID) -> Enrollment:
+def load_enrollment(db: Session, enrollment_id: uuid.UUID) -> Enrollment:
     enrollment = repository.get(db, enrollment_id)
     if enrollment is None:
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     return enrollment
 
 
-def _require_own(enrollment: Enrollment, user: User) -> None:
+def require_own(enrollment: Enrollment, user: User) -> None:
     if enrollment.student_id != user.id:
         raise PermissionDenied("This enrollment belongs to another student")
 
@@ -165,8 +162,8 @@ def start_enrollments(
     for student, enrollment in started:
         enrollment.total_lessons_count = total
         enrollment.completed_lessons_count = completed.get(enrollment.id, 0)
-        enrollment.progress_percentage = _percentage(enrollment.completed_lessons_count, total)
-        emit(db, ENROLLMENT_CREATED, _event_payload(enrollment))
+        enrollment.progress_percentage = percentage(enrollment.completed_lessons_count, total)
+        emit(db, ENROLLMENT_CREATED, event_payload(enrollment))
         queue_email(
             db,
             to=student.email,
@@ -174,7 +171,7 @@ def start_enrollments(
             context={
                 "full_name": student.full_name,
                 "course_title": course.title,
-                "course_url": _course_url(course),
+                "course_url": course_url(course),
             },
             opted_out=student.email_opt_out,
         )
@@ -270,144 +267,6 @@ def revoke_paid_access(db: Session, *, pairs: Collection[tuple[uuid.UUID, uuid.U
     repository.drop_enrollments(db, pairs=pairs, now=utcnow())
 
 
-# --- progress ----------------------------------------------------------------------------
-
-
-def _refresh_counts(db: Session, enrollment: Enrollment) -> None:
-    enrollment.total_lessons_count = repository.published_lesson_total(db, enrollment.course_id)
-    enrollment.completed_lessons_count = repository.completed_lesson_total(db, enrollment.id)
-    enrollment.progress_percentage = _percentage(
-        enrollment.completed_lessons_count, enrollment.total_lessons_count
-    )
-
-
-def complete_lesson(
-    db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, via_quiz: bool = False
-) -> Enrollment:
-    """Mark a lesson completed and recalculate the enrollment in the same transaction.
-
-    Idempotent. Reaching 100% completes the enrollment and emits `course.completed` once: the
-    enrollment row is locked, so concurrent completions serialize and only one sees the
-    transition. Quiz lessons complete only through a passed quiz (`via_quiz=True`).
-    """
-    enrollment = repository.get(db, enrollment_id, for_update=True)
-    if enrollment is None:
-        raise NotFound("Enrollment not found", code="enrollment_not_found")
-    if enrollment.status == EnrollmentStatus.DROPPED.value:
-        raise BusinessRuleViolation(
-            "A dropped enrollment cannot make progress", code="enrollment_dropped"
-        )
-    lesson = course_service.get_lesson(db, lesson_id=lesson_id)
-    if lesson.course_id != enrollment.course_id or not lesson.is_published:
-        raise NotFound("Lesson not found in this course", code="lesson_not_found")
-    if lesson.lesson_type == LessonType.QUIZ.value and not via_quiz:
-        raise BusinessRuleViolation(
-            "A quiz lesson is completed by passing its quiz", code="quiz_lesson_requires_quiz"
-        )
-    now = utcnow()
-    progress_repository.upsert_progress(
-        db,
-        enrollment_id=enrollment.id,
-        lesson_id=lesson.id,
-        position_seconds=0,
-        delta_seconds=0,
-        completion_percentage=_HUNDRED,
-        now=now,
-        complete=True,
-    )
-    _refresh_counts(db, enrollment)
-    enrollment.started_at = enrollment.started_at or now
-    enrollment.last_accessed_at = now
-    finished = enrollment.total_lessons_count > 0 and (
-        enrollment.completed_lessons_count >= enrollment.total_lessons_count
-    )
-    if finished and enrollment.status == EnrollmentStatus.ACTIVE.value:
-        enrollment.status = EnrollmentStatus.COMPLETED.value
-        enrollment.completed_at = now
-        _announce_completion(db, enrollment)
-    db.flush()
-    return enrollment
-
-
-def _announce_completion(db: Session, enrollment: Enrollment) -> None:
-    # Certificates subscribe to this event; it is sent only if the transaction commits.
-    emit(db, COURSE_COMPLETED, _event_payload(enrollment))
-    student = db.get(User, enrollment.student_id)
-    course = db.get(Course, enrollment.course_id)
-    if student is not None and course is not None:
-        queue_email(
-            db,
-            to=student.email,
-            template="course_completed",
-            context={
-                "full_name": student.full_name,
-                "course_title": course.title,
-                "course_url": _course_url(course),
-            },
-            opted_out=student.email_opt_out,
-        )
-
-
-def complete_lesson_for_student(
-    db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, user: User
-) -> Enrollment:
-    _require_own(_load_enrollment(db, enrollment_id), user)
-    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
-    return complete_lesson(db, enrollment_id=enrollment_id, lesson_id=lesson_id)
-
-
-async def record_heartbeat(
-    *,
-    enrollment_id: uuid.UUID,
-    lesson_id: uuid.UUID,
-    principal: Principal,
-    data: ProgressHeartbeat,
-) -> LessonProgressRead:
-    """The hot path: one statement (PostgreSQL) that also checks the student is active and
-    the token current, so the user is not loaded. Reads happen only to explain a refusal."""
-    row = await progress_repository.record_heartbeat(
-        enrollment_id=enrollment_id,
-        lesson_id=lesson_id,
-        principal=principal,
-        position_seconds=data.position_seconds,
-        delta_seconds=data.time_spent_delta_seconds,
-        completion_percentage=Decimal(str(data.completion_percentage)).quantize(Decimal("0.01")),
-        now=utcnow(),
-    )
-    if row is None:
-        await run_in_threadpool(
-            _refuse_heartbeat, enrollment_id=enrollment_id, lesson_id=lesson_id, principal=principal
-        )
-    return LessonProgressRead.model_validate(row)
-
-
-def _refuse_heartbeat(
-    *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, principal: Principal
-) -> NoReturn:
-    with session_scope() as db:
-        user = load_principal_user(db, principal)
-        _explain_heartbeat_refusal(db, enrollment_id=enrollment_id, lesson_id=lesson_id, user=user)
-
-
-def _explain_heartbeat_refusal(
-    db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, user: User
-) -> NoReturn:
-    enrollment = _load_enrollment(db, enrollment_id)
-    _require_own(enrollment, user)
-    if enrollment.status == EnrollmentStatus.DROPPED.value:
-        raise BusinessRuleViolation(
-            "A dropped enrollment cannot make progress", code="enrollment_dropped"
-        )
-    # The statement also refuses a locked lesson: say why, with the unlock date.
-    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
-    raise NotFound("Lesson not found in this course", code="lesson_not_found")
-
-
-def recalculate_course_progress(db: Session, *, course_id: uuid.UUID) -> None:
-    """Refresh every enrollment's totals after the course's published lessons changed."""
-    repository.recalculate_course(db, course_id)
-
-
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -482,7 +341,7 @@ def _count_or_refuse(principal: Principal, status: str | None) -> int:
 
 def drop_enrollment(db: Session, *, enrollment_id: uuid.UUID, user: User) -> Enrollment:
     """Unenroll: the row stays as history with status dropped. Idempotent."""
-    enrollment = _load_enrollment(db, enrollment_id)
+    enrollment = load_enrollment(db, enrollment_id)
     if enrollment.student_id != user.id and user.role != Role.ADMIN.value:
         raise PermissionDenied("This enrollment belongs to another student")
     return drop(db, repository.get(db, enrollment_id, for_update=True) or enrollment)
@@ -507,8 +366,8 @@ def review_course(
     db: Session, *, enrollment_id: uuid.UUID, user: User, rating: int, review: str | None
 ) -> Enrollment:
     """One review per enrollment; posting again edits it."""
-    enrollment = _load_enrollment(db, enrollment_id)
-    _require_own(enrollment, user)
+    enrollment = load_enrollment(db, enrollment_id)
+    require_own(enrollment, user)
     if enrollment.status == EnrollmentStatus.DROPPED.value:
         raise BusinessRuleViolation(
             "A dropped enrollment cannot review the course", code="enrollment_dropped"

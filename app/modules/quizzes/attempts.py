@@ -50,6 +50,7 @@ from app.modules.courses import access as courses_access
 from app.modules.courses import release
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import ItemKind, LessonType
+from app.modules.enrollments import progress as enrollments_progress
 from app.modules.enrollments import service as enrollments_service
 from app.modules.notifications.inbox import Message, notify
 from app.modules.notifications.models import NotificationCategory
@@ -247,7 +248,7 @@ def _after_graded(db: Session, quiz: Quiz, attempt: QuizAttempt) -> None:
     if attempt.is_passed and quiz.lesson_id is not None:
         lesson = courses_service.get_lesson(db, lesson_id=quiz.lesson_id)
         if lesson.lesson_type == LessonType.QUIZ.value:
-            enrollments_service.complete_lesson(
+            enrollments_progress.complete_lesson(
                 db, enrollment_id=attempt.enrollment_id, lesson_id=lesson.id, via_quiz=True
             )
 

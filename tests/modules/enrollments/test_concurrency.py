@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.core.database import session_scope
 from app.core.errors import Conflict
 from app.modules.auth.principal import Principal
-from app.modules.enrollments import service
+from app.modules.enrollments import progress, service
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.enrollments.schemas import ProgressHeartbeat
 from tests.modules.courses.factories import create_course, create_enrollment
@@ -95,7 +95,7 @@ def test_concurrent_completions_complete_once(
         with lessons_lock:
             lesson_id = next(lessons)
         with session_scope() as session:
-            return service.complete_lesson(
+            return progress.complete_lesson(
                 session, enrollment_id=enrollment_id, lesson_id=lesson_id
             ).status
 
@@ -125,15 +125,15 @@ def test_concurrent_retries_of_a_heartbeat_credit_its_time_once(
     beat = ProgressHeartbeat(position_seconds=40, time_spent_delta_seconds=25)
 
     def send() -> int:
-        progress = asyncio.run(
-            service.record_heartbeat(
+        row = asyncio.run(
+            progress.record_heartbeat(
                 enrollment_id=enrollment_id,
                 lesson_id=course.lesson_ids[0],
                 principal=principal,
                 data=beat,
             )
         )
-        return progress.last_position_seconds
+        return row.last_position_seconds
 
     outcomes = _race(send)
     assert outcomes == [40] * THREADS, outcomes

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from app.core.database import get_engine, session_scope
 from app.core.errors import BusinessRuleViolation, NotFound
-from app.modules.enrollments import service
+from app.modules.enrollments import progress
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.users.models import User
 from tests.factories import statements
@@ -307,7 +307,7 @@ def test_quiz_lessons_complete_only_through_the_quiz(
     assert refused.status_code == 422
     assert refused.json()["code"] == "quiz_lesson_requires_quiz"
     with session_scope() as session:
-        enrollment = service.complete_lesson(
+        enrollment = progress.complete_lesson(
             session, enrollment_id=enrollment_id, lesson_id=course.lesson_ids[1], via_quiz=True
         )
         assert enrollment.status == "completed"
@@ -321,11 +321,13 @@ def test_complete_lesson_refuses_foreign_lessons_and_dropped_enrollments(
     other = create_course(instructor, lessons=1)
     enrollment_id = create_enrollment(student, course)
     with session_scope() as session, pytest.raises(NotFound) as caught:
-        service.complete_lesson(session, enrollment_id=enrollment_id, lesson_id=other.lesson_ids[0])
+        progress.complete_lesson(
+            session, enrollment_id=enrollment_id, lesson_id=other.lesson_ids[0]
+        )
     assert caught.value.code == "lesson_not_found"
     dropped_id = create_enrollment(student, other, status="dropped")
     with session_scope() as session, pytest.raises(BusinessRuleViolation):
-        service.complete_lesson(session, enrollment_id=dropped_id, lesson_id=other.lesson_ids[0])
+        progress.complete_lesson(session, enrollment_id=dropped_id, lesson_id=other.lesson_ids[0])
 
 
 def test_lesson_changes_recalculate_enrollments(
