@@ -40,31 +40,22 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.config import get_settings
 from app.core.database import utcnow
 from app.core.errors import BusinessRuleViolation, Conflict, NotFound, PermissionDenied
-from app.core.events import emit
-from app.core.latework import ON_TIME, apply_penalty, assess, closes_at, lateness
+from app.core.latework import assess, closes_at
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import access as courses_access
 from app.modules.courses import release
-from app.modules.courses import service as courses_service
-from app.modules.courses.models import ItemKind, LessonType
-from app.modules.enrollments import progress as enrollments_progress
+from app.modules.courses.models import ItemKind
 from app.modules.enrollments import service as enrollments_service
-from app.modules.notifications.inbox import Message, notify
-from app.modules.notifications.models import NotificationCategory
-from app.modules.quizzes import repository
+from app.modules.quizzes import finishing, repository
 from app.modules.quizzes import service as quiz_service
 from app.modules.quizzes.grading import (
     answer_problem,
     attempt_order,
     option_ids,
-    quantize,
-    question_problems,
-    score_question,
 )
-from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
+from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion
 from app.modules.quizzes.schemas import (
     AnswerIn,
     AttemptQuestion,
@@ -117,157 +108,6 @@ def _taker(db: Session, quiz: Quiz, user: User) -> Taker:
     raise PermissionDenied("Enroll in the course to take its quizzes", code="not_enrolled")
 
 
-def _deadline(attempt: QuizAttempt) -> datetime | None:
-    if attempt.expires_at is None:
-        return None
-    return attempt.expires_at + timedelta(seconds=get_settings().QUIZ_SUBMIT_GRACE_SECONDS)
-
-
-def _is_expired(attempt: QuizAttempt, now: datetime) -> bool:
-    deadline = _deadline(attempt)
-    return deadline is not None and now > deadline
-
-
-# --- grading -------------------------------------------------------------------------------
-
-
-def _attempt_questions(db: Session, attempt: QuizAttempt) -> dict[str, QuizQuestion]:
-    return repository.questions_by_id(db, [uuid.UUID(qid) for qid in attempt.question_order])
-
-
-def _grade(
-    db: Session,
-    quiz: Quiz,
-    attempt: QuizAttempt,
-    answers: dict[str, Any],
-    submitted_at: datetime,
-    questions: dict[str, QuizQuestion] | None = None,
-) -> bool:
-    """Grade and close the attempt; False when another request closed it first. `questions`
-    are the attempt's questions when the caller has already loaded them."""
-    questions = questions if questions is not None else _attempt_questions(db, attempt)
-    score = max_score = Decimal("0")
-    results: dict[str, Any] = {}
-    for qid in attempt.question_order:
-        question = questions.get(qid)
-        if question is None:  # deleted since the attempt started: it no longer counts
-            continue
-        max_score += question.points
-        answer = answers.get(qid)
-        gradable = not question_problems(
-            question.question_type, question.options, question.correct_answer
-        ) and not answer_problem(question.question_type, question.options, answer)
-        if gradable:
-            outcome = score_question(
-                question.question_type,
-                question.correct_answer,
-                question.points,
-                answer,
-                partial_credit=quiz.partial_credit,
-            )
-            points, correct = outcome.points, outcome.is_correct
-        else:  # edited into a shape the saved answer no longer fits
-            points, correct = Decimal("0.00"), False
-        score += points
-        results[qid] = {"points": str(points), "is_correct": correct}
-    percentage = quantize(score * 100 / max_score) if max_score else Decimal("0.00")
-    late = (
-        ON_TIME
-        if attempt.enrollment_id is None
-        else lateness(
-            quiz, quiz_service.student_deadlines_of(db, quiz, attempt.user_id), at=submitted_at
-        )
-    )
-    final_percentage = apply_penalty(percentage, late.penalty_percent)
-    now = utcnow()
-    won = repository.finish_attempt(
-        db,
-        attempt.id,
-        {
-            "status": AttemptStatus.GRADED.value,
-            "answers": answers,
-            "results": results,
-            "submitted_at": submitted_at,
-            "graded_at": now,
-            "updated_at": now,
-            "score": quantize(score),
-            "max_score": quantize(max_score),
-            "percentage": percentage,
-            "is_late": late.is_late,
-            "late_penalty_percent": late.penalty_percent,
-            "final_percentage": final_percentage,
-            "is_passed": final_percentage >= quiz.passing_score,
-            "time_taken_seconds": max(0, int((submitted_at - attempt.started_at).total_seconds())),
-        },
-    )
-    if won:
-        _after_graded(db, quiz, repository.reload_attempt(db, attempt.id))
-    return won
-
-
-def _after_graded(db: Session, quiz: Quiz, attempt: QuizAttempt) -> None:
-    if attempt.enrollment_id is None:
-        return
-    emit(
-        db,
-        "quiz.attempt.graded",
-        {
-            "attempt_id": str(attempt.id),
-            "quiz_id": str(quiz.id),
-            "enrollment_id": str(attempt.enrollment_id),
-            "student_id": str(attempt.user_id),
-            "score": str(attempt.score),
-            "percentage": str(attempt.percentage),
-            "is_passed": attempt.is_passed,
-        },
-    )
-    if quiz.quiz_type != QuizType.GRADED.value:
-        return
-    student = db.get(User, attempt.user_id)
-    if student is not None:
-        # A copy of what the student just saw on screen, so opting out is respected.
-        notify(
-            db,
-            student,
-            NotificationCategory.GRADES,
-            Message(
-                title=f"{quiz.title}: {attempt.percentage}%",
-                body=f"Attempt {attempt.attempt_number} scored {attempt.score}"
-                f" of {attempt.max_score}.",
-                template="quiz_result",
-                context={
-                    "quiz_title": quiz.title,
-                    "attempt_number": attempt.attempt_number,
-                    "score": str(attempt.score),
-                    "max_score": str(attempt.max_score),
-                    "percentage": str(attempt.percentage),
-                    "is_passed": bool(attempt.is_passed),
-                },
-            ),
-        )
-    if attempt.is_passed and quiz.lesson_id is not None:
-        lesson = courses_service.get_lesson(db, lesson_id=quiz.lesson_id)
-        if lesson.lesson_type == LessonType.QUIZ.value:
-            enrollments_progress.complete_lesson(
-                db, enrollment_id=attempt.enrollment_id, lesson_id=lesson.id, via_quiz=True
-            )
-
-
-def _close_if_expired(db: Session, quiz: Quiz, attempt: QuizAttempt) -> QuizAttempt:
-    """Grade an attempt whose time ran out on its saved answers."""
-    if attempt.status != AttemptStatus.IN_PROGRESS.value or not _is_expired(attempt, utcnow()):
-        return attempt
-    assert attempt.expires_at is not None
-    _grade(db, quiz, attempt, dict(attempt.answers or {}), attempt.expires_at)
-    return repository.reload_attempt(db, attempt.id)
-
-
-def _close_expired_of_user(db: Session, quiz: Quiz, user: User) -> None:
-    current = repository.in_progress_attempt(db, quiz.id, user.id)
-    if current is not None:
-        _close_if_expired(db, quiz, current)
-
-
 # --- views -------------------------------------------------------------------------------
 
 
@@ -290,7 +130,7 @@ def attempt_view(
     viewer_manages: bool,
     questions: dict[str, QuizQuestion] | None = None,
 ) -> AttemptRead:
-    questions = questions if questions is not None else _attempt_questions(db, attempt)
+    questions = questions if questions is not None else finishing.attempt_questions(db, attempt)
     reveal = attempt.status == AttemptStatus.GRADED.value and (
         quiz.show_correct_answers or viewer_manages
     )
@@ -349,7 +189,8 @@ def start_info(db: Session, *, quiz_id: uuid.UUID, user: User) -> AttemptStartIn
     now = utcnow()
     count, _highest = repository.attempt_stats(db, quiz.id, user.id)
     current = repository.in_progress_attempt(db, quiz.id, user.id)
-    open_attempt = current if current is not None and not _is_expired(current, now) else None
+    resumable = current is not None and not finishing.is_expired(current, now)
+    open_attempt = current if resumable else None
     reason = None
     if open_attempt is None:
         if repository.count_questions(db, quiz.id) == 0:
@@ -388,7 +229,7 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
     manager = taker.is_preview
     now = utcnow()
     current = repository.in_progress_attempt(db, quiz.id, user.id)
-    if current is not None and not _is_expired(current, now):
+    if current is not None and not finishing.is_expired(current, now):
         return attempt_view(db, quiz, current, viewer_manages=manager), False
     count, highest = repository.attempt_stats(db, quiz.id, user.id)
     if _no_attempts_left(quiz, taker, max(count, highest)):
@@ -404,7 +245,7 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
         assess(quiz, deadlines, now=now)
         closes = closes_at(quiz, deadlines)
     if current is not None:
-        _close_if_expired(db, quiz, current)
+        finishing.close_if_expired(db, quiz, current)
     questions = repository.list_questions(db, quiz.id)
     if not questions:
         raise BusinessRuleViolation("The quiz has no questions", code="quiz_has_no_questions")
@@ -490,12 +331,12 @@ def save_answers(
     release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict("The attempt is already submitted", code="attempt_submitted")
-    if _is_expired(attempt, utcnow()):
+    if finishing.is_expired(attempt, utcnow()):
         raise Conflict(
             "The time limit has passed; submit to be graded on the saved answers",
             code="attempt_expired",
         )
-    questions = _attempt_questions(db, attempt)
+    questions = finishing.attempt_questions(db, attempt)
     merged = _merged_answers(questions, attempt, answers)
     if not repository.save_answers(db, attempt.id, merged):
         raise Conflict("The attempt is already submitted", code="attempt_submitted")
@@ -510,15 +351,15 @@ def submit_attempt(
     release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     manager = attempt.enrollment_id is None
     # Loaded once for validating, grading and showing the answers.
-    questions = _attempt_questions(db, attempt)
+    questions = finishing.attempt_questions(db, attempt)
     if attempt.status == AttemptStatus.IN_PROGRESS.value:
         now = utcnow()
-        if _is_expired(attempt, now):
+        if finishing.is_expired(attempt, now):
             assert attempt.expires_at is not None
             answers_to_grade, submitted_at = dict(attempt.answers or {}), attempt.expires_at
         else:
             answers_to_grade, submitted_at = _merged_answers(questions, attempt, answers), now
-        _grade(db, quiz, attempt, answers_to_grade, submitted_at, questions)
+        finishing.grade(db, quiz, attempt, answers_to_grade, submitted_at, questions)
         attempt = repository.reload_attempt(db, attempt.id)
     return attempt_view(db, quiz, attempt, viewer_manages=manager, questions=questions)
 
@@ -527,7 +368,7 @@ def get_attempt(
     db: Session, *, quiz_id: uuid.UUID, attempt_id: uuid.UUID, user: User
 ) -> AttemptRead:
     quiz, attempt, manager = _visible_attempt(db, quiz_id, attempt_id, user)
-    attempt = _close_if_expired(db, quiz, attempt)
+    attempt = finishing.close_if_expired(db, quiz, attempt)
     return attempt_view(db, quiz, attempt, viewer_manages=manager)
 
 
@@ -535,7 +376,7 @@ def my_attempts(
     db: Session, *, quiz_id: uuid.UUID, user: User, params: PageParams
 ) -> Page[AttemptSummary]:
     quiz = _load_quiz(db, quiz_id)
-    _close_expired_of_user(db, quiz, user)
+    finishing.close_expired_of_user(db, quiz, user)
     rows, total = paginate(db, repository.attempts_of_user(quiz.id, user.id), params)
     return Page[AttemptSummary].build(
         [AttemptSummary.model_validate(row) for row in rows], total, params

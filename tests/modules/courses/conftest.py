@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from app.modules.courses import outline, release
+from app.modules.enrollments import progress as enrollments_progress
 from app.modules.enrollments import repository as enrollments_repository
 from app.modules.enrollments import service as enrollments_service
 from tests.modules.courses.structure import NOW
@@ -17,7 +18,13 @@ from tests.modules.courses.structure import NOW
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     def _set(moment: datetime) -> None:
-        for module in (release, outline, enrollments_service, enrollments_repository):
+        for module in (
+            release,
+            outline,
+            enrollments_service,
+            enrollments_progress,
+            enrollments_repository,
+        ):
             monkeypatch.setattr(module, "utcnow", lambda: moment)
 
     _set(NOW)

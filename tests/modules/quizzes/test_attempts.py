@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from app.core.database import session_scope, utcnow
 from app.modules.enrollments.models import LessonProgress
 from app.modules.notifications import inbox
-from app.modules.quizzes import attempts as attempts_module
+from app.modules.quizzes import finishing
 from app.modules.quizzes.models import QuizAttempt
 from app.modules.quizzes.service import graded_quizzes_passed
 from tests.factories import statements
@@ -42,13 +42,13 @@ def _url(quiz: Any, attempt_id: str, suffix: str = "") -> str:
 @pytest.fixture
 def events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     recorded: list[tuple[str, dict[str, Any]]] = []
-    original = attempts_module.emit
+    original = finishing.emit
 
     def _emit(session: Any, name: str, payload: dict[str, Any]) -> None:
         recorded.append((name, payload))
         original(session, name, payload)
 
-    monkeypatch.setattr(attempts_module, "emit", _emit)
+    monkeypatch.setattr(finishing, "emit", _emit)
     return recorded
 
 

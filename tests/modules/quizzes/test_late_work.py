@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
-from app.modules.quizzes import attempts as attempts_module
+from app.modules.quizzes import attempts, finishing
 from app.modules.quizzes.models import QuizAttempt
 from tests.modules.quizzes.factories import (
     ALL_RIGHT,
@@ -28,7 +28,8 @@ DUE = datetime(2026, 5, 4, 17, 0, tzinfo=UTC)
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     def _set(moment: datetime) -> None:
-        monkeypatch.setattr(attempts_module, "utcnow", lambda: moment)
+        for module in (attempts, finishing):
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
 
     return _set
 
