@@ -16,7 +16,6 @@ from fastapi_offline import FastAPIOffline
 
 from app.api.v1.api import build_api_router
 from app.core.config import Settings, get_settings, validate_for_startup
-from app.core.database import close_async_pool
 from app.core.errors import PROBLEM_RESPONSES, Unauthorized, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render_metrics
@@ -28,6 +27,7 @@ from app.core.middleware.trusted_host import TrustedHostMiddleware
 from app.core.observability import init_sentry
 from app.core.openapi import finish_openapi
 from app.core.registry import load_all
+from app.core.single_statement import close_async_pool
 from app.modules.credentials.router import well_known_router
 
 

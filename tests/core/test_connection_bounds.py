@@ -63,7 +63,7 @@ def test_an_exhausted_thread_pool_answers_503_quickly(
 def test_an_exhausted_event_loop_pool_answers_503_quickly(
     env: Any, make_user: Any, auth_headers: Any
 ) -> None:
-    from app.core.database import _async_pool
+    from app.core.single_statement import _async_pool
 
     user = make_user()
     _small_pools(env)
@@ -93,7 +93,8 @@ def test_pgbouncer_mode_prepares_no_statements(env: Any, make_user: Any, auth_he
     next transaction may reach a server connection that never saw it."""
     from sqlalchemy import text
 
-    from app.core.database import _async_pool, get_engine
+    from app.core.database import get_engine
+    from app.core.single_statement import _async_pool
 
     env(DB_PGBOUNCER="true", DB_POOL_SIZE="1", DB_ASYNC_POOL_SIZE="1")
     with get_engine().connect() as connection:

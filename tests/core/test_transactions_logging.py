@@ -188,7 +188,7 @@ def test_a_terminated_connection_of_the_event_loop_pool_is_replaced_before_reuse
 
     from sqlalchemy import func, select
 
-    from app.core.database import close_async_pool, fetch_single_statement
+    from app.core.single_statement import close_async_pool, fetch_single_statement
 
     env(DB_POOL_PING_IDLE_SECONDS=str(idle_seconds), DB_ASYNC_POOL_SIZE="1")
     backend = select(func.pg_backend_pid().label("pid"))

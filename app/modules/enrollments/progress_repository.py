@@ -28,12 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.core.database import (
-    UTCDateTime,
-    connection_scope,
-    fetch_single_statement,
-    get_engine,
-)
+from app.core.database import UTCDateTime, get_engine
+from app.core.single_statement import connection_scope, fetch_single_statement
 from app.modules.auth.principal import Principal, principal_filter
 from app.modules.courses import release
 from app.modules.courses.models import ItemKind, Lesson

@@ -26,12 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
-from app.core.database import (
-    UTCDateTime,
-    fetch_single_statement,
-    utcnow,
-)
+from app.core.database import UTCDateTime, utcnow
 from app.core.pagination import PageParams
+from app.core.single_statement import fetch_single_statement
 from app.modules.auth.principal import Principal, principal_filter
 from app.modules.courses import next_item, release
 from app.modules.courses.models import Course, ItemKind, Lesson
