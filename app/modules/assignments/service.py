@@ -57,7 +57,7 @@ from app.modules.assignments.schemas import (
     SubmissionRead,
 )
 from app.modules.courses import access as courses_access
-from app.modules.courses import release, sections
+from app.modules.courses import locks, sections
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import Course, ItemKind
 from app.modules.enrollments import service as enrollments_service
@@ -134,9 +134,7 @@ def list_assignments(
     rows, total = paginate(db, statement, params)
     # A locked assignment is listed (the outline shows it too) without its instructions.
     locked = (
-        release.locked_targets(
-            db, course_id=course_id, student_id=user.id, kind=ItemKind.ASSIGNMENT
-        )
+        locks.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.ASSIGNMENT)
         if access.enrolled
         else set()
     )
@@ -160,7 +158,7 @@ def get_assignment(db: Session, *, assignment_id: uuid.UUID, user: User) -> Assi
     if not assignment.is_published and not access.manager:
         raise AssignmentNotFound("Assignment not found")
     courses_access.require_item_access(db, access, lesson_id=assignment.lesson_id)
-    release.require_open(db, user=user, kind=ItemKind.ASSIGNMENT, target_id=assignment.id)
+    locks.require_open(db, user=user, kind=ItemKind.ASSIGNMENT, target_id=assignment.id)
     return AssignmentRead.model_validate(assignment)
 
 
@@ -264,7 +262,7 @@ def submit(
     )
     if enrollment is None:
         raise PermissionDenied("Enroll in the course to submit", code="not_enrolled")
-    release.require_open(db, user=user, kind=ItemKind.ASSIGNMENT, target_id=assignment.id)
+    locks.require_open(db, user=user, kind=ItemKind.ASSIGNMENT, target_id=assignment.id)
     existing = repository.submission_of(db, assignment.id, enrollment.id)
     if existing is not None and existing.status == SubmissionStatus.GRADED.value:
         raise Conflict("The submission is already graded", code="submission_graded")

@@ -4,7 +4,6 @@ outline and the my-courses statement."""
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -90,7 +89,7 @@ def joined(left: FromClause, item_id: Any) -> tuple[FromClause, list[Any]]:
     ]
 
 
-@functools.cache
+@release.built_from_rule
 def _one_course_statement() -> Any:
     """The next item of one course, built once (the rule is many expressions) and bound per
     call: `course_id`, `student_id`, `now`."""

@@ -3,7 +3,7 @@ progress per section and overall, and the next item to work on; for a course man
 structure with how many students completed each item.
 
 A constant number of statements whatever the number of items: completion is read once (one
-CTE over each kind's rows) and the release rule evaluated over it (`release.course_states`).
+CTE over each kind's rows) and the release rule evaluated over it (`locks.course_states`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from app.core.errors import PermissionDenied
 from app.modules.courses import next_item
 from app.modules.courses import sections_repository as repository
 from app.modules.courses.access import course_access
+from app.modules.courses.locks import ItemState, course_states, row_target
 from app.modules.courses.models import ItemKind
-from app.modules.courses.release import ItemState, course_states, row_target
 from app.modules.courses.sections_schemas import (
     LockReasonRead,
     Outline,

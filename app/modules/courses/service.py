@@ -27,7 +27,7 @@ from app.core.database import after_commit, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound, PermissionDenied
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
-from app.modules.courses import changes, release, repository, sections
+from app.modules.courses import changes, locks, release, repository, sections
 from app.modules.courses.access import (
     Capability,
     course_access,
@@ -326,7 +326,7 @@ def list_course_lessons(
         visible=None if access.manager else release.visible_to_students(ItemKind.LESSON, Lesson.id),
     )
     locked = (
-        release.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.LESSON)
+        locks.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.LESSON)
         if access.enrolled and user is not None
         else set()
     )
@@ -350,7 +350,7 @@ def open_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
         raise NotFound("Lesson not found", code="lesson_not_found")
     access.require(preview=lesson.is_preview)
     if user is not None:
-        release.require_open(
+        locks.require_open(
             db, user=user, kind=ItemKind.LESSON, target_id=lesson.id, preview=lesson.is_preview
         )
     return lesson

@@ -18,7 +18,7 @@ from app.core.dependencies import load_principal_user
 from app.core.errors import BusinessRuleViolation, NotFound
 from app.core.events import emit
 from app.modules.auth.principal import Principal
-from app.modules.courses import release
+from app.modules.courses import locks
 from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, ItemKind, LessonType
 from app.modules.enrollments import progress_repository, repository, service
@@ -110,7 +110,7 @@ def complete_lesson_for_student(
     db: Session, *, enrollment_id: uuid.UUID, lesson_id: uuid.UUID, user: User
 ) -> Enrollment:
     service.require_own(service.load_enrollment(db, enrollment_id), user)
-    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
+    locks.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
     return complete_lesson(db, enrollment_id=enrollment_id, lesson_id=lesson_id)
 
 
@@ -157,7 +157,7 @@ def _explain_heartbeat_refusal(
             "A dropped enrollment cannot make progress", code="enrollment_dropped"
         )
     # The statement also refuses a locked lesson: say why, with the unlock date.
-    release.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
+    locks.require_open(db, user=user, kind=ItemKind.LESSON, target_id=lesson_id)
     raise NotFound("Lesson not found in this course", code="lesson_not_found")
 
 

@@ -184,7 +184,7 @@ def _lesson_open() -> ColumnElement[bool]:
     )
 
 
-@lru_cache(maxsize=4)
+@release.built_from_rule
 def _credit_statement(dialect: str) -> Any:
     """The credit of `_credited_seconds` for the student's enrollment (no row: not theirs, or
     the lesson is locked for them)."""
@@ -233,7 +233,7 @@ def _sqlite_touch_statement() -> Any:
     return _touch_statement(bindparam("b_credited", type_=Integer()))
 
 
-@lru_cache(maxsize=1)
+@release.built_from_rule
 def _heartbeat_statement() -> Any:
     """PostgreSQL: the credit, the touch and the progress upsert as one statement. The credit
     is read under a row lock, so concurrent retries of one heartbeat cannot both see the old

@@ -6,7 +6,6 @@ import typing
 import uuid
 from collections.abc import Collection
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -129,7 +128,7 @@ def _listed_status(status: Any) -> ColumnElement[bool]:
     return typing.cast(ColumnElement[bool], _ENROLLMENTS.c.status == status)
 
 
-@lru_cache(maxsize=2)
+@release.built_from_rule
 def _student_page_statement(filtered: bool) -> Any:
     """One page of a student's enrollments with their course summaries, each course's next
     item under the release rule (`courses.next_item`), and the total count (a window

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import NotFound, PermissionDenied
 from app.core.pagination import PageParams, paginate_rows
 from app.modules.courses import access as courses_access
-from app.modules.courses import release, sections
+from app.modules.courses import locks, sections
 from app.modules.courses.access import CourseAccess
 from app.modules.courses.models import ItemKind, SectionItem
 from app.modules.lti import tools as tools_service
@@ -35,7 +35,7 @@ def launch_access(
         raise PermissionDenied("Enroll in the course to open this link", code="enrollment_required")
     if not link.is_published:
         raise NotFound("LTI link not found", code="lti_link_not_found")
-    release.require_open(db, user=user, kind=ItemKind.LTI, target_id=link.id)
+    locks.require_open(db, user=user, kind=ItemKind.LTI, target_id=link.id)
     return access
 
 

@@ -45,7 +45,7 @@ from app.core.errors import BusinessRuleViolation, Conflict, NotFound, Permissio
 from app.core.latework import assess, closes_at
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import access as courses_access
-from app.modules.courses import release
+from app.modules.courses import locks
 from app.modules.courses.models import ItemKind
 from app.modules.enrollments import service as enrollments_service
 from app.modules.quizzes import finishing, repository
@@ -225,7 +225,7 @@ def start_attempt(db: Session, *, quiz_id: uuid.UUID, user: User) -> tuple[Attem
     """Start a new attempt, or resume the open one; the flag says whether one was created."""
     quiz = _load_quiz(db, quiz_id)
     taker = _taker(db, quiz, user)
-    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
+    locks.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     manager = taker.is_preview
     now = utcnow()
     current = repository.in_progress_attempt(db, quiz.id, user.id)
@@ -328,7 +328,7 @@ def save_answers(
     db: Session, *, quiz_id: uuid.UUID, attempt_id: uuid.UUID, user: User, answers: list[AnswerIn]
 ) -> AttemptRead:
     quiz, attempt = _own_open_attempt(db, quiz_id, attempt_id, user)
-    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
+    locks.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict("The attempt is already submitted", code="attempt_submitted")
     if finishing.is_expired(attempt, utcnow()):
@@ -348,7 +348,7 @@ def submit_attempt(
     db: Session, *, quiz_id: uuid.UUID, attempt_id: uuid.UUID, user: User, answers: list[AnswerIn]
 ) -> AttemptRead:
     quiz, attempt = _own_open_attempt(db, quiz_id, attempt_id, user)
-    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
+    locks.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     manager = attempt.enrollment_id is None
     # Loaded once for validating, grading and showing the answers.
     questions = finishing.attempt_questions(db, attempt)

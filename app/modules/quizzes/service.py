@@ -28,7 +28,7 @@ from app.core.latework import (
 )
 from app.core.pagination import Page, PageParams, paginate
 from app.modules.courses import access as courses_access
-from app.modules.courses import release, sections
+from app.modules.courses import locks, sections
 from app.modules.courses import service as courses_service
 from app.modules.courses.models import ItemKind
 from app.modules.enrollments import service as enrollments_service
@@ -101,7 +101,7 @@ def list_quizzes(
     rows, total = paginate(db, statement, params)
     # A locked quiz is listed (the outline shows it too) without its description.
     locked = (
-        release.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.QUIZ)
+        locks.locked_targets(db, course_id=course_id, student_id=user.id, kind=ItemKind.QUIZ)
         if access.enrolled
         else set()
     )
@@ -120,7 +120,7 @@ def get_quiz(db: Session, *, course_id: uuid.UUID, quiz_id: uuid.UUID, user: Use
     if not quiz.is_published and not access.manager:
         raise QuizNotFound("Quiz not found")
     courses_access.require_item_access(db, access, lesson_id=quiz.lesson_id)
-    release.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
+    locks.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     return QuizRead.model_validate(quiz)
 
 

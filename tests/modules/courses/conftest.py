@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from app.modules.courses import outline, release
+from app.modules.courses import locks, outline
 from app.modules.enrollments import progress as enrollments_progress
 from app.modules.enrollments import repository as enrollments_repository
 from app.modules.enrollments import service as enrollments_service
@@ -19,7 +19,7 @@ from tests.modules.courses.structure import NOW
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     def _set(moment: datetime) -> None:
         for module in (
-            release,
+            locks,
             outline,
             enrollments_service,
             enrollments_progress,
