@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
-from app.modules.courses.models import CourseSection
+from app.modules.courses.models import Cohort, CohortMember, CourseSection
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
@@ -24,6 +24,15 @@ def section_of(course_id: uuid.UUID) -> uuid.UUID:
     with session_scope() as db:
         section = db.query(CourseSection).filter_by(course_id=course_id).one()
         return section.id
+
+
+def join_new_cohort(course: Any, student: Any, *, name: str, starts_at: datetime) -> None:
+    """Put an enrolled student in a new cohort of the course starting at `starts_at`."""
+    with session_scope() as db:
+        cohort = Cohort(course_id=course.id, name=name, starts_at=starts_at)
+        db.add(cohort)
+        db.flush()
+        db.add(CohortMember(cohort_id=cohort.id, student_id=student.id, course_id=course.id))
 
 
 def set_items(

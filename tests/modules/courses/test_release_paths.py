@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
 from app.modules.assignments.models import Submission
-from app.modules.courses.models import Cohort, CohortMember, SectionItem
+from app.modules.courses.models import SectionItem
 from app.modules.quizzes.models import QuizAttempt
 from tests.modules.assignments.factories import make_assignment
 from tests.modules.courses.factories import create_course, create_enrollment
 from tests.modules.courses.structure import (
     NOW,
     entry,
+    join_new_cohort,
     lesson_entry,
     section_of,
     sections_url,
@@ -93,11 +94,7 @@ def test_an_assignment_opens_days_after_the_enrollment_or_the_cohort_start_and_c
     course = create_course(instructor, lessons=1)
     create_enrollment(student, course, enrolled_at=NOW)
     create_enrollment(classmate, course, enrolled_at=NOW)
-    with session_scope() as db:
-        cohort = Cohort(course_id=course.id, name="Autumn", starts_at=NOW + timedelta(days=10))
-        db.add(cohort)
-        db.flush()
-        db.add(CohortMember(cohort_id=cohort.id, student_id=classmate.id, course_id=course.id))
+    join_new_cohort(course, classmate, name="Autumn", starts_at=NOW + timedelta(days=10))
     assignment = make_assignment(course)
     closes = NOW + timedelta(days=30)
     rule = {"release_after_days": 5, "available_until": closes.isoformat()}

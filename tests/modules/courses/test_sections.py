@@ -11,10 +11,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
-from app.modules.courses.models import Cohort, CohortMember, CourseSection, SectionItem
+from app.modules.courses.models import CourseSection, SectionItem
 from tests.modules.courses.factories import create_course, create_enrollment
 from tests.modules.courses.structure import (
     NOW,
+    join_new_cohort,
     lesson_entry,
     section_of,
     sections_url,
@@ -200,11 +201,7 @@ def test_release_after_days_counts_from_the_cohort_start_else_the_enrollment(
     course = create_course(instructor, lessons=1)
     create_enrollment(student, course, enrolled_at=NOW)
     create_enrollment(classmate, course, enrolled_at=NOW)
-    with session_scope() as db:
-        cohort = Cohort(course_id=course.id, name="Spring", starts_at=NOW + timedelta(days=10))
-        db.add(cohort)
-        db.flush()
-        db.add(CohortMember(cohort_id=cohort.id, student_id=classmate.id, course_id=course.id))
+    join_new_cohort(course, classmate, name="Spring", starts_at=NOW + timedelta(days=10))
     [lesson] = course.lesson_ids
     weekly = lesson_entry(lesson, release_after_days=7)
     h = auth_headers(instructor)
