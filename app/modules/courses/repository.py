@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.pagination import PageParams
 from app.modules.courses.models import ENROLLED_STATUSES, Cohort, Course, Enrollment, Lesson
@@ -295,17 +295,28 @@ def next_order_index(db: Session, course_id: uuid.UUID) -> int:
     return 0 if current is None else int(current) + 1
 
 
-def set_lesson_order(db: Session, course_id: uuid.UUID, ordered_ids: Sequence[uuid.UUID]) -> None:
-    """Rewrite every lesson's position in one statement (0..n-1, dense)."""
-    if not ordered_ids:
+def rewrite_positions(
+    db: Session,
+    position: InstrumentedAttribute[int],
+    scope: ColumnElement[bool],
+    ordered: Sequence[uuid.UUID],
+) -> None:
+    """Rewrite the `position` column of the rows in `scope` in one statement: 0..n-1 in the
+    order of `ordered` (their ids)."""
+    if not ordered:
         return
-    positions = {lesson_id: index for index, lesson_id in enumerate(ordered_ids)}
+    model = position.class_
+    positions = {row_id: index for index, row_id in enumerate(ordered)}
     db.execute(
-        update(Lesson)
-        .where(Lesson.course_id == course_id)
-        .values(order_index=case(positions, value=Lesson.id))
+        update(model)
+        .where(scope)
+        .values({position.key: case(positions, value=model.id)})
         .execution_options(synchronize_session="fetch")
     )
+
+
+def set_lesson_order(db: Session, course_id: uuid.UUID, ordered_ids: Sequence[uuid.UUID]) -> None:
+    rewrite_positions(db, Lesson.order_index, Lesson.course_id == course_id, ordered_ids)
 
 
 def cohort_in_course(db: Session, *, course_id: uuid.UUID, cohort_id: uuid.UUID) -> bool:

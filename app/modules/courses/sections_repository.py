@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.modules.courses.models import (
@@ -27,6 +27,7 @@ from app.modules.courses.models import (
     target_table,
 )
 from app.modules.courses.release import completions
+from app.modules.courses.repository import rewrite_positions
 
 
 @dataclass(frozen=True)
@@ -155,27 +156,11 @@ def last_section(db: Session, course_id: uuid.UUID) -> CourseSection | None:
 
 
 def set_section_order(db: Session, course_id: uuid.UUID, ordered: Sequence[uuid.UUID]) -> None:
-    """Rewrite every section's position in one statement (0..n-1, dense)."""
-    positions = {section_id: index for index, section_id in enumerate(ordered)}
-    db.execute(
-        update(CourseSection)
-        .where(CourseSection.course_id == course_id)
-        .values(position=case(positions, value=CourseSection.id))
-        .execution_options(synchronize_session="fetch")
-    )
+    rewrite_positions(db, CourseSection.position, CourseSection.course_id == course_id, ordered)
 
 
 def set_item_order(db: Session, section_id: uuid.UUID, ordered: Sequence[uuid.UUID]) -> None:
-    """Rewrite the positions of a section's items in one statement (0..n-1, dense)."""
-    if not ordered:
-        return
-    positions = {item_id: index for index, item_id in enumerate(ordered)}
-    db.execute(
-        update(SectionItem)
-        .where(SectionItem.section_id == section_id)
-        .values(position=case(positions, value=SectionItem.id))
-        .execution_options(synchronize_session="fetch")
-    )
+    rewrite_positions(db, SectionItem.position, SectionItem.section_id == section_id, ordered)
 
 
 def remove_items(db: Session, item_ids: Collection[uuid.UUID]) -> None:
