@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.core.database import session_scope
 from app.core.errors import DomainError
-from app.modules.quizzes import attempts
+from app.modules.quizzes import attempts, finishing
 from app.modules.quizzes.models import QuizAttempt
 from app.modules.users.models import User
 from tests.modules.quizzes.factories import ALL_RIGHT, enroll, make_course, make_quiz
@@ -99,13 +99,13 @@ def test_concurrent_submits_grade_once(
     quiz = make_quiz(course, quiz_type="graded")
     attempt = _start(quiz.id, student.id)
     graded: list[str] = []
-    original = attempts.emit
+    original = finishing.emit
 
     def _emit(session: Any, name: str, payload: dict[str, Any]) -> None:
         graded.append(payload["attempt_id"])
         original(session, name, payload)
 
-    monkeypatch.setattr(attempts, "emit", _emit)
+    monkeypatch.setattr(finishing, "emit", _emit)
     from app.modules.quizzes.schemas import AnswerIn
 
     answers = [
