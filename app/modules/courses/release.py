@@ -320,6 +320,3 @@ def counts_for_completion(kind: ItemKind, target_id: Any) -> ColumnElement[bool]
     item = aliased(SectionItem)
     column, _table = ITEM_TARGET_COLUMNS[kind]
     return ~exists().where(getattr(item, column) == target_id, item.is_required.is_(False))
-
-
-# --- the decision in Python ------------------------------------------------------------------
