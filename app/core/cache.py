@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from typing import Any
 
 import redis
@@ -36,6 +37,12 @@ _memory: dict[str, tuple[float, Any, bool]] = {}
 _memory_lock = threading.Lock()
 # Bumped by every invalidation: a value read before one must not be remembered after it.
 _generation = 0
+# Names this process on the invalidation channel (forked workers differ by pid).
+_BOOT = uuid.uuid4().hex
+
+
+def _origin() -> str:
+    return f"{_BOOT}.{os.getpid()}"
 
 
 def cache_key(namespace: str, **parts: Any) -> str:
@@ -93,6 +100,15 @@ def cache_clear_memory() -> None:
 # --- invalidations from other processes ----------------------------------------------------
 
 
+def heard(message: str) -> None:
+    """Apply an invalidation heard on the channel (`<origin> <prefix>`)."""
+    origin, _, prefix = message.partition(" ")
+    # This process forgot its own invalidations when it made them; forgetting again would drop
+    # copies taken since, from the already-cleared Redis.
+    if origin != _origin():
+        _forget(prefix)
+
+
 class _Listener:
     """A daemon thread subscribed to the invalidation channel of one Redis URL."""
 
@@ -128,7 +144,7 @@ class _Listener:
                         cache_clear_memory()
                         self.subscribed.set()
                     elif message["type"] == "message":
-                        _forget(message["data"])
+                        heard(message["data"])
             except (redis.RedisError, OSError):
                 if not self._stopped.is_set():
                     logger.warning("cache invalidation listener lost Redis; retrying")
@@ -264,6 +280,8 @@ def cache_delete_prefix(prefix: str) -> None:
         keys = list(client.scan_iter(match=_PREFIX + prefix + "*", count=500))
         if keys:
             client.delete(*keys)
-        client.publish(_CHANNEL, prefix)
+        # A read of Redis that began before the delete must not leave its copy here either.
+        _forget(prefix)
+        client.publish(_CHANNEL, f"{_origin()} {prefix}")
     except redis.RedisError:
         logger.warning("cache invalidation failed", exc_info=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from fastapi import APIRouter
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from app.core.cache import cache_delete_prefix, cache_get, cache_key, cache_set
 from app.core.pagination import Page, PageParams
 from app.main import create_app
+from tests.caching import eventually, set_until_held
 
 
 def test_health_touches_nothing(env: Any) -> None:
@@ -100,29 +102,6 @@ def test_cache_is_shared_through_redis() -> None:
     assert client is not None and client.get("cache:shared:key") == "[1]"
 
 
-def _eventually(check: Any, seconds: float = 5.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
-
-
-def _set_until_held(key: str, value: Any) -> bool:
-    """Set `key` until this process keeps a copy (the invalidation listener subscribes in the
-    background; copies are taken only once it has)."""
-    from app.core.cache import cache_peek
-
-    def held() -> bool:
-        cache_set(key, value, ttl_seconds=30)
-        return bool(cache_peek(key) == value)
-
-    return _eventually(held)
-
-
 @pytest.mark.redis
 def test_processes_keep_copies_until_any_process_invalidates() -> None:
     import uuid
@@ -132,15 +111,41 @@ def test_processes_keep_copies_until_any_process_invalidates() -> None:
 
     namespace = f"copies-{uuid.uuid4().hex}"
     key = cache_key(namespace, page=1)
-    assert _set_until_held(key, "page one")
+    assert set_until_held(key, "page one")
     client = get_redis()
     assert client is not None
     client.delete(f"cache:{key}")
     assert cache_get(key) == "page one"
     # Another process invalidating the namespace publishes it; this process drops its copy.
-    client.publish("cache:invalidations", namespace)
-    assert _eventually(lambda: cache_peek(key) is None)
+    client.publish("cache:invalidations", f"another-process {namespace}")
+    assert eventually(lambda: cache_peek(key) is None)
     assert cache_get(key) is None
+
+
+@pytest.mark.redis
+def test_a_process_is_not_invalidated_again_by_its_own_message() -> None:
+    """The copy a process takes right after its own invalidation survives the echo of that
+    invalidation on the channel (it was built after Redis was cleared); another process's
+    message still drops it."""
+    import uuid
+
+    import redis
+
+    from app.core.cache import cache_peek, heard
+
+    namespace = f"echo-{uuid.uuid4().hex}"
+    key = cache_key(namespace, page=1)
+    assert set_until_held(key, "old")
+    # The echo is held back and delivered below, after the new copy is taken.
+    with patch.object(redis.Redis, "publish") as publish:
+        cache_delete_prefix(namespace)
+    assert cache_peek(key) is None
+    cache_set(key, "new", ttl_seconds=30)
+    (echo,) = [call.args[1] for call in publish.call_args_list]
+    heard(echo)
+    assert cache_peek(key) == "new"
+    heard(f"another-process {namespace}")
+    assert cache_peek(key) is None
 
 
 @pytest.mark.redis
@@ -151,7 +156,7 @@ def test_copies_are_not_trusted_while_not_listening() -> None:
     from app.core.redis import get_redis
 
     key = cache_key(f"unheard-{uuid.uuid4().hex}", page=1)
-    assert _set_until_held(key, {"n": 1})
+    assert set_until_held(key, {"n": 1})
     client = get_redis()
     assert client is not None
     client.set(f"cache:{key}", '{"n": 2}', ex=30)

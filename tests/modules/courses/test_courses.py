@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from app.core.cache import cache_key
 from app.core.database import session_scope
 from app.core.dependencies import ACCESS_COOKIE
 from app.modules.courses import service
 from app.modules.courses.models import Course
 from app.modules.enrollments.models import Enrollment
+from tests.caching import set_until_held
 from tests.modules.courses.factories import create_course, create_enrollment
 
 API = "/api/v1"
@@ -420,6 +422,8 @@ def test_repeated_anonymous_requests_are_answered_from_the_cache_directly(
     """The second identical anonymous request skips the endpoint (and the resolution of its
     parameters) and gets the same answer; requests with credentials never do."""
     course = create_course(instructor, title="Cached")
+    # Copies are kept once the invalidation listener has subscribed (at once without Redis).
+    assert set_until_held(cache_key("listening", probe=1), "yes")
     calls: list[str] = []
     original = service.cached_answer
 
