@@ -316,11 +316,14 @@ def _transaction_ended(session: Session, transaction: Any) -> None:
 
 def release_connection(session: Session) -> None:
     """End `session`'s transaction, which must only have read, and return its connection to
-    the pool (on SQLite, also its lock). The database transaction is rolled back, not
-    committed: nothing is written, and the objects it loaded stay loaded and usable (a
-    rollback through the session would expire them). The session begins a new transaction
-    when it is next used. Refused for a transaction that has written or holds after-commit
-    work: those belong to its owner's commit."""
+    the pool (on SQLite, also its lock). The objects it loaded stay loaded and usable (the
+    sessions do not expire them on commit). The session begins a new transaction when it is
+    next used. Refused for a transaction that has written or holds after-commit work: those
+    belong to its owner's commit.
+
+    The transaction is committed, not rolled back: for one that only read both are the same,
+    but psycopg forgets every statement it has prepared on a ROLLBACK, so PostgreSQL would
+    plan each statement of every request again."""
     if (
         session.new
         or session.dirty
@@ -329,9 +332,8 @@ def release_connection(session: Session) -> None:
         or session.info.get(_HOOKS_KEY)
     ):
         raise RuntimeError("a connection is released only from a transaction that has only read")
-    transaction = session.get_transaction()
-    if transaction is not None:
-        transaction.close()
+    if session.in_transaction():
+        session.commit()
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import FromClause, Select, bindparam, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import FromClause, Select, bindparam, case, func, or_, select, true
+from sqlalchemy.orm import Session, aliased, join
 
 from app.core.database import UTCDateTime, utcnow
 from app.core.errors import NotFound, PermissionDenied
@@ -25,8 +25,15 @@ from app.modules.courses.models import (
     ItemKind,
     ReleasePrerequisite,
     SectionItem,
+    target_table,
 )
-from app.modules.courses.release import built_from_rule, completions, rule, satisfied
+from app.modules.courses.release import (
+    built_from_rule,
+    completions,
+    learner_start,
+    rule,
+    satisfied,
+)
 from app.modules.users.models import User
 
 
@@ -124,7 +131,8 @@ def _requirements(rows: Iterable[Any]) -> list[tuple[Any, Requirement]]:
 
 @built_from_rule
 def _course_statements() -> tuple[Select[Any], UnmetSelect]:
-    """The outline's two statements (items with their state, unmet prerequisites), built
+    """The outline's two statements (items with their target's title and publication and their
+    state; unmet prerequisites), built
     once: the rule is many expressions, and building them again for each request cost more
     than running them. `course_id`, `student_id` and `now` are bound at execution."""
     course = bindparam("course_id", type_=SectionItem.id.type)
@@ -132,7 +140,18 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
     at = bindparam("now", type_=UTCDateTime())
     done = completions(student, course_id=course).cte("done")
     item, section = aliased(SectionItem), aliased(CourseSection)
-    columns = rule(item, section, student_id=student, now=at, done=done)
+    # The learner's start is read once, not once per item and date condition.
+    start = select(learner_start(course, student).label("at")).cte("start")
+    unmet = _unmet(done, lambda p: p.course_id == course)
+    columns = rule(
+        item,
+        section,
+        student_id=student,
+        now=at,
+        done=done,
+        anchor=start.c.at,
+        unmet=unmet.cte("unmet"),
+    )
     progress = (
         select(
             done.c.item_id,
@@ -143,6 +162,18 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
         .group_by(done.c.item_id)
         .subquery()
     )
+    source = (
+        join(item, section, section.id == item.section_id)
+        .join(start, true())
+        .outerjoin(progress, progress.c.item_id == item.id)
+    )
+    titles, published = [], []
+    for kind, (column, _table) in ITEM_TARGET_COLUMNS.items():
+        target = target_table(kind).alias(f"target_{kind.value}")
+        source = source.outerjoin(target, target.c.id == getattr(item, column))
+        titles.append(target.c.title)
+        published.append(target.c.is_published)
+    target_published = func.coalesce(*published, False)
     items = (
         # Columns, not entities: loading 2 ORM objects per item cost more than the statement.
         select(
@@ -150,6 +181,8 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
             item.kind,
             *(getattr(item, name) for name, _table in ITEM_TARGET_COLUMNS.values()),
             item.is_required,
+            func.coalesce(*titles).label("title"),
+            target_published.label("target_published"),
             section.id.label("section_id"),
             section.title.label("section_title"),
             section.description.label("section_description"),
@@ -158,12 +191,11 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
             func.coalesce(progress.c.started, 0).label("started"),
             progress.c.percent,
         )
-        .join(section, section.id == item.section_id)
-        .outerjoin(progress, progress.c.item_id == item.id)
+        .select_from(source)
         .where(item.course_id == course)
         .order_by(section.position, section.created_at, item.position, item.created_at)
     )
-    return items, _unmet(done, lambda p: p.course_id == course)
+    return items, unmet
 
 
 def row_target(row: Any) -> uuid.UUID:

@@ -1,26 +1,22 @@
 """The learner's next item in a course: the first required item, in course order, that is
-open under the release rule, published and not completed. One SQL definition serves the
-outline and the my-courses statement."""
+open under the release rule, published and not completed, as SQL for the my-courses
+statement. The outline picks the same item from the states it has already read."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     FromClause,
     and_,
-    bindparam,
     exists,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
-from app.core.database import UTCDateTime
 from app.modules.courses import release
 from app.modules.courses.models import (
     ITEM_TARGET_COLUMNS,
@@ -28,7 +24,6 @@ from app.modules.courses.models import (
     SectionItem,
     target_table,
 )
-from app.modules.courses.sections_schemas import OutlineNext
 
 
 def _target_published(item: Any) -> ColumnElement[bool]:
@@ -87,27 +82,3 @@ def joined(left: FromClause, item_id: Any) -> tuple[FromClause, list[Any]]:
         func.coalesce(*targets).label("next_item_target_id"),
         func.coalesce(*titles).label("next_item_title"),
     ]
-
-
-@release.built_from_rule
-def _one_course_statement() -> Any:
-    """The next item of one course, built once (the rule is many expressions) and bound per
-    call: `course_id`, `student_id`, `now`."""
-    found = next_item_id(
-        bindparam("course_id", type_=SectionItem.id.type),
-        bindparam("student_id", type_=SectionItem.id.type),
-        bindparam("now", type_=UTCDateTime()),
-    )
-    one_row = select(found.label("found")).subquery()
-    source, columns = joined(one_row, one_row.c.found)
-    return select(*columns).select_from(source)
-
-
-def of_course(
-    db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
-) -> OutlineNext | None:
-    """The student's next item in one course."""
-    row = db.execute(
-        _one_course_statement(), {"course_id": course_id, "student_id": student_id, "now": now}
-    ).one()
-    return OutlineNext.from_row(row._mapping) if row.next_item_id else None

@@ -219,7 +219,13 @@ def satisfied(prerequisite: Any, done: FromClause) -> ColumnElement[bool]:
     )
 
 
-def _waiting(dependent: Any, dependent_id: Any, done: FromClause) -> ColumnElement[bool]:
+def _waiting(
+    dependent: Any, dependent_id: Any, done: FromClause, unmet: FromClause | None
+) -> ColumnElement[bool]:
+    if unmet is not None:
+        # Read once for the statement: a hashed lookup per item, not a subquery per item.
+        column = dependent(unmet.c)
+        return dependent_id.in_(select(column).where(column.is_not(None)))
     prerequisite = aliased(ReleasePrerequisite)
     return exists().where(dependent(prerequisite) == dependent_id, ~satisfied(prerequisite, done))
 
@@ -266,18 +272,21 @@ def rule(
     now: Any,
     done: FromClause,
     anchor: Any | None = None,
+    unmet: FromClause | None = None,
 ) -> RuleColumns:
     """The release rule for `item` (an alias of section_items) in `section` (its
-    course_sections row), for `student_id` at `now`, with `done` the completion rows and
-    `anchor` the learner's start in the course (`learner_start`, computed here if not given)."""
+    course_sections row), for `student_id` at `now`, with `done` the completion rows,
+    `anchor` the learner's start in the course (`learner_start`, computed here if not given)
+    and `unmet` the prerequisites not `satisfied` over `done` (rows of release_prerequisites,
+    covering the item's and its section's) when the statement reads them once."""
     if anchor is None:
         anchor = learner_start(section.course_id, student_id)
     return RuleColumns(
         published=section.is_published.is_(True),
         item=_window(item, anchor, now),
         section=_window(section, anchor, now),
-        item_waiting=_waiting(lambda p: p.item_id, item.id, done),
-        section_waiting=_waiting(lambda p: p.section_id, section.id, done),
+        item_waiting=_waiting(lambda p: p.item_id, item.id, done, unmet),
+        section_waiting=_waiting(lambda p: p.section_id, section.id, done, unmet),
     )
 
 
