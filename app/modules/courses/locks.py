@@ -132,9 +132,9 @@ def _requirements(rows: Iterable[Any]) -> list[tuple[Any, Requirement]]:
 @built_from_rule
 def _course_statements() -> tuple[Select[Any], UnmetSelect]:
     """The outline's two statements (items with their target's title and publication and their
-    state; unmet prerequisites), built
-    once: the rule is many expressions, and building them again for each request cost more
-    than running them. `course_id`, `student_id` and `now` are bound at execution."""
+    state; unmet prerequisites), built once: the rule is many expressions, and building them
+    again for each request cost more than running them. `course_id`, `student_id` and `now`
+    are bound at execution."""
     course = bindparam("course_id", type_=SectionItem.id.type)
     student = bindparam("student_id", type_=SectionItem.id.type)
     at = bindparam("now", type_=UTCDateTime())

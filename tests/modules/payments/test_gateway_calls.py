@@ -309,3 +309,17 @@ def test_outside_transaction_refuses_a_session_that_has_written(student: Any) ->
 def test_outside_transaction_refuses_a_block_that_uses_the_session(student: Any) -> None:
     with session_scope() as db, pytest.raises(RuntimeError), outside_transaction(db):
         db.get(User, student.id)
+
+
+@pytest.mark.postgres
+def test_releasing_a_read_keeps_the_connections_prepared_statements(student: Any) -> None:
+    """Ending a read (as authentication does on every request) must not empty the driver's
+    prepared statements, or PostgreSQL plans every statement of every request again."""
+    statement = select(User.full_name).where(User.id == student.id)
+    with session_scope() as db:
+        for _ in range(6):  # psycopg prepares a statement at its fifth execution
+            db.execute(statement)
+        driver = db.connection().connection.driver_connection
+        assert driver._prepared._names
+        release_connection(db)
+        assert driver._prepared._names
