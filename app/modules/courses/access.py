@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import NotFound, PermissionDenied
@@ -80,28 +80,40 @@ def is_public(course: Course) -> bool:
     return course.is_published and course.archived_at is None
 
 
-def course_role(db: Session, course: Course, user: User | None) -> CourseRole | None:
-    """The user's role in the course (None: not on its staff)."""
+def _role(course: Course, user: User | None, staff_role: str | None) -> CourseRole | None:
+    """The user's role in the course, given their `course_staff` role there (if any)."""
     if user is None:
         return None
     if course.instructor_id == user.id:
         return CourseRole.OWNER
-    role = db.scalar(
-        select(CourseStaff.role).where(
-            CourseStaff.course_id == course.id, CourseStaff.user_id == user.id
-        )
+    return CourseRole(staff_role) if staff_role is not None else None
+
+
+def _staff_role(course_id: Any, user_id: uuid.UUID) -> Select[str]:
+    """The user's `course_staff` role in `course_id` (a value or a column)."""
+    return select(CourseStaff.role).where(
+        CourseStaff.course_id == course_id, CourseStaff.user_id == user_id
     )
-    return CourseRole(role) if role is not None else None
+
+
+def course_role(db: Session, course: Course, user: User | None) -> CourseRole | None:
+    """The user's role in the course (None: not on its staff)."""
+    if user is None or course.instructor_id == user.id:
+        return _role(course, user, None)
+    return _role(course, user, db.scalar(_staff_role(course.id, user.id)))
+
+
+def _granted(user: User | None, role: CourseRole | None, capability: Capability) -> bool:
+    """Whether a user with `role` in a course (None: not on its staff) has `capability`."""
+    if user is None:
+        return False
+    return _is_admin(user) or (role is not None and capability in CAPABILITIES[role])
 
 
 def manages(db: Session, course: Course, user: User | None, capability: Capability) -> bool:
     """The guard: whether `user` has `capability` on `course` (by their role, or an admin)."""
-    if user is None:
-        return False
-    if _is_admin(user):
-        return True
-    role = course_role(db, course, user)
-    return role is not None and capability in CAPABILITIES[role]
+    role = None if user is None or _is_admin(user) else course_role(db, course, user)
+    return _granted(user, role, capability)
 
 
 def require_course_capability(
@@ -274,6 +286,16 @@ class CourseAccess:
             raise PermissionDenied("Enroll in the course to read this", code="enrollment_required")
 
 
+def _viewed_course(course_id: uuid.UUID, user: User | None) -> Select[Course, Any, Any]:
+    """The course with the viewer's staff role in it and whether they are enrolled in it, in
+    one statement (what `course_role` and `repository.is_enrolled` answer)."""
+    if user is None:
+        return select(Course, literal(None), literal(False)).where(Course.id == course_id)
+    staff_role = _staff_role(Course.id, user.id).scalar_subquery()
+    enrolled = repository.enrolled_filter(student_id=user.id, course_id=Course.id)
+    return select(Course, staff_role, exists().where(enrolled)).where(Course.id == course_id)
+
+
 def course_access(db: Session, *, course_id: uuid.UUID, user: User | None) -> CourseAccess:
     """The one rule for reading a course's items (lessons, quizzes, assignments alike).
 
@@ -282,14 +304,13 @@ def course_access(db: Session, *, course_id: uuid.UUID, user: User | None) -> Co
     its previews only (`CourseAccess.require` answers 403 for the rest), and nothing of a
     course outside the catalogue (404, so drafts do not leak).
     """
-    course = repository.get_course(db, course_id)
-    if course is None:
+    found = db.execute(_viewed_course(course_id, user)).one_or_none()
+    if found is None:
         raise NotFound("Course not found", code="course_not_found")
-    if manages(db, course, user, Capability.READ):
+    course, staff_role, enrolled = found
+    if _granted(user, _role(course, user, staff_role), Capability.READ):
         return CourseAccess(course=course, manager=True, enrolled=False)
-    enrolled = user is not None and repository.is_enrolled(
-        db, student_id=user.id, course_id=course.id
-    )
+    enrolled = bool(enrolled)
     if not (enrolled or is_public(course)):
         raise NotFound("Course not found", code="course_not_found")
     return CourseAccess(course=course, manager=False, enrolled=enrolled)

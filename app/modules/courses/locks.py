@@ -7,13 +7,13 @@ item's content (`require_open`, 403 `item_locked`) and the read of a whole cours
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import FromClause, Select, bindparam, case, func, or_, select, true
+from sqlalchemy import FromClause, RowMapping, Select, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, join
 
 from app.core.database import UTCDateTime, utcnow
@@ -91,15 +91,15 @@ class ItemLocked(PermissionDenied):
     code, title = "item_locked", "Item locked"
 
 
-def _decide(row: Any) -> ItemState:
-    state = ItemState(item_id=row.item_id, published=bool(row.published))
-    if row.not_yet:
+def _decide(row: RowMapping) -> ItemState:
+    state = ItemState(item_id=row["item_id"], published=bool(row["published"]))
+    if row["not_yet"]:
         state.reasons.append(NOT_YET)
-        dates = [moment for moment in (row.item_opens_at, row.section_opens_at) if moment]
+        dates = [moment for moment in (row["item_opens_at"], row["section_opens_at"]) if moment]
         state.unlock_at = max(dates) if dates else None
-    if row.closed:
+    if row["closed"]:
         state.reasons.append(CLOSED)
-    if row.waiting:
+    if row["waiting"]:
         state.reasons.append(PREREQUISITE)
     return state
 
@@ -179,7 +179,9 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
         select(
             item.id.label("item_id"),
             item.kind,
-            *(getattr(item, name) for name, _table in ITEM_TARGET_COLUMNS.values()),
+            func.coalesce(
+                *(getattr(item, name) for name, _table in ITEM_TARGET_COLUMNS.values())
+            ).label("target_id"),
             item.is_required,
             func.coalesce(*titles).label("title"),
             target_published.label("target_published"),
@@ -198,34 +200,28 @@ def _course_statements() -> tuple[Select[Any], UnmetSelect]:
     return items, unmet
 
 
-def row_target(row: Any) -> uuid.UUID:
-    """The target (lesson, quiz or assignment id) of a `course_states` row."""
-    target: uuid.UUID = getattr(row, ITEM_TARGET_COLUMNS[ItemKind(row.kind)][0])
-    return target
-
-
 def course_states(
     db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID, now: datetime
-) -> tuple[list[Any], dict[uuid.UUID, ItemState]]:
+) -> tuple[Sequence[RowMapping], dict[uuid.UUID, ItemState]]:
     """Every item of the course (its columns and its section's) with its completion and state
     for the student, in order: one statement for the items (completion computed once, as a
     CTE) and one for the unmet prerequisites, whatever the number of items."""
     items, unmet = _course_statements()
     params = {"course_id": course_id, "student_id": student_id, "now": now}
-    rows = db.execute(items, params).all()
-    states = {row.item_id: _decide(row) for row in rows}
+    rows = db.execute(items, params).mappings().all()
+    states = {row["item_id"]: _decide(row) for row in rows}
     if any(PREREQUISITE in state.reasons for state in states.values()):
         by_dependent: dict[Any, list[Requirement]] = {}
         for dependent, need in _requirements(db.execute(unmet, params)):
             by_dependent.setdefault(dependent, []).append(need)
         for row in rows:
-            state = states[row.item_id]
+            state = states[row["item_id"]]
             if PREREQUISITE in state.reasons:
                 state.missing = [
-                    *by_dependent.get(row.section_id, []),
-                    *by_dependent.get(row.item_id, []),
+                    *by_dependent.get(row["section_id"], []),
+                    *by_dependent.get(row["item_id"], []),
                 ]
-    return list(rows), states
+    return rows, states
 
 
 def locked_targets(
@@ -234,9 +230,9 @@ def locked_targets(
     """The course's `kind` targets that are locked for the student (for lists)."""
     rows, states = course_states(db, course_id=course_id, student_id=student_id, now=utcnow())
     return {
-        row_target(row)
+        row["target_id"]
         for row in rows
-        if row.kind == kind.value and not states[row.item_id].is_open
+        if row["kind"] == kind.value and not states[row["item_id"]].is_open
     }
 
 
@@ -250,11 +246,15 @@ def item_state(
     done = completions(student).subquery()
     alias, section = aliased(SectionItem), aliased(CourseSection)
     columns = rule(alias, section, student_id=student, now=at, done=done)
-    row = db.execute(
-        select(alias.id.label("item_id"), *columns.labeled())
-        .join(section, section.id == alias.section_id)
-        .where(alias.id == item.id)
-    ).one()
+    row = (
+        db.execute(
+            select(alias.id.label("item_id"), *columns.labeled())
+            .join(section, section.id == alias.section_id)
+            .where(alias.id == item.id)
+        )
+        .mappings()
+        .one()
+    )
     state = _decide(row)
     if PREREQUISITE in state.reasons:
         unmet = _unmet(done, lambda p: or_(p.item_id == item.id, p.section_id == item.section_id))

@@ -18,7 +18,7 @@ from app.core.database import utcnow
 from app.core.errors import PermissionDenied
 from app.modules.courses import sections_repository as repository
 from app.modules.courses.access import course_access
-from app.modules.courses.locks import ItemState, course_states, row_target
+from app.modules.courses.locks import ItemState, course_states
 from app.modules.courses.models import ItemKind
 from app.modules.courses.sections_schemas import (
     LockReasonRead,
@@ -71,62 +71,74 @@ def _reasons(
     return found
 
 
+_KINDS = {kind.value: kind for kind in ItemKind}
+
+
 def _student_outline(db: Session, *, course_id: uuid.UUID, student_id: uuid.UUID) -> Outline:
     rows, states = course_states(db, course_id=course_id, student_id=student_id, now=utcnow())
     sections: dict[uuid.UUID, OutlineSection] = {}
-    done_by_section: dict[uuid.UUID, int] = {}
     known: dict[tuple[Any, ...], list[LockReasonRead]] = {}
     upcoming: OutlineNext | None = None
+    entry: OutlineSection | None = None
     for row in rows:
-        if not (row.published and row.target_published):
+        if not (row["published"] and row["target_published"]):
             continue
-        kind, target_id = ItemKind(row.kind), row_target(row)
-        entry = sections.get(row.section_id) or sections.setdefault(
-            row.section_id,
-            _section(row.section_id, row.section_title, row.section_description, True),
-        )
-        state = states[row.item_id]
-        label = _state(state, completed=bool(row.completed), started=bool(row.started))
+        # Rows come section by section.
+        if entry is None or entry.id != row["section_id"]:
+            entry = sections.setdefault(
+                row["section_id"],
+                _section(
+                    row["section_id"], row["section_title"], row["section_description"], True, 0
+                ),
+            )
+        kind, required = _KINDS[row["kind"]], bool(row["is_required"])
+        state = states[row["item_id"]]
+        label = _state(state, completed=bool(row["completed"]), started=bool(row["started"]))
         locked = label == LOCKED
         # Built from typed columns without validating each field again (300 items cost
         # milliseconds to validate); serialization is the same.
         entry.items.append(
             OutlineItem.model_construct(
-                item_id=row.item_id,
+                item_id=row["item_id"],
                 kind=kind,
-                id=target_id,
-                title=row.title,
-                is_required=bool(row.is_required),
+                id=row["target_id"],
+                title=row["title"],
+                is_required=required,
                 state=label,
                 reasons=_reasons(state, known) if locked else [],
                 unlock_at=state.unlock_at if locked else None,
                 completed_count=None,
             )
         )
+        if not required:
+            continue
         # The first open, not completed, required item (my-courses reads the same item with
         # `next_item.next_item_id`; the required-items tests hold the two to one answer).
-        if upcoming is None and row.is_required and label in (OPEN, IN_PROGRESS):
-            upcoming = OutlineNext(item_id=row.item_id, kind=kind, id=target_id, title=row.title)
-        if row.is_required:
-            entry.required_count += 1
-            done_by_section[row.section_id] = done_by_section.get(row.section_id, 0) + (
-                label == COMPLETED
+        if upcoming is None and label in (OPEN, IN_PROGRESS):
+            upcoming = OutlineNext(
+                item_id=row["item_id"], kind=kind, id=row["target_id"], title=row["title"]
             )
-    for section_id, entry in sections.items():
-        entry.completed_count = done_by_section.get(section_id, 0)
-        entry.progress_percentage = _percentage(entry.completed_count, entry.required_count)
-    required = sum(entry.required_count for entry in sections.values())
-    completed = sum(done_by_section.values())
+        entry.required_count += 1
+        entry.completed_count = (entry.completed_count or 0) + (label == COMPLETED)
+    required_count = completed = 0
+    for entry in sections.values():
+        entry.progress_percentage = _percentage(entry.completed_count or 0, entry.required_count)
+        required_count += entry.required_count
+        completed += entry.completed_count or 0
     return Outline(
         course_id=course_id,
         sections=list(sections.values()),
-        progress_percentage=_percentage(completed, required),
+        progress_percentage=_percentage(completed, required_count),
         next_item=upcoming,
     )
 
 
 def _section(
-    section_id: uuid.UUID, title: str, description: str | None, is_published: bool
+    section_id: uuid.UUID,
+    title: str,
+    description: str | None,
+    is_published: bool,
+    completed_count: int | None = None,
 ) -> OutlineSection:
     return OutlineSection(
         id=section_id,
@@ -135,6 +147,7 @@ def _section(
         is_published=is_published,
         items=[],
         required_count=0,
+        completed_count=completed_count,
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.pagination import PageParams
@@ -217,16 +217,20 @@ def existing_lesson_slugs(db: Session, course_id: uuid.UUID, base: str) -> set[s
     )
 
 
+def enrolled_filter(*, student_id: uuid.UUID, course_id: Any) -> ColumnElement[bool]:
+    """The enrollment rows that make `student_id` enrolled in `course_id` (a value or a
+    column): active or completed."""
+    return and_(
+        Enrollment.student_id == student_id,
+        Enrollment.course_id == course_id,
+        Enrollment.status.in_(ENROLLED_STATUSES),
+    )
+
+
 def is_enrolled(db: Session, *, student_id: uuid.UUID, course_id: uuid.UUID) -> bool:
     return bool(
         db.scalar(
-            select(
-                exists().where(
-                    Enrollment.student_id == student_id,
-                    Enrollment.course_id == course_id,
-                    Enrollment.status.in_(ENROLLED_STATUSES),
-                )
-            )
+            select(exists().where(enrolled_filter(student_id=student_id, course_id=course_id)))
         )
     )
 
