@@ -8,6 +8,8 @@ import ast
 from pathlib import Path
 
 MODULES = Path(__file__).resolve().parents[1] / "app" / "modules"
+CORE = MODULES.parent / "core"
+HTTP_DEPENDENCIES = ("app.core.dependencies", "app.modules.users.dependencies")
 
 
 def _imported_names(tree: ast.AST) -> list[str]:
@@ -76,10 +78,26 @@ def test_the_check_finds_direct_and_indirect_circles(tmp_path: Path) -> None:
     ]
 
 
+def _imports(path: Path) -> list[str]:
+    return _imported_names(ast.parse(path.read_text(encoding="utf-8")))
+
+
 def test_no_repository_imports_the_http_dependencies() -> None:
     offenders = [
         str(path.relative_to(MODULES))
-        for path in MODULES.rglob("repository.py")
-        if "app.core.dependencies" in _imported_names(ast.parse(path.read_text(encoding="utf-8")))
+        for path in MODULES.rglob("*repository.py")
+        if set(HTTP_DEPENDENCIES) & set(_imports(path))
     ]
     assert offenders == []
+
+
+def test_the_platform_code_imports_no_feature_module() -> None:
+    """app/core sits under every module: it names none of them (the current user, which needs
+    the users' table, is `app.modules.users.dependencies`)."""
+    offenders = {
+        str(path.relative_to(CORE)): name
+        for path in CORE.rglob("*.py")
+        for name in _imports(path)
+        if name.startswith("app.modules")
+    }
+    assert offenders == {}

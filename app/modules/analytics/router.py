@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.dependencies import AdminUser, CurrentUser, DbSession, InstructorUser
+from app.core.dependencies import DbSession
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
 from app.modules.analytics import service
@@ -19,6 +19,7 @@ from app.modules.analytics.schemas import (
     StudentDashboard,
     SystemOverview,
 )
+from app.modules.users.dependencies import AdminUser, CurrentUser, InstructorUser
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 

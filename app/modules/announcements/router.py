@@ -11,7 +11,7 @@ import uuid
 
 from fastapi import status
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.markdown import render_markdown
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
@@ -22,6 +22,7 @@ from app.modules.announcements.schemas import (
     AnnouncementRead,
     AnnouncementUpdate,
 )
+from app.modules.users.dependencies import CurrentUser
 
 router = APIRouter(tags=["announcements"])
 

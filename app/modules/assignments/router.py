@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.core.dependencies import CurrentUser, DbSession, require_permissions
+from app.core.dependencies import DbSession
 from app.core.latework import ExtensionIn, ExtensionRead
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
@@ -27,6 +27,7 @@ from app.modules.assignments.schemas import (
     SubmissionCreate,
     SubmissionRead,
 )
+from app.modules.users.dependencies import CurrentUser, require_permissions
 from app.modules.users.models import User
 
 router = APIRouter(tags=["assignments"])

@@ -1,5 +1,6 @@
-"""Refresh tokens (rotated, grouped in families), revoked access tokens, single-use email
-tokens and MFA recovery codes. Every secret is stored as a SHA-256 digest, never in clear."""
+"""Refresh tokens (rotated, grouped in families), single-use email tokens and MFA recovery
+codes; revoked access tokens live with the users (`app.modules.users.models`). Every secret is
+stored as a SHA-256 digest, never in clear."""
 
 from __future__ import annotations
 
@@ -57,17 +58,3 @@ class MFARecoveryCode(UUIDPrimaryKey, Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]
-
-
-class RevokedAccessToken(Base):
-    """An access token signed out before its expiry (its `jti`), refused until then.
-
-    Checked in the statement that reads the token's user, so a revocation survives any loss
-    of Redis; rows past `expires_at` refuse nothing (the token has expired) and are cleaned up.
-    """
-
-    __tablename__ = "revoked_access_tokens"
-
-    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -13,12 +13,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
-from app.modules.auth.models import (
-    MFARecoveryCode,
-    OneTimeToken,
-    RefreshToken,
-    RevokedAccessToken,
-)
+from app.modules.auth.models import MFARecoveryCode, OneTimeToken, RefreshToken
+from app.modules.users.models import RevokedAccessToken
 
 
 def _rowcount(result: object) -> int:

@@ -15,14 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.core.config import get_settings
-from app.core.dependencies import (
-    ACCESS_COOKIE,
-    CSRF_COOKIE,
-    REFRESH_COOKIE,
-    CurrentUser,
-    DbSession,
-    verify_csrf,
-)
+from app.core.dependencies import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, DbSession, verify_csrf
 from app.core.errors import (
     BadRequest,
     DomainError,
@@ -51,6 +44,7 @@ from app.modules.auth.schemas import (
     TokenConfirmRequest,
     TokenResponse,
 )
+from app.modules.users.dependencies import CurrentUser
 from app.modules.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])

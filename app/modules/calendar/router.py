@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
 from app.modules.calendar import service
 from app.modules.calendar.schemas import CalendarEvent, FeedTokenRead
+from app.modules.users.dependencies import CurrentUser
 
 router = APIRouter(tags=["calendar"])
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.errors import NotFound, problem
 from app.core.pagination import Page, Pagination, paginate
 from app.core.routing import APIRouter
@@ -16,6 +16,7 @@ from app.core.storage import ObjectNotFound
 from app.modules.certificates import credential, repository, service
 from app.modules.certificates.schemas import CertificateRead, RevokeRequest, VerificationResult
 from app.modules.credentials.issuer import MEDIA_TYPE
+from app.modules.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 

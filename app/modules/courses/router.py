@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
+from app.core.dependencies import DbSession
 from app.core.errors import Unauthorized
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
@@ -34,6 +34,7 @@ from app.modules.courses.schemas import (
     LessonUpdate,
 )
 from app.modules.courses.staff_router import router as staff_router
+from app.modules.users.dependencies import CurrentUser, OptionalUser, require_permissions
 from app.modules.users.models import User
 
 courses = APIRouter(prefix="/courses", tags=["courses"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Response, status
 
-from app.core.dependencies import CurrentUser, DbSession, OptionalUser
+from app.core.dependencies import DbSession
 from app.core.errors import problem
 from app.core.routing import JSON_MEDIA_TYPE, APIRouter
 from app.modules.courses import outline, sections
@@ -19,6 +19,7 @@ from app.modules.courses.sections_schemas import (
     SectionRead,
     SectionUpdate,
 )
+from app.modules.users.dependencies import CurrentUser, OptionalUser
 
 router = APIRouter(prefix="/courses/{course_id}", tags=["sections"])
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Response, status
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
 from app.modules.courses import staff as service
@@ -21,6 +21,7 @@ from app.modules.courses.staff_schemas import (
     StaffMember,
     StaffUpdate,
 )
+from app.modules.users.dependencies import CurrentUser
 
 # The prefix holds no path parameter: `APIRouter.matches` skips by the literal prefix.
 staff = APIRouter(prefix="/courses", tags=["course staff"])

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.core.config import get_settings
-from app.core.dependencies import CurrentUser
 from app.core.errors import TooManyRequests
 from app.core.permissions import Role
 from app.core.ratelimit import Rule, get_rate_limiter
+from app.modules.users.dependencies import CurrentUser
 from app.modules.users.models import User
 
 

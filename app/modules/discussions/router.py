@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.markdown import render_markdown
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
@@ -28,6 +28,7 @@ from app.modules.discussions.schemas import (
     ThreadModeration,
     ThreadRead,
 )
+from app.modules.users.dependencies import CurrentUser
 
 router = APIRouter(tags=["discussions"])
 

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.database import session_scope, utcnow
-from app.core.dependencies import load_principal_user
 from app.core.errors import BusinessRuleViolation, NotFound
 from app.core.events import emit
-from app.modules.auth.principal import Principal
 from app.modules.courses import locks
 from app.modules.courses import service as course_service
 from app.modules.courses.models import Course, ItemKind, LessonType
@@ -25,7 +23,9 @@ from app.modules.enrollments import progress_repository, repository, service
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.enrollments.schemas import LessonProgressRead, ProgressHeartbeat
 from app.modules.notifications.service import queue_email
+from app.modules.users.dependencies import load_principal_user
 from app.modules.users.models import User
+from app.modules.users.principal import Principal
 
 COURSE_COMPLETED = "course.completed"
 _HUNDRED = Decimal("100")

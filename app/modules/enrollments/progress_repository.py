@@ -30,7 +30,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.database import UTCDateTime, get_engine
 from app.core.single_statement import connection_scope, fetch_single_statement
-from app.modules.auth.principal import Principal, principal_filter
 from app.modules.courses import release
 from app.modules.courses.models import ItemKind, Lesson
 from app.modules.enrollments.models import (
@@ -39,6 +38,7 @@ from app.modules.enrollments.models import (
     LessonProgress,
     ProgressStatus,
 )
+from app.modules.users.principal import Principal, principal_filter
 
 _PROGRESS = typing.cast(Table, LessonProgress.__table__)
 _ENROLLMENTS = typing.cast(Table, Enrollment.__table__)

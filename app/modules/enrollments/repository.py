@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, joinedload
 from app.core.database import UTCDateTime, utcnow
 from app.core.pagination import PageParams
 from app.core.single_statement import fetch_single_statement
-from app.modules.auth.principal import Principal, principal_filter
 from app.modules.courses import next_item, release
 from app.modules.courses.models import Course, ItemKind, Lesson
 from app.modules.enrollments.models import (
@@ -38,6 +37,7 @@ from app.modules.enrollments.models import (
     ProgressStatus,
 )
 from app.modules.users.models import User
+from app.modules.users.principal import Principal, principal_filter
 
 _PROGRESS = typing.cast(Table, LessonProgress.__table__)
 _ENROLLMENTS = typing.cast(Table, Enrollment.__table__)

@@ -10,12 +10,7 @@ from fastapi import Depends, Request, Response
 from fastapi import status as http_status
 from fastapi.responses import JSONResponse
 
-from app.core.dependencies import (
-    CurrentPrincipal,
-    CurrentUser,
-    DbSession,
-    require_permissions,
-)
+from app.core.dependencies import DbSession
 from app.core.errors import problem, problem_response
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
@@ -35,6 +30,7 @@ from app.modules.enrollments.schemas import (
     ReviewCreate,
     RosterEntry,
 )
+from app.modules.users.dependencies import CurrentPrincipal, CurrentUser, require_permissions
 from app.modules.users.models import User
 
 enrollments = APIRouter(prefix="/enrollments", tags=["enrollments"])

@@ -24,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
-from app.core.dependencies import load_principal_user
 from app.core.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -34,7 +33,6 @@ from app.core.errors import (
 from app.core.events import emit
 from app.core.pagination import Page, PageParams
 from app.core.permissions import Role
-from app.modules.auth.principal import Principal
 from app.modules.courses import access as courses_access
 from app.modules.courses.models import Course
 from app.modules.courses.schemas import CourseSummary
@@ -47,7 +45,9 @@ from app.modules.enrollments.schemas import (
     MyCourse,
 )
 from app.modules.notifications.service import queue_email
+from app.modules.users.dependencies import load_principal_user
 from app.modules.users.models import User
+from app.modules.users.principal import Principal
 
 ENROLLMENT_CREATED = "enrollment.created"
 _HUNDRED = Decimal("100")

@@ -10,7 +10,7 @@ from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, s
 from fastapi.responses import FileResponse, RedirectResponse
 
 from app.core.config import get_settings
-from app.core.dependencies import CurrentUser, DbSession, OptionalUser, require_permissions
+from app.core.dependencies import DbSession
 from app.core.errors import Gone, NotFound, PayloadTooLarge, PermissionDenied, problem
 from app.core.pagination import Page, Pagination, paginate
 from app.core.permissions import Permission, Role
@@ -20,6 +20,7 @@ from app.core.storage.local import InvalidSignedUrl, LocalStorage, verify_downlo
 from app.modules.files import repository, service
 from app.modules.files.models import UploadedFile
 from app.modules.files.schemas import DownloadLink, FileRead
+from app.modules.users.dependencies import CurrentUser, OptionalUser, require_permissions
 from app.modules.users.models import User
 
 # Room for the multipart boundaries and the small form fields around the file.

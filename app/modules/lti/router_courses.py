@@ -9,12 +9,13 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.errors import problem
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
 from app.modules.lti import html, launch, links
 from app.modules.lti.schemas import LinkCreate, LinkRead, LinkUpdate, LoginInitiation
+from app.modules.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/courses", tags=["lti"])
 _LAUNCH_RESPONSES: dict[int | str, dict[str, object]] = {

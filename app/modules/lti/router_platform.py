@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from app.core.dependencies import AdminUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.errors import problem
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
@@ -25,6 +25,7 @@ from app.modules.lti.schemas import (
     ToolRead,
     ToolUpdate,
 )
+from app.modules.users.dependencies import AdminUser
 
 router = APIRouter(prefix="/lti", tags=["lti"])
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.dependencies import CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.errors import problem
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
@@ -24,6 +24,7 @@ from app.modules.notifications.schemas import (
     UnreadCount,
     Unsubscribed,
 )
+from app.modules.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from app.core.config import get_settings
 from app.core.database import finish_request_transaction
-from app.core.dependencies import AdminUser, CurrentUser, DbSession, OptionalUser
+from app.core.dependencies import DbSession
 from app.core.errors import NotFound, PayloadTooLarge, ServiceUnavailable, problem
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
@@ -52,6 +52,7 @@ from app.modules.payments.services import (
     subscriptions,
 )
 from app.modules.payments.services.ledger import WebhookOutcome
+from app.modules.users.dependencies import AdminUser, CurrentUser, OptionalUser
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 

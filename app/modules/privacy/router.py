@@ -8,11 +8,12 @@ import uuid
 
 from fastapi import status
 
-from app.core.dependencies import AdminUser, CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.errors import problem
 from app.core.routing import APIRouter
 from app.modules.privacy import service
 from app.modules.privacy.schemas import ErasureRead, ErasureRequest, ExportRead
+from app.modules.users.dependencies import AdminUser, CurrentUser
 
 router = APIRouter(prefix="/users", tags=["privacy"])
 

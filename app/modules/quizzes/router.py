@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Response, status
 
-from app.core.dependencies import CurrentUser, DbSession, require_permissions
+from app.core.dependencies import DbSession
 from app.core.latework import ExtensionIn, ExtensionRead
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Permission
@@ -27,6 +27,7 @@ from app.modules.quizzes.schemas import (
     QuizRead,
     QuizUpdate,
 )
+from app.modules.users.dependencies import CurrentUser, require_permissions
 from app.modules.users.models import User
 
 router = APIRouter(tags=["quizzes"])

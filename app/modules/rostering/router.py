@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import File, Query, Request, Response, UploadFile, status
 
-from app.core.dependencies import AdminUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.errors import problem
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter, TransactionalRoute
@@ -19,6 +19,7 @@ from app.modules.rostering.schemas import (
     RosterImportErrorRead,
     RosterImportRead,
 )
+from app.modules.users.dependencies import AdminUser
 
 # Room for the multipart boundaries around the file.
 _MULTIPART_OVERHEAD = 64 * 1024

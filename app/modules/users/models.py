@@ -1,10 +1,11 @@
-"""The `users` table."""
+"""The `users` table, and the access tokens signed out before their expiry."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey
@@ -52,3 +53,17 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     @mfa_secret.setter
     def mfa_secret(self, secret: str | None) -> None:
         self.mfa_secret_ciphertext = None if secret is None else encrypt_mfa_secret(secret)
+
+
+class RevokedAccessToken(Base):
+    """An access token signed out before its expiry (its `jti`), refused until then.
+
+    Checked in the statement that reads the token's user, so a revocation survives any loss
+    of Redis; rows past `expires_at` refuse nothing (the token has expired) and are cleaned up.
+    """
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

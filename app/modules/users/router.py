@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from app.core.dependencies import AdminUser, CurrentUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.pagination import Page, Pagination
 from app.core.permissions import Role
 from app.core.routing import APIRouter
 from app.modules.users import service
+from app.modules.users.dependencies import AdminUser, CurrentUser
 from app.modules.users.schemas import ProfileUpdate, UserAdminUpdate, UserCreate, UserRead
 
 router = APIRouter(prefix="/users", tags=["users"])

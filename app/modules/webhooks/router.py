@@ -13,9 +13,10 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from app.core.dependencies import AdminUser, DbSession
+from app.core.dependencies import DbSession
 from app.core.pagination import Page, Pagination
 from app.core.routing import APIRouter
+from app.modules.users.dependencies import AdminUser
 from app.modules.webhooks import service
 from app.modules.webhooks.models import DeliveryStatus
 from app.modules.webhooks.schemas import (

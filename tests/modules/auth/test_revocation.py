@@ -15,7 +15,7 @@ from app.core.database import session_scope, utcnow
 from app.core.redis import get_redis
 from app.main import create_app
 from app.modules.auth import service as auth_service
-from app.modules.auth.models import RevokedAccessToken
+from app.modules.users.models import RevokedAccessToken
 from tests.modules.auth.helpers import API, bearer, fetch, sent_mails, token_in, tokens_for
 
 PATHS = (f"{API}/auth/me", f"{API}/enrollments/my-courses")

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from app.core.database import session_scope
 from app.core.errors import Conflict
-from app.modules.auth.principal import Principal
 from app.modules.enrollments import progress, service
 from app.modules.enrollments.models import Enrollment, LessonProgress
 from app.modules.enrollments.schemas import ProgressHeartbeat
+from app.modules.users.principal import Principal
 from tests.modules.courses.factories import create_course, create_enrollment
 
 pytestmark = pytest.mark.postgres

@@ -209,9 +209,9 @@ def test_require_permissions_follows_the_role_map(
     from fastapi import APIRouter, Depends
     from fastapi.testclient import TestClient
 
-    from app.core.dependencies import require_permissions
     from app.core.permissions import Permission
     from app.main import create_app
+    from app.modules.users.dependencies import require_permissions
 
     app = create_app()
     probe = APIRouter()

@@ -1,6 +1,6 @@
-"""Who an access token speaks for, and the SQL check that the token still stands: the auth
-module's rule (its users' token versions, its revoked tokens), kept apart from the HTTP
-dependencies (`app.core.dependencies`) so repositories of other modules can put it in their
+"""Who an access token speaks for, and the SQL check that the token still stands (the user's
+token version, the revoked tokens), kept apart from the HTTP dependencies
+(`app.modules.users.dependencies`) so repositories of other modules can put it in their
 statements."""
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists
 
-from app.modules.auth.models import RevokedAccessToken
-from app.modules.users.models import User
+from app.modules.users.models import RevokedAccessToken, User
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a verified access token speaks for, as the token says. Nothing has been read: who
     acts on a principal without loading the user must check `principal_filter` in the same
-    statement, and explain a refusal with `app.core.dependencies.load_principal_user`."""
+    statement, and explain a refusal with `app.modules.users.dependencies.load_principal_user`."""
 
     user_id: uuid.UUID
     token_version: int
