@@ -178,11 +178,29 @@ class AnonymousCacheRoute(TransactionalRoute):
 
 
 class APIRouter(fastapi.APIRouter):
+    # Bumped whenever a route is added to any of these routers (see `_get_routes_version`).
+    _generation = 0
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", TransactionalRoute)
         super().__init__(**kwargs)
         # The prefix up to its first path parameter (`/courses/{course_id}` -> `/courses/`).
         self._literal_prefix = self.prefix.split("{", 1)[0]
+        self._version: tuple[int, int] | None = None
+
+    def _mark_routes_changed(self) -> None:
+        super()._mark_routes_changed()
+        APIRouter._generation += 1
+
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        # FastAPI asks each router included on a request's way for this version, to notice a
+        # route added since it last listed the candidates; the answer walks every router
+        # included below (hundreds of checks per request here). Every route added to these
+        # routers goes through `_mark_routes_changed`, so the walk's answer is kept until
+        # one of them changes.
+        if self._version is None or self._version[0] != APIRouter._generation:
+            self._version = (APIRouter._generation, super()._get_routes_version(seen))
+        return self._version[1]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         # FastAPI tries the routes of every included router in turn, and twice per request.

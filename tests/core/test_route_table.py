@@ -72,3 +72,22 @@ def test_every_list_route_pages_through_the_one_pagination_dependency() -> None:
     assert own_params == []
     paged = [r.path for r in routes_in_match_order(create_app()) if hasattr(r, "dependant")]
     assert len(paged) > 100
+
+
+def test_a_route_added_after_requests_is_found() -> None:
+    """The routers keep FastAPI's routes version between requests (`APIRouter.
+    _get_routes_version`): a route added later, two routers down, still answers."""
+    from fastapi import FastAPI
+
+    from app.core.routing import APIRouter
+
+    outer, inner = APIRouter(), APIRouter(prefix="/inner")
+    inner.add_api_route("/first", lambda: {"route": "first"})
+    outer.include_router(inner)
+    app = FastAPI()
+    app.include_router(outer)
+    with TestClient(app) as client:
+        assert client.get("/inner/first").json() == {"route": "first"}
+        assert client.get("/inner/second").status_code == 404
+        inner.add_api_route("/second", lambda: {"route": "second"})
+        assert client.get("/inner/second").json() == {"route": "second"}

@@ -9,11 +9,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from fastapi import APIRouter
-
 from app.core.errors import PROBLEM_RESPONSES
 from app.core.health import router as health_router
 from app.core.registry import MODULES
+from app.core.routing import APIRouter
 from app.modules.auth.firebase_router import router as firebase_router
 
 
