@@ -192,3 +192,25 @@ def test_a_staff_member_reads_drafts_and_the_instructor_sees_the_roster(
     roster = f"{API}/enrollments/courses/{cast.course.id}"
     assert client.get(roster, headers=auth_headers(cast.users["instructor"])).json()["total"] == 3
     assert client.get(roster, headers=auth_headers(cast.users["ta_in"])).status_code == 403
+
+
+def test_a_staff_role_counts_only_in_its_own_course(
+    client: Any, make_user: Callable[..., Any], auth_headers: Any
+) -> None:
+    """`course_access` reads the viewer's staff role in the same statement as the course: a
+    teaching assistant of one draft is a manager there and a stranger to the owner's other
+    draft (404, nothing of it shown)."""
+    cast = create_cast(make_user)
+    staffed = create_course(cast.users["owner"], published=False, title="Staffed draft")
+    other = create_course(cast.users["owner"], published=False, title="Other draft")
+    with session_scope() as session:
+        session.add(
+            CourseStaff(
+                course_id=staffed.id, user_id=cast.users["ta_out"].id, role="teaching_assistant"
+            )
+        )
+    headers = auth_headers(cast.users["ta_out"])
+    mine = client.get(f"{API}/courses/{staffed.id}/outline", headers=headers)
+    assert mine.status_code == 200 and mine.json()["enrolled_students"] == 0
+    refused = client.get(f"{API}/courses/{other.id}/outline", headers=headers)
+    assert refused.status_code == 404 and refused.json()["code"] == "course_not_found"
