@@ -309,8 +309,10 @@ def target_open(
         f"{kind.value}_start"
     )
     done = completions(student_id).cte(f"{kind.value}_done")
-    columns = rule(item.c, section.c, student_id=student_id, now=now, done=done, anchor=start.c.at)
-    return ~exists().select_from(item, section, start).where(~columns.is_open)
+    # The start as a subquery, not a joined row: read only for a relative date.
+    anchor = select(start.c.at).scalar_subquery()
+    columns = rule(item.c, section.c, student_id=student_id, now=now, done=done, anchor=anchor)
+    return ~exists().select_from(item, section).where(~columns.is_open)
 
 
 def visible_to_students(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:

@@ -199,16 +199,25 @@ def test_release_after_days_counts_from_the_cohort_start_else_the_enrollment(
 ) -> None:
     classmate = make_user(role="student", email="classmate@example.com")
     course = create_course(instructor, lessons=1)
-    create_enrollment(student, course, enrolled_at=NOW)
-    create_enrollment(classmate, course, enrolled_at=NOW)
+    enrollments = {
+        "student": create_enrollment(student, course, enrolled_at=NOW),
+        "classmate": create_enrollment(classmate, course, enrolled_at=NOW),
+    }
     join_new_cohort(course, classmate, name="Spring", starts_at=NOW + timedelta(days=10))
     [lesson] = course.lesson_ids
     weekly = lesson_entry(lesson, release_after_days=7)
     h = auth_headers(instructor)
     assert set_items(client, course, section_of(course.id), [weekly], h).status_code == 200
+    beat = {"position_seconds": 10, "time_spent_delta_seconds": 10, "completion_percentage": 5}
 
     def status(who: Any) -> int:
-        return client.get(f"/api/v1/lessons/{lesson}", headers=auth_headers(who)).status_code
+        name = "student" if who is student else "classmate"
+        read = client.get(f"/api/v1/lessons/{lesson}", headers=auth_headers(who))
+        # The heartbeat's own statement holds the same rule (`release.target_open`).
+        progress = f"/api/v1/enrollments/{enrollments[name]}/lessons/{lesson}/progress"
+        heartbeat = client.put(progress, json=beat, headers=auth_headers(who))
+        assert heartbeat.status_code == read.status_code, heartbeat.text
+        return read.status_code
 
     assert (status(student), status(classmate)) == (403, 403)
     clock(NOW + timedelta(days=7))
