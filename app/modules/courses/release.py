@@ -312,7 +312,8 @@ def target_open(
     # The start as a subquery, not a joined row: read only for a relative date.
     anchor = select(start.c.at).scalar_subquery()
     columns = rule(item.c, section.c, student_id=student_id, now=now, done=done, anchor=anchor)
-    return ~exists().select_from(item, section).where(~columns.is_open)
+    # The section's row is its item's (the join the CTE already made, stated for the linter).
+    return ~exists().where(section.c.id == item.c.section_id, ~columns.is_open)
 
 
 def visible_to_students(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:
