@@ -18,6 +18,7 @@ from app.modules.courses.models import Course, Enrollment
 from app.modules.discussions.models import DiscussionPost, DiscussionThread
 from app.modules.enrollments.models import LessonProgress
 from app.modules.files.models import UploadedFile
+from app.modules.lti.models import LtiLineItem, LtiScore
 from app.modules.notifications.models import Notification, NotificationSend
 from app.modules.payments.models import Payment
 from app.modules.quizzes.models import QuizAttempt
@@ -83,7 +84,8 @@ def submissions(db: Session, user_id: uuid.UUID) -> Rows:
 
 
 def grades(db: Session, user_id: uuid.UUID) -> Rows:
-    """Every grade in one list: graded submissions and graded quiz attempts."""
+    """Every grade in one list: graded submissions, graded quiz attempts, and the scores
+    LTI tools published (AGS), under their gradebook column."""
     graded_work = db.execute(
         select(
             Submission.assignment_id,
@@ -123,6 +125,35 @@ def grades(db: Session, user_id: uuid.UUID) -> Rows:
             "graded_at": at,
         }
         for item, score, final, passed, at in attempts
+    )
+    tool_scores = db.execute(
+        select(
+            LtiLineItem.course_id,
+            LtiLineItem.label,
+            LtiScore.score_given,
+            LtiScore.score_maximum,
+            LtiScore.activity_progress,
+            LtiScore.grading_progress,
+            LtiScore.comment,
+            LtiScore.timestamp,
+        )
+        .join(LtiLineItem, LtiLineItem.id == LtiScore.line_item_id)
+        .where(LtiScore.user_id == user_id)
+        .order_by(LtiScore.timestamp)
+    )
+    rows.extend(
+        {
+            "kind": "lti",
+            "course_id": course,
+            "column": label,
+            "score": given,
+            "maximum": maximum,
+            "activity_progress": activity,
+            "grading_progress": grading,
+            "comment": comment,
+            "graded_at": at,
+        }
+        for course, label, given, maximum, activity, grading, comment, at in tool_scores
     )
     return rows
 

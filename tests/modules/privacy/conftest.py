@@ -20,6 +20,7 @@ from app.modules.courses.models import Course, Enrollment, Lesson
 from app.modules.discussions.models import DiscussionPost, DiscussionThread
 from app.modules.enrollments.models import LessonProgress
 from app.modules.files.models import UploadedFile
+from app.modules.lti.models import LtiLineItem, LtiScore, LtiTool
 from app.modules.notifications.models import Notification, NotificationSend
 from app.modules.payments.models import Payment, PaymentEvent
 from app.modules.quizzes.models import Quiz, QuizAttempt
@@ -48,6 +49,7 @@ PERSONAL = {
     "essay": "Zelda-essay-9921 on tidal pools",
     "answer": "Zelda-answer-5510 photosynthesis",
     "feedback": "Zelda-feedback-3318 well argued",
+    "tool_comment": "Zelda-tool-comment-6620 mapped every rock pool",
 }
 
 
@@ -179,6 +181,35 @@ def learner(client: Any, make_user: Any, instructor: Any) -> Learner:
                 event_type="payment.completed",
                 source="webhook",
                 payload={"customer": {"email": PERSONAL["email"]}},
+            )
+        )
+        # A grade an LTI tool published for the learner (AGS), with the tool's comment.
+        tool = LtiTool(
+            name="Tide simulator",
+            client_id="tide-simulator",
+            oidc_initiation_url="https://tool.example/login",
+            target_link_uri="https://tool.example/launch",
+            redirect_uris=["https://tool.example/launch"],
+            scopes=[],
+            custom={},
+        )
+        db.add(tool)
+        db.flush()
+        line_item = LtiLineItem(
+            course_id=course.id, tool_id=tool.id, label="Simulation", score_maximum=Decimal("20")
+        )
+        db.add(line_item)
+        db.flush()
+        db.add(
+            LtiScore(
+                line_item_id=line_item.id,
+                user_id=user.id,
+                score_given=Decimal("17"),
+                score_maximum=Decimal("20"),
+                activity_progress="Completed",
+                grading_progress="FullyGraded",
+                comment=PERSONAL["tool_comment"],
+                timestamp=now,
             )
         )
         db.add(NotificationSend(job="weekly_progress_report", user_id=user.id, period="2026-W49"))

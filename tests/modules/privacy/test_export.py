@@ -74,6 +74,13 @@ def test_my_export_holds_my_data(client: Any, learner: Learner) -> None:
     assert grades["assignment"]["score"] == "91.00"
     assert grades["assignment"]["feedback"] == personal["feedback"]
     assert grades["quiz"]["passed"] is True
+    tool_grade = grades["lti"]
+    assert (tool_grade["column"], tool_grade["score"], tool_grade["maximum"]) == (
+        "Simulation",
+        "17.0000",
+        "20.0000",
+    )
+    assert tool_grade["comment"] == personal["tool_comment"]
     [certificate] = load("certificates.json")
     assert certificate["certificate_number"] == "LMS-2026-ZQ0001"
     assert certificate["student_name"] == personal["name"]
