@@ -34,6 +34,7 @@ from app.modules.courses.release import (
     rule,
     satisfied,
 )
+from app.modules.courses.sections_schemas import LockReasonRead, MissingRead
 from app.modules.users.models import User
 
 
@@ -44,15 +45,6 @@ class Requirement:
     item_id: uuid.UUID | None
     section_id: uuid.UUID | None
     min_score_percent: Decimal | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "item_id": str(self.item_id) if self.item_id else None,
-            "section_id": str(self.section_id) if self.section_id else None,
-            "min_score_percent": None
-            if self.min_score_percent is None
-            else str(self.min_score_percent),
-        }
 
 
 @dataclass
@@ -70,17 +62,32 @@ class ItemState:
     def is_open(self) -> bool:
         return self.published and not self.reasons
 
+    def reason_reads(self) -> list[LockReasonRead]:
+        """The reasons as the API words them, in the outline and in the locked answer (built
+        from the typed values: validating them again would cost more than the rest of a
+        locked item)."""
+        missing = [
+            MissingRead.model_construct(
+                item_id=need.item_id,
+                section_id=need.section_id,
+                min_score_percent=need.min_score_percent,
+            )
+            for need in self.missing
+        ]
+        return [
+            LockReasonRead.model_construct(
+                reason=reason,
+                unlock_at=self.unlock_at if reason == NOT_YET else None,
+                missing=missing if reason == PREREQUISITE else None,
+            )
+            for reason in self.reasons
+        ]
+
     def problem(self) -> dict[str, Any]:
-        """The locked answer's extra members: each reason, the unlock date."""
-        unlock_at = self.unlock_at.isoformat() if self.unlock_at else None
-        reasons: list[dict[str, Any]] = []
-        for reason in self.reasons:
-            entry: dict[str, Any] = {"reason": reason}
-            if reason == NOT_YET:
-                entry["unlock_at"] = unlock_at
-            if reason == PREREQUISITE:
-                entry["missing"] = [need.as_json() for need in self.missing]
-            reasons.append(entry)
+        """The locked answer's extra members: the reasons as the outline shows them (no null
+        members), and the unlock date."""
+        reasons = [read.model_dump(mode="json", exclude_none=True) for read in self.reason_reads()]
+        unlock_at = next((r["unlock_at"] for r in reasons if "unlock_at" in r), None)
         return {"reasons": reasons, "unlock_at": unlock_at}
 
 

@@ -18,11 +18,10 @@ from app.core.database import utcnow
 from app.core.errors import PermissionDenied
 from app.modules.courses import sections_repository as repository
 from app.modules.courses.access import course_access
-from app.modules.courses.locks import NOT_YET, PREREQUISITE, ItemState, course_states
+from app.modules.courses.locks import ItemState, course_states
 from app.modules.courses.models import ItemKind
 from app.modules.courses.sections_schemas import (
     LockReasonRead,
-    MissingRead,
     Outline,
     OutlineItem,
     OutlineNext,
@@ -62,28 +61,11 @@ def get_outline(db: Session, *, course_id: uuid.UUID, user: User) -> Outline:
 def _reasons(
     state: ItemState, known: dict[tuple[Any, ...], list[LockReasonRead]]
 ) -> list[LockReasonRead]:
-    """The reasons of `ItemState.problem()`, built from the state's typed values (validating
-    the problem's JSON again cost more than the rest of a locked item). Items locked for the
-    same reasons share one answer."""
+    """`ItemState.reason_reads()`; items locked for the same reasons share one answer."""
     key = (tuple(state.reasons), state.unlock_at, tuple(state.missing))
     found = known.get(key)
     if found is None:
-        missing = [
-            MissingRead.model_construct(
-                item_id=need.item_id,
-                section_id=need.section_id,
-                min_score_percent=need.min_score_percent,
-            )
-            for need in state.missing
-        ]
-        found = known[key] = [
-            LockReasonRead.model_construct(
-                reason=reason,
-                unlock_at=state.unlock_at if reason == NOT_YET else None,
-                missing=missing if reason == PREREQUISITE else None,
-            )
-            for reason in state.reasons
-        ]
+        found = known[key] = state.reason_reads()
     return found
 
 

@@ -273,3 +273,31 @@ def test_the_heartbeat_waits_for_a_prerequisite_and_counts_once_it_is_met(
     taken = client.put(f"{url}/{second}/progress", json=beat, headers=auth_headers(student))
     assert taken.status_code == 200, taken.text
     assert taken.json()["last_position_seconds"] == 10
+
+
+def test_a_locked_answer_words_its_reasons_as_the_outline_does(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    create_enrollment(student, course, enrolled_at=NOW)
+    first, second = course.lesson_ids
+    opens = NOW + timedelta(days=2)
+    rules = {
+        "available_from": opens.isoformat(),
+        "prerequisites": [{"kind": "lesson", "id": str(first)}],
+    }
+    items = [lesson_entry(first), lesson_entry(second, **rules)]
+    answer = set_items(client, course, section_of(course.id), items, auth_headers(instructor))
+    assert answer.status_code == 200, answer.text
+
+    locked = client.get(f"/api/v1/lessons/{second}", headers=auth_headers(student))
+    assert locked.status_code == 403
+    outline = client.get(f"/api/v1/courses/{course.id}/outline", headers=auth_headers(student))
+    [item] = [i for i in outline.json()["sections"][0]["items"] if i["id"] == str(second)]
+    body = locked.json()
+    assert body["reasons"] == item["reasons"]
+    assert [reason["reason"] for reason in body["reasons"]] == ["not_yet_available", "prerequisite"]
+    [waiting] = body["reasons"][1]["missing"]
+    assert set(waiting) == {"item_id"}  # no null members
+    assert body["unlock_at"] == body["reasons"][0]["unlock_at"]
+    assert datetime.fromisoformat(body["unlock_at"]) == opens
