@@ -349,16 +349,31 @@ def set_items(
     db: Session, *, course_id: uuid.UUID, section_id: uuid.UUID, user: User, items: list[ItemIn]
 ) -> SectionRead:
     """Make `items` the section's items in this order: listed items of other sections move
-    here (their sections close the gap), this section's unlisted items leave it. One
+    here (their sections close the gap). Every item of this section must be listed: content
+    never drops out of the structure (where no release rule, outline or completion count
+    would reach it); move an item by listing it in another section, or delete it. One
     transaction; a bad entry changes nothing."""
     course = get_owned_course(
         db, course_id=course_id, user=user, capability=Capability.CONTENT, for_update=True
     )
     section = _section_of(db, course, section_id)
     keys = [(entry.kind, entry.id) for entry in items]
-    if len(keys) != len(set(keys)):
+    listed = set(keys)
+    if len(keys) != len(listed):
         raise BusinessRuleViolation("An item is listed twice", code="duplicate_item")
     _targets_exist(db, course.id, items)
+    left_out = [
+        item
+        for item in repository.items_of_course(db, course.id)
+        if item.section_id == section.id and (ItemKind(item.kind), item.target_id) not in listed
+    ]
+    if left_out:
+        raise BusinessRuleViolation(
+            "Every item of the section must be listed: move an item by listing it in another "
+            "section's items, or delete it",
+            code="item_left_out",
+            extra={"items": [{"kind": i.kind, "id": str(i.target_id)} for i in left_out]},
+        )
     existing: dict[tuple[ItemKind, uuid.UUID], SectionItem] = {}
     for kind in ITEM_TARGET_COLUMNS:
         ids = [entry.id for entry in items if entry.kind is kind]
@@ -370,6 +385,7 @@ def set_items(
     for position, entry in enumerate(items):
         row = existing.get((entry.kind, entry.id))
         if row is None:
+            # Content written straight into its table (bulk loads) is placed when first listed.
             column, _table = ITEM_TARGET_COLUMNS[entry.kind]
             row = SectionItem(course_id=course.id, kind=entry.kind.value, **{column: entry.id})
             db.add(row)
@@ -380,15 +396,6 @@ def set_items(
             setattr(row, name, getattr(entry, name))
         placed.append((row, entry))
     db.flush()
-    listed = {row.id for row, _entry in placed}
-    repository.remove_items(
-        db,
-        [
-            item.id
-            for item in repository.items_of_course(db, course.id)
-            if item.section_id == section.id and item.id not in listed
-        ],
-    )
     if sources:
         remaining = repository.items_of_course(db, course.id)
         for source in sources:

@@ -163,15 +163,6 @@ def set_item_order(db: Session, section_id: uuid.UUID, ordered: Sequence[uuid.UU
     rewrite_positions(db, SectionItem.position, SectionItem.section_id == section_id, ordered)
 
 
-def remove_items(db: Session, item_ids: Collection[uuid.UUID]) -> None:
-    if item_ids:
-        db.execute(
-            delete(SectionItem)
-            .where(SectionItem.id.in_(list(item_ids)))
-            .execution_options(synchronize_session="fetch")
-        )
-
-
 def prerequisites_of_course(db: Session, course_id: uuid.UUID) -> list[ReleasePrerequisite]:
     return list(
         db.scalars(select(ReleasePrerequisite).where(ReleasePrerequisite.course_id == course_id))

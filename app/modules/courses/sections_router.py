@@ -104,8 +104,9 @@ def delete_section(
     response_model=SectionRead,
     responses=problem(
         422,
-        "An item listed twice, not of this course (`item_not_in_course`), a prerequisite "
-        "outside the course or a prerequisite cycle (`prerequisite_cycle`)",
+        "An item listed twice, not of this course (`item_not_in_course`), an item of the "
+        "section left out (`item_left_out`), a prerequisite outside the course or a "
+        "prerequisite cycle (`prerequisite_cycle`)",
     ),
 )
 def set_section_items(

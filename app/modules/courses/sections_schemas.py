@@ -85,8 +85,9 @@ class ItemIn(ReleaseIn):
 
 
 class SectionItems(RequestModel):
-    """The section's items in order; an item listed here moves from any other section, an
-    item of this section left out leaves it."""
+    """The section's items in order; an item listed here moves from any other section. Every
+    item of the section must be listed (`item_left_out` otherwise): content moves between
+    sections, it never drops out of the structure."""
 
     items: list[ItemIn] = Field(max_length=500)
 

@@ -24,25 +24,28 @@ ROUNDS = 3
 
 def _fire(
     app: Any, requests: list[tuple[str, dict[str, Any]]], headers: dict[str, str]
-) -> list[int]:
-    """PUT every (url, body) at once, one client and thread each; the status codes."""
+) -> list[tuple[int, str | None]]:
+    """PUT every (url, body) at once, one client and thread each; each request's status
+    code and problem code, in the order of `requests`."""
     barrier = threading.Barrier(len(requests))
-    codes: list[int] = []
-    lock = threading.Lock()
+    answers: list[tuple[int, str | None]] = [(0, None)] * len(requests)
 
-    def run(url: str, body: dict[str, Any]) -> None:
+    def run(number: int, url: str, body: dict[str, Any]) -> None:
         own = TestClient(app)
         barrier.wait()
-        code = own.put(url, json=body, headers=headers).status_code
-        with lock:
-            codes.append(code)
+        response = own.put(url, json=body, headers=headers)
+        code = response.json().get("code") if response.status_code >= 400 else None
+        answers[number] = (response.status_code, code)
 
-    threads = [threading.Thread(target=run, args=request) for request in requests]
+    threads = [
+        threading.Thread(target=run, args=(number, *request))
+        for number, request in enumerate(requests)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    return codes
+    return answers
 
 
 def _positions(course_id: uuid.UUID) -> tuple[list[int], dict[uuid.UUID, list[int]]]:
@@ -84,9 +87,12 @@ def test_concurrent_reorders_and_moves_keep_positions_dense_and_unique(
 
     for _round in range(ROUNDS):
         requests: list[tuple[str, dict[str, Any]]] = []
+        # Requests that name all but the moved lesson: refused while it is in their section.
+        partial: set[int] = set()
         for _ in range(2):
-            # Reorder the first section's own items.
+            # Reorder the first section's original items.
             own = rng.sample(lessons[:6], 6)
+            partial.add(len(requests))
             requests.append(
                 (f"{sections_url(course)}/{first}/items", {"items": [lesson_entry(i) for i in own]})
             )
@@ -110,16 +116,17 @@ def test_concurrent_reorders_and_moves_keep_positions_dense_and_unique(
             requests.append(
                 (f"{sections_url(course)}/order", {"section_ids": [str(i) for i in order]})
             )
-        codes = _fire(app, requests, h)
-        assert codes == [200] * len(requests), codes
+        answers = _fire(app, requests, h)
+        for number, answer in enumerate(answers):
+            allowed = [(200, None)]
+            if number in partial:
+                allowed.append((422, "item_left_out"))
+            assert answer in allowed, (number, answers)
 
         section_positions, by_section = _positions(course.id)
         assert section_positions == [0, 1, 2]
         for section_id, positions in by_section.items():
             assert sorted(positions) == list(range(len(positions))), (section_id, positions)
-        # Lessons no request leaves out stay in exactly one section; the one moved back and
-        # forth is in one section at most (a reorder of the first section that does not list
-        # it takes it out of the structure).
+        # Every lesson, the one moved back and forth included, is in exactly one section.
         placed = _placed(course.id)
-        assert all(placed.count(lesson_id) == 1 for lesson_id in [*lessons[:6], lessons[7]])
-        assert placed.count(lessons[6]) <= 1
+        assert sorted(map(str, placed)) == sorted(map(str, lessons))

@@ -107,6 +107,56 @@ def test_a_prerequisite_cycle_is_refused_and_changes_nothing(
     assert all(item["prerequisites"] == [] for item in listed.json()["items"])
 
 
+def test_an_item_cannot_drop_out_of_the_structure_and_moves_in_one_request(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=2)
+    enrollment_id = create_enrollment(student, course)
+    section = section_of(course.id)
+    first, second = course.lesson_ids
+    h = auth_headers(instructor)
+    needs_first = {"prerequisites": [{"kind": "lesson", "id": str(first)}]}
+    locked = set_items(
+        client, course, section, [lesson_entry(first), lesson_entry(second, **needs_first)], h
+    )
+    assert locked.status_code == 200, locked.text
+
+    # Leaving the locked lesson out would have freed it from its rule and from the outline.
+    refused = set_items(client, course, section, [lesson_entry(first)], h)
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["code"] == "item_left_out"
+    assert body["items"] == [{"kind": "lesson", "id": str(second)}]
+    listed = client.get(f"{sections_url(course)}/{section}", headers=h).json()
+    assert [item["id"] for item in listed["items"]] == [str(first), str(second)]
+    assert listed["items"][1]["prerequisites"] != []
+    student_h = auth_headers(student)
+    assert client.get(f"/api/v1/lessons/{second}", headers=student_h).status_code == 403
+
+    # Moving it is one request to the section it goes to, which the student's outline follows.
+    later = client.post(
+        sections_url(course), json={"title": "Week 2", "is_published": True}, headers=h
+    )
+    assert later.status_code == 201, later.text
+    moved = set_items(client, course, uuid.UUID(later.json()["id"]), [lesson_entry(second)], h)
+    assert moved.status_code == 200, moved.text
+    outline = client.get(f"/api/v1/courses/{course.id}/outline", headers=student_h).json()
+    assert [[item["id"] for item in s["items"]] for s in outline["sections"]] == [
+        [str(first)],
+        [str(second)],
+    ]
+    done = client.post(
+        f"/api/v1/enrollments/{enrollment_id}/lessons/{first}/complete", headers=student_h
+    )
+    assert done.json()["progress_percentage"] == 50.0
+    assert (
+        client.get(f"/api/v1/courses/{course.id}/outline", headers=student_h).json()[
+            "progress_percentage"
+        ]
+        == "50.00"
+    )
+
+
 def test_only_the_course_staff_change_sections(
     client: TestClient, instructor: Any, student: Any, make_user: Any, auth_headers: H
 ) -> None:

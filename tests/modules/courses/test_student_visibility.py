@@ -67,17 +67,18 @@ class Course:
             entry("assignment", self.assignments["open"]),
             entry("assignment", self.assignments["locked"], **later),
         ]
-        answer = set_items(client, seeded, self.section, shown, h)
-        assert answer.status_code == 200, answer.text
         self.hidden_section = client.post(
             sections_url(seeded), json={"title": f"{SECRET} week", "is_published": False}, headers=h
         ).json()["id"]
+        # The hidden items move out first: every item of a section is listed when it is set.
         hidden_items = [
             lesson_entry(self.lessons["hidden"]),
             entry("quiz", self.quizzes["hidden"]),
             entry("assignment", self.assignments["hidden"]),
         ]
         answer = set_items(client, seeded, uuid.UUID(self.hidden_section), hidden_items, h)
+        assert answer.status_code == 200, answer.text
+        answer = set_items(client, seeded, self.section, shown, h)
         assert answer.status_code == 200, answer.text
 
     def ids(self, *keys: str) -> set[str]:
