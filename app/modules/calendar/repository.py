@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, delete, exists, literal, select, union_all
+from sqlalchemy import Select, String, and_, delete, exists, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -21,7 +21,20 @@ from app.core.latework import effective_due_sql, effective_lock_sql
 from app.modules.assignments.models import Assignment, AssignmentExtension, Submission
 from app.modules.calendar.models import CalendarFeedToken, DueReminder
 from app.modules.courses.access import Capability, managed_course_ids
-from app.modules.courses.models import Course
+from app.modules.courses.models import (
+    ITEM_TARGET_COLUMNS,
+    Course,
+    CourseSection,
+    ItemKind,
+    SectionItem,
+    target_table,
+)
+from app.modules.courses.release import (
+    later_of,
+    learner_start,
+    release_date,
+    shown_to_students,
+)
 from app.modules.enrollments.models import Enrollment, EnrollmentStatus
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizExtension
 from app.modules.users.models import User
@@ -123,7 +136,7 @@ def _dated_source(dated: DatedKind, which: str) -> Source:
             )
             .where(
                 model.course_id.in_(enrolled_courses(user_id)),
-                model.is_published.is_(True),
+                shown_to_students(ItemKind(dated.name), model.id),
                 base_date.is_not(None),
             )
         )
@@ -142,12 +155,65 @@ def course_releases(user_id: uuid.UUID) -> list[Select[Any]]:
     ]
 
 
+def _item_row(kind: ItemKind, item: Any, section: Any, starts_at: Any) -> Select[Any]:
+    """An event row of a section item, named and identified by its lesson, quiz, assignment
+    or LTI link."""
+    target = target_table(kind)
+    column, _reference = ITEM_TARGET_COLUMNS[kind]
+    return (
+        _row(f"{kind.value}_release", target.c, target.c.title, starts_at)
+        .select_from(item)
+        .join(target, target.c.id == getattr(item, column))
+        .join(section, section.id == item.section_id)
+        .join(Course, Course.id == item.course_id)
+    )
+
+
+def content_releases(user_id: uuid.UUID) -> list[Select[Any]]:
+    """When sections open, and items with a date of their own: in the courses the viewer
+    teaches, their `available_from`; in the courses they study, the date each opens for them
+    (`courses.release.release_date`, their cohort's or enrollment's start applied; an item
+    opens once its section has), for what a student may see."""
+    section = aliased(CourseSection)
+    taught, studied = taught_courses(user_id), enrolled_courses(user_id)
+    learner = literal(user_id, type_=SectionItem.id.type)
+    section_opens = release_date(section, learner_start(section.course_id, learner))
+    parts = [
+        _row("section_release", section, section.title, section.available_from)
+        .join(Course, Course.id == section.course_id)
+        .where(section.course_id.in_(taught), section.available_from.is_not(None)),
+        _row("section_release", section, section.title, section_opens)
+        .join(Course, Course.id == section.course_id)
+        .where(
+            section.course_id.in_(studied),
+            section.is_published.is_(True),
+            section_opens.is_not(None),
+        ),
+    ]
+    for kind in ItemKind:
+        item, target = aliased(SectionItem), target_table(kind)
+        own_opens = release_date(item, learner_start(item.course_id, learner))
+        parts += [
+            _item_row(kind, item, section, item.available_from).where(
+                item.course_id.in_(taught), item.available_from.is_not(None)
+            ),
+            _item_row(kind, item, section, later_of(own_opens, section_opens)).where(
+                item.course_id.in_(studied),
+                or_(item.available_from.is_not(None), item.release_after_days.is_not(None)),
+                section.is_published.is_(True),
+                shown_to_students(kind, target.c.id),
+            ),
+        ]
+    return parts
+
+
 SOURCES: list[Source] = [
     _dated_source(ASSIGNMENTS, "due"),
     _dated_source(ASSIGNMENTS, "lock"),
     _dated_source(QUIZZES, "due"),
     _dated_source(QUIZZES, "lock"),
     course_releases,
+    content_releases,
 ]
 
 
@@ -202,7 +268,7 @@ def due_soon(dated: DatedKind, start: datetime, end: datetime) -> Select[Any]:
             and_(getattr(extension, dated.key) == model.id, extension.student_id == User.id),
         )
         .where(
-            model.is_published.is_(True),
+            shown_to_students(ItemKind(dated.name), model.id),
             due > start,
             due <= end,
             User.is_active.is_(True),

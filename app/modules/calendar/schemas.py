@@ -15,6 +15,11 @@ class EventKind(StrEnum):
     QUIZ_DUE = "quiz_due"
     QUIZ_LOCK = "quiz_lock"
     COURSE_RELEASE = "course_release"
+    SECTION_RELEASE = "section_release"
+    LESSON_RELEASE = "lesson_release"
+    QUIZ_RELEASE = "quiz_release"
+    ASSIGNMENT_RELEASE = "assignment_release"
+    LTI_RELEASE = "lti_release"
 
 
 class CalendarEvent(BaseModel):

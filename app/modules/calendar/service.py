@@ -1,9 +1,10 @@
 """The caller's calendar: dated events of their courses, as JSON pages or an iCalendar feed.
 
 Rules:
-- Events are the due and lock dates of quizzes and assignments and the courses' release
-  (publication) dates, from the courses the caller teaches (every item) and studies (active
-  or completed enrollment; published items, their own extensions applied).
+- Events are the due and lock dates of quizzes and assignments, the courses' release
+  (publication) dates, and when sections and items open (their release dates), from the
+  courses the caller teaches (every item, its own dates) and studies (active or completed
+  enrollment; what a student may see, their own extensions and start applied).
 - A window is `from <= starts_at < to`, `from` not after `to` and at most
   `MAX_WINDOW_DAYS` long (422 otherwise).
 - The feed URL carries a random secret; only its SHA-256 is stored. Asking for a feed
@@ -43,9 +44,21 @@ SUMMARIES = {
     EventKind.QUIZ_DUE: "{title}: quiz due",
     EventKind.QUIZ_LOCK: "{title}: quiz closes",
     EventKind.COURSE_RELEASE: "{title}: course released",
+    EventKind.SECTION_RELEASE: "{title}: section opens",
+    EventKind.LESSON_RELEASE: "{title}: lesson opens",
+    EventKind.QUIZ_RELEASE: "{title}: quiz opens",
+    EventKind.ASSIGNMENT_RELEASE: "{title}: assignment opens",
+    EventKind.LTI_RELEASE: "{title}: activity opens",
 }
 # An event kind is "<item kind>_<date>"; the item's page in the frontend, under its course.
-ITEM_PATHS = {"assignment": "/assignments/{id}", "quiz": "/quizzes/{id}", "course": ""}
+ITEM_PATHS = {
+    "assignment": "/assignments/{id}",
+    "quiz": "/quizzes/{id}",
+    "lesson": "/lessons/{id}",
+    "lti": "/activities/{id}",
+    "section": "/sections/{id}",
+    "course": "",
+}
 
 
 class InvalidWindow(BusinessRuleViolation):

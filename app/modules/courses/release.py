@@ -51,6 +51,7 @@ from app.modules.courses.models import (
     ItemKind,
     ReleasePrerequisite,
     SectionItem,
+    target_table,
 )
 
 # --- completion, per kind ------------------------------------------------------------------
@@ -118,7 +119,7 @@ def completions(
 # --- the learner's start and dates -----------------------------------------------------------
 
 
-def learner_start(course_id: ColumnElement[Any], student_id: ColumnElement[Any]) -> Any:
+def learner_start(course_id: Any, student_id: Any) -> Any:
     """The anchor of `release_after_days`: the start of the student's cohort in the course
     when it has one, else when the student enrolled."""
     cohort_start = (
@@ -168,11 +169,27 @@ class _Window:
     closed: ColumnElement[bool]
 
 
-def _window(row: Any, anchor: Any, now: Any) -> _Window:
+def later_of(first: Any, second: Any) -> Any:
+    """SQL: the later of two nullable times (null only when both are)."""
+    return case(
+        (first.is_(None), second),
+        (second.is_(None), first),
+        (second > first, second),
+        else_=first,
+    )
+
+
+def release_date(row: Any, anchor: Any) -> Any:
+    """SQL: when a section or item (`row`) opens for a learner who started at `anchor`: the
+    later of its `available_from` and its relative date; null when it has neither."""
     relative = case(
         (row.release_after_days.is_(None), null()),
         else_=plus_days(anchor, row.release_after_days),
     )
+    return later_of(row.available_from, relative)
+
+
+def _window(row: Any, anchor: Any, now: Any) -> _Window:
     not_yet = or_(
         and_(row.available_from.is_not(None), row.available_from > now),
         and_(
@@ -181,13 +198,7 @@ def _window(row: Any, anchor: Any, now: Any) -> _Window:
         ),
     )
     closed = and_(row.available_until.is_not(None), row.available_until <= now)
-    opens_at = case(
-        (row.available_from.is_(None), relative),
-        (relative.is_(None), row.available_from),
-        (relative > row.available_from, relative),
-        else_=row.available_from,
-    )
-    return _Window(opens_at=opens_at, not_yet=not_yet, closed=closed)
+    return _Window(opens_at=release_date(row, anchor), not_yet=not_yet, closed=closed)
 
 
 def _item_completed(
@@ -324,6 +335,17 @@ def visible_to_students(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:
         getattr(item, column) == target_id,
         section.id == item.section_id,
         section.is_published.is_(False),
+    )
+
+
+def shown_to_students(kind: ItemKind, target_id: Any) -> ColumnElement[bool]:
+    """SQL: a student may know the target exists (it is published and not in an unpublished
+    section), whether or not it is open to them yet."""
+    # Aliased: `target_id` may be a column of the same table in the enclosing statement.
+    table = target_table(kind).alias()
+    return and_(
+        exists().where(table.c.id == target_id, table.c.is_published.is_(True)),
+        visible_to_students(kind, target_id),
     )
 
 

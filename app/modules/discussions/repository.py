@@ -5,16 +5,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Select, delete, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.modules.courses.models import ENROLLED_STATUSES, Course, Enrollment
+from app.modules.courses.models import ENROLLED_STATUSES, Course, Enrollment, ItemKind
+from app.modules.courses.release import shown_to_students
 from app.modules.discussions.models import (
     SEARCH_CONFIG,
     DiscussionFollower,
     DiscussionPost,
     DiscussionThread,
+    ItemType,
     search_vector,
 )
 from app.modules.users.models import User
@@ -25,6 +38,34 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _about_shown_item(thread: type[DiscussionThread]) -> ColumnElement[bool]:
+    """SQL: the thread is about no item, or about one a student may see (a thread about a
+    draft, or about an item of an unpublished section, is for the course's managers only)."""
+    return or_(
+        thread.item_id.is_(None),
+        *(
+            and_(
+                thread.item_type == kind.value,
+                shown_to_students(ItemKind(kind.value), thread.item_id),
+            )
+            for kind in ItemType
+        ),
+    )
+
+
+def thread_shown_to_students(db: Session, thread_id: uuid.UUID) -> bool:
+    return bool(
+        db.scalar(
+            select(_about_shown_item(DiscussionThread)).where(DiscussionThread.id == thread_id)
+        )
+    )
+
+
+def item_shown_to_students(db: Session, item_type: ItemType, item_id: uuid.UUID) -> bool:
+    target = literal(item_id, type_=DiscussionThread.item_id.type)
+    return bool(db.scalar(select(shown_to_students(ItemKind(item_type.value), target))))
+
+
 def threads_query(
     db: Session, course_id: uuid.UUID, *, q: str | None, moderator: bool
 ) -> Select[DiscussionThread]:
@@ -32,6 +73,8 @@ def threads_query(
     a post the viewer may see matches (PostgreSQL full-text search on the GIN-indexed
     expressions, a LIKE elsewhere)."""
     statement = select(DiscussionThread).where(DiscussionThread.course_id == course_id)
+    if not moderator:
+        statement = statement.where(_about_shown_item(DiscussionThread))
     if q:
         post_visible = [DiscussionPost.thread_id == DiscussionThread.id]
         if not moderator:

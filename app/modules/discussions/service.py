@@ -82,9 +82,15 @@ def _check_body(body: str) -> None:
                                     code="post_too_long")  # fmt: skip
 
 
-def _thread(db: Session, course_id: uuid.UUID, thread_id: uuid.UUID) -> DiscussionThread:
+def _thread(
+    db: Session, course_id: uuid.UUID, thread_id: uuid.UUID, who: Viewer
+) -> DiscussionThread:
     thread = db.get(DiscussionThread, thread_id)
-    if thread is None or thread.course_id != course_id:
+    if (
+        thread is None
+        or thread.course_id != course_id
+        or (not who.moderator and not repository.thread_shown_to_students(db, thread.id))
+    ):
         raise ThreadNotFound("Thread not found")
     return thread
 
@@ -133,12 +139,16 @@ def _announce(db: Session, thread: DiscussionThread, post: DiscussionPost, autho
 def create_thread(
     db: Session, *, course_id: uuid.UUID, user: User, data: ThreadCreate
 ) -> DiscussionThread:
-    viewer(db, course_id=course_id, user=user)
+    who = viewer(db, course_id=course_id, user=user)
     _check_body(data.body)
-    if data.item_type is not None:
+    if data.item_type is not None and data.item_id is not None:
         model = _ITEMS[data.item_type]
         item_course = db.scalar(select(model.course_id).where(model.id == data.item_id))
-        if item_course != course_id:
+        # A student cannot tell a draft or an item of an unpublished section from none.
+        if item_course != course_id or (
+            not who.moderator
+            and not repository.item_shown_to_students(db, data.item_type, data.item_id)
+        ):
             raise BusinessRuleViolation(f"No such {data.item_type.value} in this course",
                                         code="invalid_item")  # fmt: skip
     now = utcnow()
@@ -172,8 +182,8 @@ def list_threads(
 def get_thread(
     db: Session, *, course_id: uuid.UUID, thread_id: uuid.UUID, user: User
 ) -> DiscussionThread:
-    viewer(db, course_id=course_id, user=user)
-    return _thread(db, course_id, thread_id)
+    who = viewer(db, course_id=course_id, user=user)
+    return _thread(db, course_id, thread_id, who)
 
 
 def moderate_thread(
@@ -182,7 +192,7 @@ def moderate_thread(
     who = viewer(db, course_id=course_id, user=user)
     if not who.moderator:
         raise PermissionDenied("Only the course's instructor or an admin moderates")
-    thread = _thread(db, course_id, thread_id)
+    thread = _thread(db, course_id, thread_id, who)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("answer_post_id") is not None:
         answer = db.get(DiscussionPost, changes["answer_post_id"])
@@ -198,8 +208,8 @@ def moderate_thread(
 def set_following(
     db: Session, *, course_id: uuid.UUID, thread_id: uuid.UUID, user: User, follow: bool
 ) -> bool:
-    viewer(db, course_id=course_id, user=user)
-    thread = _thread(db, course_id, thread_id)
+    who = viewer(db, course_id=course_id, user=user)
+    thread = _thread(db, course_id, thread_id, who)
     if follow:
         repository.follow(db, thread.id, user.id)
     else:
@@ -214,7 +224,7 @@ def list_posts(
     db: Session, *, course_id: uuid.UUID, thread_id: uuid.UUID, user: User, params: PageParams
 ) -> tuple[list[DiscussionPost], int, DiscussionThread]:
     who = viewer(db, course_id=course_id, user=user)
-    thread = _thread(db, course_id, thread_id)
+    thread = _thread(db, course_id, thread_id, who)
     items, total = paginate(db, repository.posts_query(thread.id, moderator=who.moderator), params)
     return items, total, thread
 
@@ -222,8 +232,8 @@ def list_posts(
 def create_post(
     db: Session, *, course_id: uuid.UUID, thread_id: uuid.UUID, user: User, data: PostCreate
 ) -> tuple[DiscussionPost, DiscussionThread]:
-    viewer(db, course_id=course_id, user=user)
-    thread = _thread(db, course_id, thread_id)
+    who = viewer(db, course_id=course_id, user=user)
+    thread = _thread(db, course_id, thread_id, who)
     if thread.is_locked:
         raise Conflict("The thread is locked", code="thread_locked")
     _check_body(data.body)
@@ -246,7 +256,7 @@ def update_post(
     data: PostUpdate,
 ) -> tuple[DiscussionPost, DiscussionThread]:
     who = viewer(db, course_id=course_id, user=user)
-    thread = _thread(db, course_id, thread_id)
+    thread = _thread(db, course_id, thread_id, who)
     post = _post(db, thread, post_id, who)
     changes = data.model_dump(exclude_unset=True)
     if "body" in changes:
@@ -272,7 +282,7 @@ def delete_post(
 ) -> None:
     """The author deletes their post; managers any post."""
     who = viewer(db, course_id=course_id, user=user)
-    thread = _thread(db, course_id, thread_id)
+    thread = _thread(db, course_id, thread_id, who)
     post = _post(db, thread, post_id, who)
     if post.author_id != user.id and not who.moderator:
         raise PermissionDenied("Only its author or a moderator deletes a post")

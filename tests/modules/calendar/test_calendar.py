@@ -14,8 +14,10 @@ from icalendar import Calendar
 from app.core.database import session_scope, utcnow
 from app.modules.assignments.models import AssignmentExtension
 from app.modules.calendar.models import CalendarFeedToken
+from app.modules.courses.models import CourseSection, Lesson
 from app.modules.users.models import User
 from tests.modules.assignments.factories import make_assignment
+from tests.modules.courses.factories import create_course, create_enrollment
 from tests.modules.quizzes.factories import enroll, make_course, make_quiz
 
 H = Callable[[Any], dict[str, str]]
@@ -59,6 +61,18 @@ def school(instructor: Any, student: Any, make_user: Any) -> dict[str, Any]:
         "quiz": quiz,
         "classmate": classmate,
     }
+
+
+def _lesson_titles(lesson_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    with session_scope() as db:
+        return {
+            lesson.id: lesson.title for lesson in db.query(Lesson).filter(Lesson.id.in_(lesson_ids))
+        }
+
+
+def _first_section(course_id: uuid.UUID) -> uuid.UUID:
+    with session_scope() as db:
+        return db.query(CourseSection).filter_by(course_id=course_id, position=0).one().id
 
 
 def _events(client: TestClient, headers: dict[str, str], start: datetime, end: datetime) -> Any:
@@ -230,3 +244,72 @@ def test_a_due_date_moved_past_an_extension_gives_the_student_the_later_date(
         ("assignment_due", (now + 8 * DAY).isoformat()[:19]),
         ("assignment_lock", (now + 9 * DAY).isoformat()[:19]),
     ]
+
+
+def test_release_dates_of_sections_and_items_for_students_and_teachers(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    course = create_course(instructor, lessons=3, title="Paced")
+    create_enrollment(student, course, enrolled_at=now)
+    first, later, soon = course.lesson_ids
+    teacher = auth_headers(instructor)
+    sections = f"/api/v1/courses/{course.id}/sections"
+
+    def section(title: str, **fields: Any) -> str:
+        made = client.post(sections, json={"title": title, **fields}, headers=teacher)
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    def place(section_id: Any, items: list[dict[str, Any]]) -> None:
+        placed = client.put(
+            f"{sections}/{section_id}/items", json={"items": items}, headers=teacher
+        )
+        assert placed.status_code == 200, placed.text
+
+    week2 = section("Week 2", is_published=True, available_from=(now + 3 * DAY).isoformat())
+    hidden = section("Next term", available_from=(now + 4 * DAY).isoformat())
+    secret = make_assignment(course, title="Secret essay", due_at=now + 5 * DAY)
+    # Week 2's lesson opens 5 days after the student's start, and not before the section.
+    place(week2, [{"kind": "lesson", "id": str(later), "release_after_days": 5}])
+    place(hidden, [{"kind": "assignment", "id": str(secret)}])
+    place(
+        _first_section(course.id),
+        [
+            {"kind": "lesson", "id": str(first)},
+            {"kind": "lesson", "id": str(soon), "available_from": (now + 2 * DAY).isoformat()},
+        ],
+    )
+
+    def seen(headers: dict[str, str]) -> list[tuple[str, str, str]]:
+        body = _events(client, headers, now + DAY / 2, now + 30 * DAY)
+        return [(e["kind"], e["title"], e["starts_at"][:19]) for e in body["items"]]
+
+    def at(delta: timedelta) -> str:
+        return (now + delta).isoformat()[:19]
+
+    titles = _lesson_titles(course.lesson_ids)
+    # The unpublished section, its assignment and its due date are not the student's to see.
+    assert seen(auth_headers(student)) == [
+        ("lesson_release", titles[soon], at(2 * DAY)),
+        ("section_release", "Week 2", at(3 * DAY)),
+        ("lesson_release", titles[later], at(5 * DAY)),
+    ]
+    # The course's own dates for its teacher: no relative date, every section and item.
+    assert seen(teacher) == [
+        ("lesson_release", titles[soon], at(2 * DAY)),
+        ("section_release", "Week 2", at(3 * DAY)),
+        ("section_release", "Next term", at(4 * DAY)),
+        ("assignment_due", "Secret essay", at(5 * DAY)),
+    ]
+    token = client.post(f"{API}/feed-token", headers=auth_headers(student)).json()["token"]
+    feed = Calendar.from_ical(client.get(f"{API}/feed/{token}.ics").content)
+    events = {str(e["UID"]): str(e["SUMMARY"]) for e in feed.walk("VEVENT")}
+    assert events[f"lesson_release-{later}@lms"] == f"{titles[later]}: lesson opens"
+    assert events[f"section_release-{week2}@lms"] == "Week 2: section opens"
+    assert not any("Secret" in summary for summary in events.values())
+
+    # Published, the section and its assignment reach the student's calendar.
+    opened = client.patch(f"{sections}/{hidden}", json={"is_published": True}, headers=teacher)
+    assert opened.status_code == 200, opened.text
+    assert ("assignment_due", "Secret essay", at(5 * DAY)) in seen(auth_headers(student))

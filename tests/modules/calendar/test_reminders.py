@@ -14,6 +14,7 @@ from app.core.database import session_scope, utcnow
 from app.modules.assignments.models import AssignmentExtension
 from app.modules.calendar import jobs, repository
 from app.modules.calendar.models import DueReminder
+from app.modules.courses.models import CourseSection, SectionItem
 from app.modules.quizzes.models import QuizAttempt
 from tests.modules.assignments.factories import make_assignment, make_submission
 from tests.modules.payments.factories import clear_outbox, outbox_entries
@@ -50,9 +51,23 @@ def population(instructor: Any, make_user: Any) -> dict[str, Any]:
     make_assignment(course, title="Later", due_at=NOW + 50 * HOUR)
     make_assignment(course, title="Past", due_at=NOW - HOUR)
     make_assignment(course, title="Draft", due_at=NOW + 2 * HOUR, published=False)
+    hidden = make_assignment(course, title="Next term", due_at=NOW + 3 * HOUR)
     make_submission(essay, enrollments["submitted"], people["submitted"])
     quiz = make_quiz(course, title="Quiz", due_at=NOW + 10 * HOUR)
     with session_scope() as db:
+        # Published, but in an unpublished section: students cannot see it yet.
+        section = CourseSection(course_id=course.id, title="Next term", position=9)
+        db.add(section)
+        db.flush()
+        db.add(
+            SectionItem(
+                course_id=course.id,
+                section_id=section.id,
+                kind="assignment",
+                assignment_id=hidden,
+                position=0,
+            )
+        )
         db.add(
             AssignmentExtension(
                 assignment_id=essay, student_id=people["extended"].id, due_at=NOW + 40 * HOUR

@@ -202,6 +202,39 @@ def test_size_and_item_rules(
     assert _count(DiscussionPost) == 1
 
 
+def test_threads_about_hidden_items_are_for_managers_only(
+    client: TestClient, room: Classroom, auth_headers: Any
+) -> None:
+    teacher, student = auth_headers(room.author), auth_headers(room.student_a)
+    sections = f"/api/v1/courses/{room.course.id}/sections"
+    hidden = client.post(sections, json={"title": "Next term"}, headers=teacher).json()["id"]
+    lesson = str(room.course.lesson_ids[-1])
+    items = {"items": [{"kind": "lesson", "id": lesson}]}
+    moved = client.put(f"{sections}/{hidden}/items", json=items, headers=teacher)
+    assert moved.status_code == 200, moved.text
+    about = {"item_type": "lesson", "item_id": lesson}
+    # A student cannot tell an item of an unpublished section from no item at all.
+    refused = client.post(_url(room), json={"title": "t", "body": "b", **about}, headers=student)
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_item"
+    thread = _thread(client, room, room.author, auth_headers, title="Next term's lab", **about)
+    for path in (f"/{thread['id']}", f"/{thread['id']}/posts"):
+        assert client.get(_url(room, path), headers=student).status_code == 404
+    assert _reply(client, room, thread, room.student_a, auth_headers).status_code == 404
+    follow = client.put(_url(room, f"/{thread['id']}/follow"), headers=student)
+    assert follow.status_code == 404
+    assert client.get(_url(room), headers=student).json()["total"] == 0
+    searched = client.get(_url(room), params={"q": "lab"}, headers=student).json()
+    assert searched["total"] == 0
+    assert client.get(_url(room), headers=auth_headers(room.admin)).json()["total"] == 1
+    assert _count(DiscussionPost) == 1
+
+    published = client.patch(f"{sections}/{hidden}", json={"is_published": True}, headers=teacher)
+    assert published.status_code == 200, published.text
+    assert client.get(_url(room), headers=student).json()["total"] == 1
+    assert client.get(_url(room, f"/{thread['id']}"), headers=student).status_code == 200
+    assert _reply(client, room, thread, room.student_a, auth_headers).status_code == 201
+
+
 def test_students_posting_too_fast_get_429_with_retry_after(
     client: TestClient, room: Classroom, auth_headers: Any, env: Any
 ) -> None:
