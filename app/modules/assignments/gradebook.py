@@ -37,6 +37,7 @@ from app.modules.assignments.schemas import (
     GradeCell,
 )
 from app.modules.courses import access as courses_access
+from app.modules.courses.models import ItemKind
 from app.modules.enrollments.models import Enrollment
 from app.modules.lti import grades as lti_grades
 from app.modules.users.models import User
@@ -198,17 +199,34 @@ def gradebook_csv(
 
 
 def enrollment_grades(db: Session, *, enrollment_id: uuid.UUID, user: User) -> EnrollmentGrades:
-    """A student's own grades in a course (also for the course's instructor and admins)."""
+    """A student's own grades in a course (also for the course's instructor and admins).
+    The student is not shown ungraded work they cannot see yet (in an unpublished section);
+    what was graded stays, since it counts in their course grade."""
     enrollment = db.get(Enrollment, enrollment_id)
-    if enrollment is None or not (
-        enrollment.student_id == user.id
-        or courses_access.grades_student(
-            db, course_id=enrollment.course_id, user=user, student_id=enrollment.student_id
-        )
-    ):
+    if enrollment is None:
+        raise NotFound("Enrollment not found", code="enrollment_not_found")
+    grader = courses_access.grades_student(
+        db, course_id=enrollment.course_id, user=user, student_id=enrollment.student_id
+    )
+    if not (grader or enrollment.student_id == user.id):
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     columns = _columns(db, enrollment.course_id)
     grades = _grades_for(db, enrollment.course_id, [enrollment.id])
+    if not grader:
+        shown = {
+            target_id
+            for kind in (ItemKind.QUIZ, ItemKind.ASSIGNMENT)
+            for target_id in repository.shown_to_students_of(
+                db, kind, [column.id for column in columns if column.kind == kind.value]
+            )
+        }
+        columns = [
+            column
+            for column in columns
+            if column.kind == "lti"
+            or column.id in shown
+            or (enrollment.id, column.id) in grades.cells
+        ]
     return EnrollmentGrades(
         enrollment_id=enrollment.id,
         course_id=enrollment.course_id,

@@ -12,10 +12,28 @@ from sqlalchemy import CTE, ColumnElement, Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from app.modules.assignments.models import Assignment, Submission, SubmissionStatus
+from app.modules.courses.models import ItemKind, target_table
+from app.modules.courses.release import shown_to_students
 from app.modules.enrollments.models import Enrollment
 from app.modules.lti import grades as lti_grades
 from app.modules.quizzes.models import AttemptStatus, Quiz, QuizAttempt, QuizQuestion, QuizType
 from app.modules.users.models import User
+
+
+def shown_to_students_of(
+    db: Session, kind: ItemKind, target_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these quizzes or assignments a student may see (`release.shown_to_students`)."""
+    if not target_ids:
+        return set()
+    table = target_table(kind)
+    return set(
+        db.scalars(
+            select(table.c.id).where(
+                table.c.id.in_(list(target_ids)), shown_to_students(kind, table.c.id)
+            )
+        )
+    )
 
 
 def quiz_columns(db: Session, course_id: uuid.UUID) -> Sequence[Any]:

@@ -186,6 +186,8 @@ def _visible_attempt(
 def start_info(db: Session, *, quiz_id: uuid.UUID, user: User) -> AttemptStartInfo:
     quiz = _load_quiz(db, quiz_id)
     taker = _taker(db, quiz, user)
+    # As `start_attempt` would answer: hidden is not found, locked is 403 with the reasons.
+    locks.require_open(db, user=user, kind=ItemKind.QUIZ, target_id=quiz.id)
     now = utcnow()
     count, _highest = repository.attempt_stats(db, quiz.id, user.id)
     current = repository.in_progress_attempt(db, quiz.id, user.id)

@@ -38,7 +38,7 @@ class Course:
         seeded = create_course(instructor, lessons=4)
         self.id = seeded.id
         self.section = section_of(seeded.id)
-        create_enrollment(student, seeded, enrolled_at=NOW)
+        self.enrollment = create_enrollment(student, seeded, enrolled_at=NOW)
         self.lessons = dict(
             zip(("open", "locked", "hidden", "draft"), seeded.lesson_ids, strict=True)
         )
@@ -142,6 +142,16 @@ def test_a_student_sees_no_hidden_item_and_no_locked_content_anywhere(
         assert "text" not in locked.text
         assert client.get(url("hidden"), headers=me).status_code == 404, kind
     assert client.get(details["lesson"]("draft"), headers=me).status_code == 404
+    # Before an attempt: a hidden quiz does not exist, a locked one says why.
+    starts = {key: f"{API}/quizzes/{course.quizzes[key]}/attempts/start" for key in course.quizzes}
+    assert client.get(starts["open"], headers=me).json()["can_start"] is True
+    assert client.get(starts["locked"], headers=me).json()["code"] == "item_locked"
+    assert client.get(starts["hidden"], headers=me).status_code == 404
+
+    # Grades: the student's own list leaves out ungraded work of the hidden section.
+    grades_url = f"{API}/enrollments/{course.enrollment}/grades"
+    graded = {item["id"] for item in client.get(grades_url, headers=me).json()["items"]}
+    assert graded == {str(course.assignments[key]) for key in ("open", "locked")}
 
     # The outline: the same items, locked ones with their reasons and no content.
     outline = client.get(f"{API}/courses/{course.id}/outline", headers=me)
@@ -162,3 +172,5 @@ def test_a_student_sees_no_hidden_item_and_no_locked_content_anywhere(
     everything = client.get(f"{API}/courses/{course.id}/sections", headers=teacher).json()
     assert len(everything) == 2
     assert client.get(details["quiz"]("hidden"), headers=teacher).status_code == 200
+    as_graded = client.get(grades_url, headers=teacher).json()["items"]
+    assert str(course.assignments["hidden"]) in {item["id"] for item in as_graded}
