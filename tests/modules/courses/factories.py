@@ -9,6 +9,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.core.database import session_scope, utcnow
 from app.modules.courses.models import (
     Course,
@@ -119,3 +121,22 @@ def let_time_pass(enrollment_id: uuid.UUID, seconds: int) -> None:
         enrollment = session.get(Enrollment, enrollment_id)
         assert enrollment is not None and enrollment.last_accessed_at is not None
         enrollment.last_accessed_at -= timedelta(seconds=seconds)
+
+
+def bare_course(db: Session, instructor: User, *, sections: int) -> Course:
+    """A published course with `sections` empty sections, in `db` (a migration test's own
+    session on its own engine)."""
+    course = Course(
+        title="Migrated",
+        slug=f"migrated-{uuid.uuid4().hex[:8]}",
+        instructor_id=instructor.id,
+        price=Decimal("0"),
+        currency="USD",
+        is_published=True,
+    )
+    db.add(course)
+    db.flush()
+    for position in range(sections):
+        db.add(CourseSection(course_id=course.id, title=f"S{position}", position=position))
+    db.flush()
+    return course

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,25 +18,9 @@ from app.modules.courses.models import Course, CourseSection, Lesson, SectionIte
 from app.modules.quizzes.models import Quiz
 from app.modules.users.models import User
 from tests.core.test_migrations import _config
+from tests.modules.courses.factories import bare_course
 
 BEFORE = "0020_outline_lesson_files"
-
-
-def _course(db: Session, instructor: User, *, sections: int) -> Course:
-    course = Course(
-        title="Migrated",
-        slug=f"migrated-{uuid.uuid4().hex[:8]}",
-        instructor_id=instructor.id,
-        price=Decimal("0"),
-        currency="USD",
-        is_published=True,
-    )
-    db.add(course)
-    db.flush()
-    for position in range(sections):
-        db.add(CourseSection(course_id=course.id, title=f"S{position}", position=position))
-    db.flush()
-    return course
 
 
 def _lesson(db: Session, course: Course, title: str) -> uuid.UUID:
@@ -59,8 +42,8 @@ def _orphans_are_placed(url: str) -> None:
             )
             db.add(instructor)
             db.flush()
-            sectioned = _course(db, instructor, sections=2)
-            bare = _course(db, instructor, sections=0)
+            sectioned = bare_course(db, instructor, sections=2)
+            bare = bare_course(db, instructor, sections=0)
             placed_lesson = _lesson(db, sectioned, "Placed")
             last = db.scalars(
                 sa.select(CourseSection.id).where(

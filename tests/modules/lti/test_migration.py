@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from app.core.registry import load_models
 from app.modules.courses.models import (
-    Course,
     CourseSection,
     Lesson,
     ReleasePrerequisite,
@@ -35,27 +34,11 @@ from app.modules.lti.models import (
 )
 from app.modules.users.models import User
 from tests.core.test_migrations import _config
+from tests.modules.courses.factories import bare_course
 
 
 def _columns(model: type[Any], *leaving: str) -> list[sa.Column[Any]]:
     return [column.copy() for column in model.__table__.columns if column.name not in leaving]
-
-
-def _course(db: Session, instructor: User, *, sections: int) -> Course:
-    course = Course(
-        title="Migrated",
-        slug=f"migrated-{uuid.uuid4().hex[:8]}",
-        instructor_id=instructor.id,
-        price=Decimal("0"),
-        currency="USD",
-        is_published=True,
-    )
-    db.add(course)
-    db.flush()
-    for position in range(sections):
-        db.add(CourseSection(course_id=course.id, title=f"S{position}", position=position))
-    db.flush()
-    return course
 
 
 def _counts(engine: sa.Engine) -> tuple[int, ...]:
@@ -86,8 +69,8 @@ def _links_become_items(url: str) -> None:
         learner = User(email=f"{uuid.uuid4().hex}@example.com", full_name="L", role="student")
         db.add_all([instructor, learner])
         db.flush()
-        sectioned = _course(db, instructor, sections=2)
-        bare = _course(db, instructor, sections=0)
+        sectioned = bare_course(db, instructor, sections=2)
+        bare = bare_course(db, instructor, sections=0)
         tool = LtiTool(
             name="Old tool",
             client_id=uuid.uuid4().hex,
