@@ -133,6 +133,16 @@ def managed_course_ids(user_id: uuid.UUID, capability: Capability) -> Select[uui
     return select(Course.id).where(or_(Course.instructor_id == user_id, Course.id.in_(staffed)))
 
 
+def course_staff_ids(course_id: Any, capability: Capability) -> Select[uuid.UUID]:
+    """The SQL filter: the ids of the users with `capability` on the course (its owner and
+    its staff in a role that grants it; admins aside), for `User.id.in_(...)`."""
+    owner = select(Course.instructor_id).where(Course.id == course_id)
+    staff = select(CourseStaff.user_id).where(
+        CourseStaff.course_id == course_id, CourseStaff.role.in_(roles_with(capability))
+    )
+    return owner.union(staff)  # type: ignore[return-value]
+
+
 def _teaches_cohorts(user_id: uuid.UUID, course_id: Any) -> ColumnElement[bool]:
     """Whether `user_id` is assigned to cohorts of the course `course_id` (a column)."""
     return (

@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.modules.courses.models import ENROLLED_STATUSES, Course, Enrollment, ItemKind
+from app.modules.courses.access import Capability, course_staff_ids
+from app.modules.courses.models import ENROLLED_STATUSES, Enrollment, ItemKind
 from app.modules.courses.release import shown_to_students
 from app.modules.discussions.models import (
     SEARCH_CONFIG,
@@ -38,15 +39,15 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _about_shown_item(thread: type[DiscussionThread]) -> ColumnElement[bool]:
+def _about_shown_item() -> ColumnElement[bool]:
     """SQL: the thread is about no item, or about one a student may see (a thread about a
     draft, or about an item of an unpublished section, is for the course's managers only)."""
     return or_(
-        thread.item_id.is_(None),
+        DiscussionThread.item_id.is_(None),
         *(
             and_(
-                thread.item_type == kind.value,
-                shown_to_students(ItemKind(kind.value), thread.item_id),
+                DiscussionThread.item_type == kind.value,
+                shown_to_students(ItemKind(kind.value), DiscussionThread.item_id),
             )
             for kind in ItemType
         ),
@@ -54,11 +55,7 @@ def _about_shown_item(thread: type[DiscussionThread]) -> ColumnElement[bool]:
 
 
 def thread_shown_to_students(db: Session, thread_id: uuid.UUID) -> bool:
-    return bool(
-        db.scalar(
-            select(_about_shown_item(DiscussionThread)).where(DiscussionThread.id == thread_id)
-        )
-    )
+    return bool(db.scalar(select(_about_shown_item()).where(DiscussionThread.id == thread_id)))
 
 
 def item_shown_to_students(db: Session, item_type: ItemType, item_id: uuid.UUID) -> bool:
@@ -74,7 +71,7 @@ def threads_query(
     expressions, a LIKE elsewhere)."""
     statement = select(DiscussionThread).where(DiscussionThread.course_id == course_id)
     if not moderator:
-        statement = statement.where(_about_shown_item(DiscussionThread))
+        statement = statement.where(_about_shown_item())
     if q:
         post_visible = [DiscussionPost.thread_id == DiscussionThread.id]
         if not moderator:
@@ -132,19 +129,28 @@ def is_following(db: Session, thread_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     )
 
 
-def _members(course_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
-    """The users of a course: its enrolled students and its instructor."""
-    students = select(Enrollment.student_id).where(
+def _member(course_id: uuid.UUID, *, students: bool) -> ColumnElement[bool]:
+    """SQL: the user takes part in the course's discussions: one of its staff (who read them,
+    `Capability.READ`), or one of its enrolled students when `students`."""
+    staff = User.id.in_(course_staff_ids(course_id, Capability.READ))
+    if not students:
+        return staff
+    enrolled = select(Enrollment.student_id).where(
         Enrollment.course_id == course_id, Enrollment.status.in_(ENROLLED_STATUSES)
     )
-    instructor = select(Course.instructor_id).where(Course.id == course_id)
-    return students.union(instructor)  # type: ignore[return-value]
+    return or_(staff, User.id.in_(enrolled))
 
 
 def followers(
-    db: Session, thread_id: uuid.UUID, course_id: uuid.UUID, *, besides: Collection[uuid.UUID]
+    db: Session,
+    thread_id: uuid.UUID,
+    course_id: uuid.UUID,
+    *,
+    besides: Collection[uuid.UUID],
+    students: bool,
 ) -> Sequence[User]:
-    """The thread's active followers still in the course, except `besides`."""
+    """The thread's active followers still in the course (its students too, when `students`),
+    except `besides`."""
     return db.scalars(
         select(User)
         .join(DiscussionFollower, DiscussionFollower.user_id == User.id)
@@ -152,17 +158,17 @@ def followers(
             DiscussionFollower.thread_id == thread_id,
             User.is_active.is_(True),
             User.id.not_in(besides),
-            User.id.in_(_members(course_id)),
+            _member(course_id, students=students),
         )
         .order_by(User.id)
     ).all()
 
 
 def members_by_handle(
-    db: Session, course_id: uuid.UUID, handles: Collection[str]
+    db: Session, course_id: uuid.UUID, handles: Collection[str], *, students: bool
 ) -> Sequence[User]:
-    """The active course members whose handle (full name without spaces, any case) is one
-    of `handles`."""
+    """The active course members (its students too, when `students`) whose handle (full name
+    without spaces, any case) is one of `handles`."""
     if not handles:
         return []
     return db.scalars(
@@ -170,7 +176,7 @@ def members_by_handle(
         .where(
             func.lower(func.replace(User.full_name, " ", "")).in_([h.lower() for h in handles]),
             User.is_active.is_(True),
-            User.id.in_(_members(course_id)),
+            _member(course_id, students=students),
         )
         .order_by(User.id)
     ).all()

@@ -108,11 +108,13 @@ def _link(thread: DiscussionThread) -> str:
 
 
 def _announce(db: Session, thread: DiscussionThread, post: DiscussionPost, author: User) -> None:
-    """Mentions first (a mentioned follower gets the mention only), then the followers."""
+    """Mentions first (a mentioned follower gets the mention only), then the followers; only
+    the course's staff hear of a thread about an item students cannot see."""
+    students = thread.item_id is None or repository.thread_shown_to_students(db, thread.id)
     handles = set(MENTION.findall(post.body))
     mentioned = [
         user
-        for user in repository.members_by_handle(db, thread.course_id, handles)
+        for user in repository.members_by_handle(db, thread.course_id, handles, students=students)
         if user.id != author.id
     ]
     excerpt = post.body[:280]
@@ -126,7 +128,7 @@ def _announce(db: Session, thread: DiscussionThread, post: DiscussionPost, autho
     skip = {author.id, *(user.id for user in mentioned)}
     notify_many(
         db,
-        repository.followers(db, thread.id, thread.course_id, besides=skip),
+        repository.followers(db, thread.id, thread.course_id, besides=skip, students=students),
         NotificationCategory.DISCUSSION_REPLIES,
         Message(title=f"{author.full_name} replied in {thread.title}", body=excerpt,
                 url=_link(thread)),

@@ -14,6 +14,7 @@ from app.core.database import session_scope
 from app.modules.discussions.models import DiscussionPost, DiscussionThread
 from app.modules.notifications.models import Notification
 from tests.modules.announcements.factories import Classroom, create_classroom
+from tests.modules.courses.staff_factories import add_staff
 
 
 @pytest.fixture
@@ -174,6 +175,34 @@ def test_followers_and_mentions_are_notified_but_not_for_their_own_posts(
     _reply(client, room, thread, room.student_b, auth_headers, body="More")
     assert len(_inbox(room.student_plain)) == 1
     assert len(_inbox(room.student_a)) == 2
+
+
+def test_course_staff_hear_of_posts_and_students_not_of_threads_they_cannot_see(
+    client: TestClient, room: Classroom, auth_headers: Any, make_user: Any
+) -> None:
+    assistant = make_user(role="instructor", full_name="Emmy Noether")
+    add_staff(room.course.id, assistant, "teaching_assistant")
+    thread = _thread(client, room, room.student_a, auth_headers, title="Rings")
+    assert client.put(_url(room, f"/{thread['id']}/follow"),
+                      headers=auth_headers(assistant)).status_code == 200  # fmt: skip
+    _reply(client, room, thread, room.student_b, auth_headers, body="Ask @EmmyNoether")
+    # The assistant reads the course's discussions, so is mentioned (and not told twice).
+    assert _inbox(assistant) == [("mentions", "Grace Hopper mentioned you in Rings")]
+
+    teacher = auth_headers(room.author)
+    sections = f"/api/v1/courses/{room.course.id}/sections"
+    hidden = client.post(sections, json={"title": "Later"}, headers=teacher).json()["id"]
+    lesson = str(room.course.lesson_ids[-1])
+    items = {"items": [{"kind": "lesson", "id": lesson}]}
+    assert client.put(f"{sections}/{hidden}/items", json=items, headers=teacher).status_code == 200
+    secret = _thread(client, room, room.author, auth_headers, title="Exam plan",
+                     item_type="lesson", item_id=lesson)  # fmt: skip
+    client.put(_url(room, f"/{secret['id']}/follow"), headers=auth_headers(assistant))
+    _reply(client, room, secret, room.author, auth_headers,
+           body="@AlanTuring @EmmyNoether see the plan")  # fmt: skip
+    # A student cannot open the thread, so is not sent to it.
+    assert [title for _, title in _inbox(room.student_a)] == ["Grace Hopper replied in Rings"]
+    assert ("mentions", "Ada Lovelace mentioned you in Exam plan") in _inbox(assistant)
 
 
 def test_size_and_item_rules(
