@@ -205,10 +205,11 @@ def enrollment_grades(db: Session, *, enrollment_id: uuid.UUID, user: User) -> E
     enrollment = db.get(Enrollment, enrollment_id)
     if enrollment is None:
         raise NotFound("Enrollment not found", code="enrollment_not_found")
-    grader = courses_access.grades_student(
+    own = enrollment.student_id == user.id
+    grader = not own and courses_access.grades_student(
         db, course_id=enrollment.course_id, user=user, student_id=enrollment.student_id
     )
-    if not (grader or enrollment.student_id == user.id):
+    if not (grader or own):
         raise NotFound("Enrollment not found", code="enrollment_not_found")
     columns = _columns(db, enrollment.course_id)
     grades = _grades_for(db, enrollment.course_id, [enrollment.id])

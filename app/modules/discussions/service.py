@@ -89,7 +89,11 @@ def _thread(
     if (
         thread is None
         or thread.course_id != course_id
-        or (not who.moderator and not repository.thread_shown_to_students(db, thread.id))
+        or (
+            not who.moderator
+            and thread.item_id is not None
+            and not repository.thread_shown_to_students(db, thread.id)
+        )
     ):
         raise ThreadNotFound("Thread not found")
     return thread
