@@ -281,10 +281,14 @@ def update_section(
     )
     section = _section_of(db, course, section_id)
     fields = data.model_dump(exclude_unset=True, exclude={"prerequisites"})
+    publication_changes = fields.get("is_published", section.is_published) != section.is_published
     for name, value in fields.items():
         setattr(section, name, value)
     _check_window(section)
     db.flush()
+    if publication_changes:
+        # The section's lessons join or leave what every learner's progress counts.
+        changes.lessons_changed(db, course.id)
     if data.prerequisites is not None:
         repository.replace_prerequisites(
             db,

@@ -1,7 +1,8 @@
 """Progress: completing a lesson (and with it the course), the heartbeat of a lesson being
 watched or read, and recounting a course's enrollments when its counted lessons change.
 
-Completion counts only the course's required, published lessons (`release.counts_for_completion`).
+Completion counts only the course's required, published lessons outside unpublished sections
+(`release.visible_to_students`, `release.counts_for_completion`).
 """
 
 from __future__ import annotations

@@ -248,9 +248,11 @@ def progress_rows(db: Session, enrollment_id: uuid.UUID) -> list[LessonProgress]
     )
 
 
-# The lessons a course's progress counts: published, and not optional items of a section.
+# The lessons a course's progress counts: published, not in an unpublished section (what a
+# student cannot see, they cannot complete), and not optional items of a section.
 _COUNTED_LESSON = (
     Lesson.is_published.is_(True),
+    release.visible_to_students(ItemKind.LESSON, Lesson.id),
     release.counts_for_completion(ItemKind.LESSON, Lesson.id),
 )
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.modules.courses.factories import create_course, create_enrollment
-from tests.modules.courses.structure import NOW, lesson_entry, section_of, set_items
+from tests.modules.courses.structure import NOW, lesson_entry, section_of, sections_url, set_items
 
 H = Callable[[Any], dict[str, str]]
 
@@ -103,3 +103,43 @@ def test_my_courses_points_at_the_next_open_item(
     reopened = next_item()
     assert (reopened["id"], reopened["kind"]) == (str(later), "lesson")
     assert reopened["title"]
+
+
+def test_a_lesson_in_an_unpublished_section_is_not_counted_until_it_is_published(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    """A student cannot complete what they cannot see: a hidden section's lessons wait out of
+    the count, and publishing the section recounts every learner."""
+    course = create_course(instructor, lessons=2)
+    enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
+    shown, hidden = course.lesson_ids
+    staff = auth_headers(instructor)
+    created = client.post(
+        sections_url(course), json={"title": "Later", "is_published": False}, headers=staff
+    )
+    assert created.status_code == 201, created.text
+    later = created.json()["id"]
+    answer = set_items(client, course, later, [lesson_entry(hidden)], staff)
+    assert answer.status_code == 200, answer.text
+    assert _enrollment(client, enrollment_id, auth_headers(student))["total_lessons_count"] == 1
+
+    url = f"/api/v1/enrollments/{enrollment_id}/lessons/{shown}/complete"
+    assert client.post(url, headers=auth_headers(student)).status_code == 200
+    done = _enrollment(client, enrollment_id, auth_headers(student))
+    assert (done["status"], float(done["progress_percentage"])) == ("completed", 100.0)
+
+    published = client.patch(
+        f"{sections_url(course)}/{later}", json={"is_published": True}, headers=staff
+    )
+    assert published.status_code == 200, published.text
+    recounted = _enrollment(client, enrollment_id, auth_headers(student))
+    assert (recounted["total_lessons_count"], float(recounted["progress_percentage"])) == (
+        2,
+        50.0,
+    )
+
+    hidden_again = client.patch(
+        f"{sections_url(course)}/{later}", json={"is_published": False}, headers=staff
+    )
+    assert hidden_again.status_code == 200, hidden_again.text
+    assert _enrollment(client, enrollment_id, auth_headers(student))["total_lessons_count"] == 1
