@@ -17,7 +17,14 @@ from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl
 
-from pydantic import AfterValidator, BaseModel, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 from starlette.requests import Request
@@ -103,8 +110,13 @@ def _coerced_to_bool(annotation: Any) -> tuple[type, ...]:
 
 
 class RequestModel(BaseModel):
-    """Base of every request body schema. A boolean field takes JSON `true` or `false` only:
-    pydantic would otherwise read 0, 1, "yes" or "off" as a boolean."""
+    """Base of every request body schema. A field the schema does not name is refused (422
+    `extra_forbidden`), so a misspelt or read-only field is never silently dropped; a body
+    defined by an outside standard with extension points opts out (`extra="ignore"`). A
+    boolean field takes JSON `true` or `false` only: pydantic would otherwise read 0, 1, "yes"
+    or "off" as a boolean."""
+
+    model_config = ConfigDict(extra="forbid")
 
     _coercions: ClassVar[dict[str, tuple[type, ...]]] = {}
 

@@ -1,6 +1,7 @@
 """Input the databases would refuse (or the embedded one would silently store) is refused
 at the edge with a 422 naming the field: out-of-range pages, NUL characters, non-boolean
-values for boolean fields. These run on PostgreSQL in the services pass."""
+values for boolean fields, fields a body does not name. These run on PostgreSQL in the
+services pass."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.core.database import session_scope
 from app.core.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from app.core.validation import RequestModel
 from app.main import create_app
-from app.modules.courses.models import Lesson
+from app.modules.courses.models import Course, Lesson
 from app.modules.users.models import User
 from tests.core.routes import routes_in_match_order
 from tests.modules.courses.factories import create_course, create_enrollment
@@ -206,6 +207,41 @@ def test_json_booleans_are_accepted(client: TestClient, student: Any, auth_heade
     assert response.status_code in (200, 204), response.text
 
 
+def _course_title(course_id: Any) -> str:
+    with session_scope() as session:
+        return session.get_one(Course, course_id).title
+
+
+def test_a_field_the_body_does_not_name_is_refused_and_nothing_changes(
+    client: TestClient, instructor: Any, auth_headers: Any
+) -> None:
+    """A misspelt or read-only field is refused at its position rather than dropped, so a
+    client never believes it changed what it did not."""
+    course = create_course(instructor, lessons=0)
+    headers = auth_headers(instructor)
+    before = _course_title(course.id)
+    patched = client.patch(
+        f"{API}/courses/{course.id}",
+        json={"title": "Renamed", "is_published": True},
+        headers=headers,
+    )
+    assert _errors(patched) == [(["body", "is_published"], "extra_forbidden")]
+    assert _course_title(course.id) == before
+    quiz = client.post(f"{API}/courses/{course.id}/quizzes", json={"title": "Q"}, headers=headers)
+    assert quiz.status_code == 201, quiz.text
+    question = client.post(
+        f"{API}/courses/{course.id}/quizzes/{quiz.json()['id']}/questions",
+        json={
+            "question_text": "Pick",
+            "question_type": "multiple_choice",
+            "options": [{"id": "a", "text": "ok", "correct": True}, {"id": "b", "text": "b"}],
+            "correct_answer": "a",
+        },
+        headers=headers,
+    )
+    assert _errors(question) == [(["body", "options", "0", "correct"], "extra_forbidden")]
+
+
 def _models(annotation: Any) -> set[type[BaseModel]]:
     found: set[type[BaseModel]] = set()
     for argument in typing.get_args(annotation):
@@ -218,8 +254,8 @@ def _models(annotation: Any) -> set[type[BaseModel]]:
 
 
 def test_every_request_body_model_is_a_request_model() -> None:
-    """The strict-boolean rule lives in the shared base: every body (and every model nested
-    in one) must derive from it."""
+    """The strict-boolean and unknown-field rules live in the shared base: every body (and
+    every model nested in one) must derive from it."""
 
     def dependants(dependant: Any) -> Any:
         yield dependant
@@ -235,3 +271,7 @@ def test_every_request_body_model_is_a_request_model() -> None:
                 models |= _models(param.field_info.annotation)
     assert len(models) > 30
     assert sorted(m.__name__ for m in models if not issubclass(m, RequestModel)) == []
+    # Only bodies a standard lets carry extension properties accept unknown fields.
+    lenient = {m for m in models if m.model_config.get("extra") != "forbid"}
+    assert sorted(m.__name__ for m in lenient) == ["LineItemBody", "ScoreBody"]
+    assert all(m.__module__ == "app.modules.lti.ags_schemas" for m in lenient)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Response
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from app.core.dependencies import DbSession
 from app.core.errors import problem
@@ -17,8 +17,6 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class FirebaseSignIn(RequestModel):
-    model_config = ConfigDict(extra="forbid")
-
     id_token: str = Field(min_length=1, max_length=4096, description="Firebase ID token (JWT)")
 
 

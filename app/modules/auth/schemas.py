@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.core.permissions import Role
 from app.core.validation import Email, RequestModel
@@ -15,11 +15,7 @@ from app.modules.users.schemas import NewPassword, UserRead
 _PASSWORD = Field(min_length=1, max_length=200)
 
 
-class _Request(RequestModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RegisterRequest(_Request):
+class RegisterRequest(RequestModel):
     email: Email
     password: NewPassword
     full_name: str = Field(min_length=1, max_length=200)
@@ -36,7 +32,7 @@ class RegisterRequest(_Request):
     )
 
 
-class LoginRequest(_Request):
+class LoginRequest(RequestModel):
     email: Email
     password: str = _PASSWORD
 
@@ -68,14 +64,14 @@ class RegisterResponse(BaseModel):
     )
 
 
-class MFALoginRequest(_Request):
+class MFALoginRequest(RequestModel):
     mfa_token: str = Field(min_length=1, max_length=2000)
     code: str = Field(
         min_length=6, max_length=32, description="6-digit authenticator code or a recovery code"
     )
 
 
-class RefreshRequest(_Request):
+class RefreshRequest(RequestModel):
     refresh_token: str | None = Field(
         default=None, max_length=2000, description="Omit in cookie mode: the cookie is used"
     )
@@ -85,16 +81,16 @@ class LogoutRequest(RefreshRequest):
     everywhere: bool = Field(default=False, description="End every session of the account")
 
 
-class EmailRequest(_Request):
+class EmailRequest(RequestModel):
     email: Email
 
 
-class ResetPasswordRequest(_Request):
+class ResetPasswordRequest(RequestModel):
     token: str = Field(min_length=1, max_length=200)
     new_password: NewPassword
 
 
-class TokenConfirmRequest(_Request):
+class TokenConfirmRequest(RequestModel):
     token: str = Field(min_length=1, max_length=200)
 
 
@@ -104,11 +100,11 @@ class MFASetupResponse(BaseModel):
     qr_code: str = Field(description="SVG data URI of the otpauth:// QR code")
 
 
-class MFACodeRequest(_Request):
+class MFACodeRequest(RequestModel):
     code: str = Field(min_length=6, max_length=10, pattern=r"^\s*\d{6}\s*$")
 
 
-class MFADisableRequest(_Request):
+class MFADisableRequest(RequestModel):
     password: str = _PASSWORD
     code: str = Field(min_length=6, max_length=32)
 

@@ -32,14 +32,10 @@ def _currency(value: str) -> str:
 class PaymentIntentCreate(RequestModel):
     """Only the course: amount and currency always come from the course on the server."""
 
-    model_config = ConfigDict(extra="forbid")
-
     course_id: uuid.UUID
 
 
 class SubscriptionCreate(RequestModel):
-    model_config = ConfigDict(extra="forbid")
-
     plan_id: uuid.UUID
 
 

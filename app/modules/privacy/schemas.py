@@ -28,8 +28,6 @@ class ExportRead(BaseModel):
 
 
 class ErasureRequest(RequestModel):
-    model_config = ConfigDict(extra="forbid")
-
     reason: str = Field(
         min_length=3,
         max_length=2000,

@@ -74,8 +74,6 @@ class ProfileUpdate(PartialUpdate):
 
     nullable = frozenset({"avatar_url", "bio"})
 
-    model_config = ConfigDict(extra="forbid")
-
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     avatar_url: WebUrl = Field(default=None, max_length=1000)
     bio: str | None = Field(default=None, max_length=5000)
@@ -90,8 +88,6 @@ class UserAdminUpdate(ProfileUpdate):
 
 
 class UserCreate(RequestModel):
-    model_config = ConfigDict(extra="forbid")
-
     email: Email
     password: NewPassword
     full_name: str = Field(min_length=1, max_length=200)
