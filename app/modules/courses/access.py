@@ -59,7 +59,7 @@ CAPABILITIES: dict[CourseRole, frozenset[Capability]] = {
 
 _DENIED = {
     Capability.READ: "Only the course's staff or an admin can do this",
-    Capability.GRADE: "Only the course's staff or an admin can grade this course",
+    Capability.GRADE: "Only the course's staff or an admin can do this",
     Capability.CONTENT: "Only the course's owner, its instructors or an admin can do this",
     Capability.ENROLLMENTS: "Only the course's owner, its instructors or an admin can do this",
     Capability.OWNERSHIP: "Only the course's owner or an admin can do this",

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.pagination import PageParams, paginate
 from app.modules.privacy.models import DataExport, Erasure
 
 
@@ -14,8 +15,16 @@ def get_export(session: Session, export_id: uuid.UUID) -> DataExport | None:
     return session.get(DataExport, export_id)
 
 
-def exports_of(session: Session, user_id: uuid.UUID) -> list[DataExport]:
-    return list(session.scalars(select(DataExport).where(DataExport.user_id == user_id)))
+def exports_page(
+    session: Session, user_id: uuid.UUID, params: PageParams
+) -> tuple[list[DataExport], int]:
+    """One page of a person's exports, newest first."""
+    statement = (
+        select(DataExport)
+        .where(DataExport.user_id == user_id)
+        .order_by(DataExport.created_at.desc(), DataExport.id.desc())
+    )
+    return paginate(session, statement, params)
 
 
 def erasure_of(session: Session, user_id: uuid.UUID) -> Erasure | None:

@@ -1,4 +1,4 @@
-"""`/users/.../export`, `/users/.../exports/...` and `/users/{id}/erase`: a person's data
+"""`/users/.../export`, `/users/.../exports[/...]` and `/users/{id}/erase`: a person's data
 export, and erasure. They live here rather than in the users module because they read every
 module's tables; the paths stay under `/users`."""
 
@@ -10,6 +10,7 @@ from fastapi import status
 
 from app.core.dependencies import DbSession
 from app.core.errors import problem
+from app.core.pagination import Page, PageParams, Pagination
 from app.core.routing import APIRouter
 from app.modules.privacy import service
 from app.modules.privacy.schemas import ErasureRead, ErasureRequest, ExportRead
@@ -33,6 +34,17 @@ def export_me(db: DbSession, user: CurrentUser) -> ExportRead:
     return _read(service.start_export(db, user_id=user.id, requested_by=user))
 
 
+def _page(views: list[service.ExportView], total: int, params: PageParams) -> Page[ExportRead]:
+    return Page[ExportRead].build([_read(view) for view in views], total, params)
+
+
+@router.get("/me/exports", response_model=Page[ExportRead])
+def list_my_exports(db: DbSession, user: CurrentUser, params: Pagination) -> Page[ExportRead]:
+    """My exports, newest first; a ready one comes with a fresh signed download link."""
+    views, total = service.list_exports(db, user_id=user.id, viewer=user, params=params)
+    return _page(views, total, params)
+
+
 @router.get(
     "/me/exports/{export_id}",
     response_model=ExportRead,
@@ -52,6 +64,19 @@ def read_my_export(export_id: uuid.UUID, db: DbSession, user: CurrentUser) -> Ex
 def export_user(user_id: uuid.UUID, db: DbSession, admin: AdminUser) -> ExportRead:
     """Start an export of any account's data (admin)."""
     return _read(service.start_export(db, user_id=user_id, requested_by=admin))
+
+
+@router.get(
+    "/{user_id}/exports",
+    response_model=Page[ExportRead],
+    responses=problem(404, "No such user"),
+)
+def list_user_exports(
+    user_id: uuid.UUID, db: DbSession, admin: AdminUser, params: Pagination
+) -> Page[ExportRead]:
+    """An account's exports, newest first, with fresh download links for ready ones (admin)."""
+    views, total = service.list_exports(db, user_id=user_id, viewer=admin, params=params)
+    return _page(views, total, params)
 
 
 @router.get(

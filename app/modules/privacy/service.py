@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.database import session_scope, utcnow
 from app.core.errors import BusinessRuleViolation, NotFound
+from app.core.pagination import PageParams
 from app.core.permissions import Role
 from app.core.storage import get_storage
 from app.core.tasks import defer
@@ -60,6 +61,20 @@ def get_export(
     allowed = viewer.role == Role.ADMIN.value or viewer.id == user_id
     if export is None or export.user_id != user_id or not allowed:
         raise ExportNotFound("Export not found")
+    return _view(export)
+
+
+def list_exports(
+    db: Session, *, user_id: uuid.UUID, viewer: User, params: PageParams
+) -> tuple[list[ExportView], int]:
+    """One page of `user_id`'s exports as `viewer` may see them (the person, or an admin: 404
+    for an account they cannot see), newest first, each ready one with a fresh signed link."""
+    subject = users_service.get_visible_user(db, viewer=viewer, user_id=user_id)
+    exports, total = repository.exports_page(db, subject.id, params)
+    return [_view(export) for export in exports], total
+
+
+def _view(export: DataExport) -> ExportView:
     if export.status != ExportStatus.READY.value or export.storage_key is None:
         return ExportView(export, None, None)
     seconds = get_settings().DATA_EXPORT_LINK_EXPIRE_MINUTES * 60

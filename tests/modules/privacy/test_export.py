@@ -145,3 +145,29 @@ def test_a_forged_download_link_is_refused(client: Any, learner: Learner) -> Non
     path = urlsplit(url).path
     forged = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
     assert client.get(forged).status_code == 403
+
+
+def test_my_exports_are_listed_newest_first_and_to_me_only(
+    client: Any, learner: Learner, make_user: Any, auth_headers: Any, admin: Any
+) -> None:
+    first = _ready(client, "/api/v1/users/me/export", learner.headers)
+    second = _ready(client, "/api/v1/users/me/export", learner.headers)
+    page = client.get("/api/v1/users/me/exports?page_size=1", headers=learner.headers)
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert (body["total"], body["pages"], len(body["items"])) == (2, 2, 1)
+    [newest] = body["items"]
+    assert newest["id"] == second["id"] and newest["download_url"] is not None
+    older = client.get("/api/v1/users/me/exports?page=2&page_size=1", headers=learner.headers)
+    assert [item["id"] for item in older.json()["items"]] == [first["id"]]
+    # Another person sees none of them, and cannot list the learner's under their id.
+    other = auth_headers(make_user())
+    assert client.get("/api/v1/users/me/exports", headers=other).json()["total"] == 0
+    path = f"/api/v1/users/{learner.user.id}/exports"
+    assert client.get(path, headers=other).status_code == 403
+    assert client.get("/api/v1/users/me/exports").status_code == 401
+    # An admin lists them under the person's id; an unknown account is a 404.
+    listed = client.get(path, headers=auth_headers(admin)).json()
+    assert [item["id"] for item in listed["items"]] == [second["id"], first["id"]]
+    missing = "/api/v1/users/00000000-0000-4000-8000-000000000000/exports"
+    assert client.get(missing, headers=auth_headers(admin)).status_code == 404
