@@ -135,24 +135,30 @@ def test_nul_in_a_body_field_is_refused_and_nothing_is_written(
     assert fine.json()["content"] == "\\u0000"
 
 
-def test_nul_in_a_nested_body_value_names_its_position(
-    client: TestClient, instructor: Any, auth_headers: Any
-) -> None:
-    course = create_course(instructor, lessons=0)
-    quiz = client.post(
-        f"{API}/courses/{course.id}/quizzes", json={"title": "Q"}, headers=auth_headers(instructor)
-    )
+def _post_choice_question(
+    client: TestClient, course: Any, headers: dict[str, str], options: list[dict[str, Any]]
+) -> Any:
+    """Create a quiz in `course` and post a multiple-choice question with `options` to it."""
+    quiz = client.post(f"{API}/courses/{course.id}/quizzes", json={"title": "Q"}, headers=headers)
     assert quiz.status_code == 201, quiz.text
-    response = client.post(
+    return client.post(
         f"{API}/courses/{course.id}/quizzes/{quiz.json()['id']}/questions",
         json={
             "question_text": "Pick",
             "question_type": "multiple_choice",
-            "options": [{"id": "a", "text": "ok"}, {"id": "b", "text": "b\u0000"}],
+            "options": options,
             "correct_answer": "a",
         },
-        headers=auth_headers(instructor),
+        headers=headers,
     )
+
+
+def test_nul_in_a_nested_body_value_names_its_position(
+    client: TestClient, instructor: Any, auth_headers: Any
+) -> None:
+    course = create_course(instructor, lessons=0)
+    options = [{"id": "a", "text": "ok"}, {"id": "b", "text": "b\u0000"}]
+    response = _post_choice_question(client, course, auth_headers(instructor), options)
     assert _errors(response) == [(["body", "options", "1", "text"], "string_contains_nul")]
 
 
@@ -227,18 +233,8 @@ def test_a_field_the_body_does_not_name_is_refused_and_nothing_changes(
     )
     assert _errors(patched) == [(["body", "is_published"], "extra_forbidden")]
     assert _course_title(course.id) == before
-    quiz = client.post(f"{API}/courses/{course.id}/quizzes", json={"title": "Q"}, headers=headers)
-    assert quiz.status_code == 201, quiz.text
-    question = client.post(
-        f"{API}/courses/{course.id}/quizzes/{quiz.json()['id']}/questions",
-        json={
-            "question_text": "Pick",
-            "question_type": "multiple_choice",
-            "options": [{"id": "a", "text": "ok", "correct": True}, {"id": "b", "text": "b"}],
-            "correct_answer": "a",
-        },
-        headers=headers,
-    )
+    options = [{"id": "a", "text": "ok", "correct": True}, {"id": "b", "text": "b"}]
+    question = _post_choice_question(client, course, headers, options)
     assert _errors(question) == [(["body", "options", "0", "correct"], "extra_forbidden")]
 
 
