@@ -81,6 +81,24 @@ def delete_event(db: Session, *, gateway: str, event_id: str) -> None:
     )
 
 
+def retake_stale_event(
+    db: Session, *, gateway: str, event_id: str, older_than: datetime, now: datetime
+) -> bool:
+    """Renew the event `event_id` (a claim) if it was recorded before `older_than`; False when
+    it is younger. One conditional UPDATE: of two takers, the second sees the renewed row."""
+    result = db.execute(
+        update(PaymentEvent)
+        .where(
+            PaymentEvent.gateway == gateway,
+            PaymentEvent.event_id == event_id,
+            PaymentEvent.created_at < older_than,
+        )
+        .values(created_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def claim_pending_payments(
     db: Session,
     *,

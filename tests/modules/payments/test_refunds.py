@@ -4,11 +4,15 @@ a refused refund leaves the payment, its access and its audit trail as they were
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.database import session_scope, utcnow
+from app.modules.payments.models import PaymentEvent
+from app.modules.payments.services.refunds import STALE_CLAIM_AGE
 from tests.modules.payments.factories import FakeGateway, create_enrollment, create_payment
 from tests.modules.payments.helpers import (
     count_enrollments,
@@ -112,3 +116,45 @@ def test_a_refused_refund_changes_nothing_and_can_be_retried(
     assert payment_row(str(payment.id)).metadata_["refund_id"] == "re_1"
     assert count_enrollments(student.id, paid_course.id) == 0
     assert [r["path"] for r in stripe.requests] == [REFUNDS, REFUNDS]
+
+
+def _leave_claim(payment: Any, *, age: timedelta) -> None:
+    """The claim a process leaves when it ends between claiming a refund and finishing it,
+    recorded `age` ago (a second call ages the same claim)."""
+    event_id = f"refund:{payment.id}"
+    with session_scope() as db:
+        claim = db.query(PaymentEvent).filter_by(gateway="stripe", event_id=event_id).first()
+        if claim is None:
+            claim = PaymentEvent(
+                payment_id=payment.id,
+                gateway="stripe",
+                event_id=event_id,
+                event_type="refund.requested",
+                source="admin",
+                from_status="completed",
+                note="by a process that ended",
+            )
+            db.add(claim)
+        claim.created_at = utcnow() - age
+
+
+def test_a_claim_left_unfinished_refuses_until_stale_then_is_taken_over(
+    client: Any, bought: Any, admin_headers: dict[str, str], stripe_env: FakeGateway
+) -> None:
+    payment, stripe = bought, stripe_env
+    stripe.routes[("POST", REFUNDS)] = (200, REFUNDED)
+    _leave_claim(payment, age=STALE_CLAIM_AGE - timedelta(minutes=1))
+    refused = _refund(client, payment, admin_headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "refund_in_progress"
+    assert stripe.requests == []
+    assert count_enrollments(payment.user_id, payment.course_id) == 1
+
+    _leave_claim(payment, age=STALE_CLAIM_AGE + timedelta(minutes=1))
+    done = _refund(client, payment, admin_headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "refunded"
+    assert [r["path"] for r in stripe.requests] == [REFUNDS]
+    # The same idempotency key as the first try: Stripe answers with the refund it made.
+    headers = {name.lower(): value for name, value in stripe.requests[0]["headers"].items()}
+    assert headers["idempotency-key"] == f"refund-{payment.id}"
+    assert count_enrollments(payment.user_id, payment.course_id) == 0

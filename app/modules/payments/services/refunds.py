@@ -6,19 +6,26 @@ concurrent requests cannot both refund; the loser is told a refund is under way.
 is committed by the transaction's owner (the route) before `refund_claimed` asks the
 gateway. A refused or failed call releases the claim, leaving the payment as it was (the
 owner commits that release with the refusal); a success is applied after (a no-op if the
-gateway's refund webhook came first)."""
+gateway's refund webhook came first).
+
+A claim older than `STALE_CLAIM_AGE` was left by a process that ended between claiming and
+finishing; a new request takes it over instead of being refused for ever. The gateway may have
+refunded already: Stripe's call carries an idempotency key (the same refund is answered
+again), and a second full refund at MyFatoorah or Paymob is refused by the gateway (the
+refusal releases the claim; the gateway's refund webhook settles the payment)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.database import outside_transaction
+from app.core.database import outside_transaction, utcnow
 from app.core.errors import Conflict, NotFound, ServiceUnavailable
 from app.modules.payments import repository
 from app.modules.payments.gateways import EventKind, GatewayError, get_gateway
@@ -30,6 +37,9 @@ from app.modules.users.models import User
 logger = logging.getLogger("app.payments")
 
 REFUND_REQUESTED = "refund.requested"
+# Far longer than any gateway call lasts: 20 s at MyFatoorah and Paymob; at Stripe 80 s per
+# try, three tries at most.
+STALE_CLAIM_AGE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,19 @@ def claim_refund(db: Session, *, payment_id: uuid.UUID, admin: User, reason: str
                 note=f"by {admin.email}: {reason}",
             )
     except IntegrityError as exc:
-        raise Conflict(
-            "A refund of this payment is already under way", code="refund_in_progress"
-        ) from exc
+        now = utcnow()
+        retaken = repository.retake_stale_event(
+            db,
+            gateway=claim.gateway,
+            event_id=claim.event_id,
+            older_than=now - STALE_CLAIM_AGE,
+            now=now,
+        )
+        if not retaken:
+            raise Conflict(
+                "A refund of this payment is already under way", code="refund_in_progress"
+            ) from exc
+        logger.warning("refund of %s: taking over a claim left unfinished", payment.id)
     return claim
 
 
