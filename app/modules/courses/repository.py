@@ -12,7 +12,15 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, sel
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.core.pagination import PageParams
-from app.modules.courses.models import ENROLLED_STATUSES, Cohort, Course, Enrollment, Lesson
+from app.modules.courses import release
+from app.modules.courses.models import (
+    ENROLLED_STATUSES,
+    Cohort,
+    Course,
+    Enrollment,
+    ItemKind,
+    Lesson,
+)
 from app.modules.courses.schemas import CourseSort
 from app.modules.users.models import User
 
@@ -37,10 +45,18 @@ class CourseWithStats:
     rating_count: int
 
 
+# What a course's lesson count and duration cover: the lessons its students see (published,
+# and not in an unpublished section).
+_SHOWN_LESSON = (
+    Lesson.is_published.is_(True),
+    release.visible_to_students(ItemKind.LESSON, Lesson.id),
+)
+
+
 def _lesson_count() -> ColumnElement[int]:
     return (
         select(func.count(Lesson.id))
-        .where(Lesson.course_id == Course.id, Lesson.is_published.is_(True))
+        .where(Lesson.course_id == Course.id, *_SHOWN_LESSON)
         .correlate(Course)
         .scalar_subquery()
     )
@@ -49,7 +65,7 @@ def _lesson_count() -> ColumnElement[int]:
 def _total_duration() -> ColumnElement[int]:
     return (
         select(func.coalesce(func.sum(Lesson.duration_minutes), 0))
-        .where(Lesson.course_id == Course.id, Lesson.is_published.is_(True))
+        .where(Lesson.course_id == Course.id, *_SHOWN_LESSON)
         .correlate(Course)
         .scalar_subquery()
     )

@@ -69,6 +69,11 @@ def _invalidate_cache(db: Session) -> None:
     after_commit(db, lambda: cache_delete_prefix(CACHE_NAMESPACE))
 
 
+# The counted lessons drive the courses' lesson count and duration, from whichever path
+# changes them (lessons here, a section's items or publication in `sections`).
+changes.on_published_lessons_changed(lambda db, _course_id: _invalidate_cache(db))
+
+
 # --- slugs -------------------------------------------------------------------------------
 
 
@@ -360,12 +365,6 @@ def read_lesson(db: Session, *, lesson_id: uuid.UUID, user: User | None) -> Less
     return _lesson_read(open_lesson(db, lesson_id=lesson_id, user=user), content_available=True)
 
 
-def _lessons_changed(db: Session, course_id: uuid.UUID) -> None:
-    # The published lesson set drives every enrollment's totals and the course aggregates.
-    changes.lessons_changed(db, course_id)
-    _invalidate_cache(db)
-
-
 def create_lesson(
     db: Session, *, course_id: uuid.UUID, user: User, data: LessonCreate
 ) -> LessonRead:
@@ -389,7 +388,7 @@ def create_lesson(
         target_id=lesson.id,
         section_id=data.section_id,
     )
-    _lessons_changed(db, course.id)
+    changes.lessons_changed(db, course.id)
     return _lesson_read(lesson, content_available=True)
 
 
@@ -401,7 +400,7 @@ def update_lesson(
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(lesson, name, value)
     db.flush()
-    _lessons_changed(db, lesson.course_id)
+    changes.lessons_changed(db, lesson.course_id)
     return _lesson_read(lesson, content_available=True)
 
 
@@ -422,7 +421,7 @@ def delete_lesson(db: Session, *, lesson_id: uuid.UUID, user: User) -> None:
     db.delete(lesson)
     db.flush()
     repository.set_lesson_order(db, course.id, repository.lesson_ids_in_order(db, course.id))
-    _lessons_changed(db, course.id)
+    changes.lessons_changed(db, course.id)
 
 
 def reorder_lessons(

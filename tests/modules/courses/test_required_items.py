@@ -21,6 +21,12 @@ def _enrollment(client: TestClient, enrollment_id: Any, headers: dict[str, str])
     return answer.json()
 
 
+def _catalogue_lesson_count(client: TestClient, course: Any) -> int:
+    answer = client.get(f"/api/v1/courses/{course.id}")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["lesson_count"])
+
+
 def test_an_optional_lesson_does_not_hold_back_completion(
     client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
 ) -> None:
@@ -109,7 +115,8 @@ def test_a_lesson_in_an_unpublished_section_is_not_counted_until_it_is_published
     client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
 ) -> None:
     """A student cannot complete what they cannot see: a hidden section's lessons wait out of
-    the count, and publishing the section recounts every learner."""
+    the count (and out of the catalogue's), and publishing the section recounts every
+    learner."""
     course = create_course(instructor, lessons=2)
     enrollment_id = create_enrollment(student, course, enrolled_at=NOW)
     shown, hidden = course.lesson_ids
@@ -119,9 +126,12 @@ def test_a_lesson_in_an_unpublished_section_is_not_counted_until_it_is_published
     )
     assert created.status_code == 201, created.text
     later = created.json()["id"]
+    # The catalogue, read anonymously (and so from its cache), counts what students see.
+    assert _catalogue_lesson_count(client, course) == 2
     answer = set_items(client, course, later, [lesson_entry(hidden)], staff)
     assert answer.status_code == 200, answer.text
     assert _enrollment(client, enrollment_id, auth_headers(student))["total_lessons_count"] == 1
+    assert _catalogue_lesson_count(client, course) == 1
 
     url = f"/api/v1/enrollments/{enrollment_id}/lessons/{shown}/complete"
     assert client.post(url, headers=auth_headers(student)).status_code == 200
@@ -132,6 +142,7 @@ def test_a_lesson_in_an_unpublished_section_is_not_counted_until_it_is_published
         f"{sections_url(course)}/{later}", json={"is_published": True}, headers=staff
     )
     assert published.status_code == 200, published.text
+    assert _catalogue_lesson_count(client, course) == 2
     recounted = _enrollment(client, enrollment_id, auth_headers(student))
     assert (recounted["total_lessons_count"], float(recounted["progress_percentage"])) == (
         2,
