@@ -7,7 +7,7 @@ Needs the `bench` extra (`make bench` installs it: SQLAlchemy's asyncio extensio
 greenlet). The database named in the URL is dropped and recreated, migrated and seeded with
 a small learning dataset. The progress heartbeat's real statement (the credit, the touch and
 the progress upsert, with the whole release rule) is then run one call after another from an
-event loop, on random enrollments, along four paths:
+event loop, on random enrollments, along these paths:
 
 - the single-statement path the heartbeat route takes (`record_heartbeat`: psycopg's async
   driver, autocommit, SQL compiled once);
@@ -17,7 +17,13 @@ event loop, on random enrollments, along four paths:
 - that connection's psycopg driver connection, with the single-statement path's own cursor
   and SQL (what is left of SQLAlchemy is its pool);
 - a synchronous `Session` per call in a worker thread, committed, as a sync endpoint's
-  request session runs it.
+  request session runs it;
+- the best synchronous shape for a statement that is its own transaction: the request's
+  `Session` in a worker thread, its connection in autocommit, the single-statement path's
+  cursor and SQL; then the same with one layer taken away at a time (the `Session`,
+  SQLAlchemy's pool, the thread hop), which says what each layer costs. The last (a plain
+  psycopg connection on the event loop) blocks the loop while the server works: a floor,
+  not a shape a route could take.
 
 It prints the CPU this process spent per statement (what the API worker pays, the database
 server's own work excluded) and the wall time per call. The difference to the first path,
@@ -31,6 +37,7 @@ import argparse
 import asyncio
 import os
 import random
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -43,9 +50,11 @@ from bench.learning_load import prepare_server
 Call = Callable[[], Awaitable[Any]]
 
 
-async def _measure(name: str, call: Call, calls: int) -> tuple[str, float, float]:
-    for _ in range(max(100, calls // 10)):  # warm caches, pools and prepared statements
-        await call()
+ROUNDS = 5
+
+
+async def _measure(name: str, call: Call, calls: int) -> tuple[float, float]:
+    """CPU and wall microseconds per call over `calls` calls."""
     written = 0
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(calls):
@@ -55,11 +64,28 @@ async def _measure(name: str, call: Call, calls: int) -> tuple[str, float, float
     # A path whose statement matched nothing would measure less work, not the heartbeat.
     if written != calls:
         raise SystemExit(f"{name}: {calls - written} of {calls} heartbeats wrote nothing")
-    return name, cpu_us, wall_us
+    return cpu_us, wall_us
+
+
+async def _compare(paths: list[tuple[str, Call]], calls: int) -> list[tuple[str, float, float]]:
+    """Each path warmed, then measured in `ROUNDS` rounds taken in turn with the others, so
+    the database's own drift (autovacuum, a growing table) reaches every path alike; the
+    median round of each is kept."""
+    for name, call in paths:  # caches, pools and prepared statements
+        await _measure(name, call, max(100, calls // 10))
+    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name, _call in paths}
+    for _ in range(ROUNDS):
+        for name, call in paths:
+            rounds[name].append(await _measure(name, call, max(1, calls // ROUNDS)))
+    return [
+        (name, statistics.median(c for c, _w in runs), statistics.median(w for _c, w in runs))
+        for name, runs in rounds.items()
+    ]
 
 
 async def _run(database_url: str, calls: int) -> list[tuple[str, float, float]]:
-    from psycopg import AsyncRawCursor
+    import psycopg
+    from psycopg import AsyncRawCursor, RawCursor
     from psycopg.rows import dict_row
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
     from sqlalchemy.orm import Session
@@ -151,16 +177,56 @@ async def _run(database_url: str, calls: int) -> list[tuple[str, float, float]]:
         touch, values = arguments()
         return await run_in_threadpool(sync_call, {**defaults, **touch, **values})
 
+    # The synchronous shapes again, one layer at a time, with the single-statement path's own
+    # cursor and SQL: what the request's session, SQLAlchemy's pool and the thread hop each add.
+    def raw_execute(driver_connection: Any, values: list[Any]) -> Any:
+        cursor = RawCursor(driver_connection, row_factory=dict_row)
+        cursor.execute(native.text, values)
+        return cursor.fetchall()
+
+    def session_autocommit_call(values: list[Any]) -> Any:
+        with Session(get_engine()) as session:
+            connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            rows = raw_execute(connection.connection.driver_connection, values)
+            session.commit()
+            return rows
+
+    def engine_autocommit_call(values: list[Any]) -> Any:
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return raw_execute(connection.connection.driver_connection, values)
+
+    # A connection of psycopg's own, outside any pool.
+    plain = psycopg.connect(
+        get_engine().url.set(drivername="postgresql").render_as_string(hide_password=False),
+        autocommit=True,
+    )
+
+    def in_thread(call: Callable[[list[Any]], Any]) -> Call:
+        async def run() -> Any:
+            touch, values = arguments()
+            return await run_in_threadpool(call, native.arguments({**touch, **values}))
+
+        return run
+
+    async def plain_on_loop() -> Any:
+        touch, values = arguments()
+        return raw_execute(plain, native.arguments({**touch, **values}))
+
     paths: list[tuple[str, Call]] = [
         ("single statement (the route today)", single_statement),
         ("AsyncSession per call, committed", async_session),
         ("async engine, autocommit, no session", async_connection),
         ("async engine's pool, the driver's cursor", async_engine_raw_cursor),
         ("sync Session per call in a thread", sync_session_in_thread),
+        ("sync Session, autocommit, driver's cursor", in_thread(session_autocommit_call)),
+        ("  the same without the Session", in_thread(engine_autocommit_call)),
+        ("  the same without SQLAlchemy's pool", in_thread(lambda v: raw_execute(plain, v))),
+        ("  the same on the loop (blocks it)", plain_on_loop),
     ]
     try:
-        return [await _measure(name, call, calls) for name, call in paths]
+        return await _compare(paths, calls)
     finally:
+        plain.close()
         await async_engine.dispose()
         await close_async_pool()
 
@@ -178,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(_run(database_url, args.calls))
     get_engine().dispose()
     baseline = results[0][1]
-    print(f"{args.calls} heartbeat statements per path, one after another")
+    print(
+        f"{args.calls} heartbeat statements per path, one after another, in {ROUNDS} rounds"
+        " taken in turn (median round)"
+    )
     print(f"{'path':40s} {'CPU us/stmt':>12s} {'vs today':>9s} {'wall us/call':>13s}")
     for name, cpu_us, wall_us in results:
         print(f"{name:40s} {cpu_us:12.0f} {cpu_us - baseline:+9.0f} {wall_us:13.0f}")
