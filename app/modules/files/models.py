@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base, Timestamps, UUIDPrimaryKey
@@ -15,6 +15,8 @@ class UploadedFile(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         # "My files", newest first.
         Index("ix_uploaded_files_uploader_created_at", "uploader_id", "created_at"),
+        # A public file is served to anyone unchecked; a lesson's file follows its release rule.
+        CheckConstraint("lesson_id IS NULL OR NOT is_public", name="lesson_file_not_public"),
     )
 
     # As the client named it (sanitized); shown to people and used in Content-Disposition.

@@ -74,7 +74,11 @@ def _serve(record: UploadedFile) -> Response:
     response_model=FileRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem(400, "The file is empty, or the folder name is invalid")
-    | problem(422, "Invalid input, or the lesson is not of `course_id` (`lesson_not_in_course`)")
+    | problem(
+        422,
+        "Invalid input, the lesson is not of `course_id` (`lesson_not_in_course`), or a"
+        " lesson's file asked to be public (`public_lesson_file`)",
+    )
     | problem(413, "The file is larger than the upload limit")
     | problem(404, "The course or the lesson does not exist")
     | problem(415, "The file's type is not accepted, or its content does not match its name")
@@ -88,7 +92,10 @@ def upload(
     course_id: Annotated[uuid.UUID | None, Form()] = None,
     lesson_id: Annotated[
         uuid.UUID | None,
-        Form(description="Attach to a lesson: downloads follow the lesson's release rule"),
+        Form(
+            description="Attach to a lesson: downloads follow the lesson's release rule (such a"
+            " file cannot be public)"
+        ),
     ] = None,
     is_public: Annotated[bool, Form()] = False,
 ) -> FileRead:

@@ -148,6 +148,12 @@ def upload_file(
     check_extension(extension, settings.ALLOWED_UPLOAD_EXTENSIONS)
     folder_name = normalize_folder(folder)
     if lesson_id is not None:
+        if is_public:
+            raise BusinessRuleViolation(
+                "A lesson's file cannot be public: its downloads follow the lesson's release"
+                " rule (upload it without is_public, or without lesson_id)",
+                code="public_lesson_file",
+            )
         course_id = _lesson_course(db, lesson_id=lesson_id, course_id=course_id)
     if course_id is not None:
         # Course materials are published by the course's owner (or an admin) only.

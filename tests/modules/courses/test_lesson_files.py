@@ -4,11 +4,14 @@ reasons (clock set by the test)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 
 from app.core.database import session_scope
 from app.modules.files.models import UploadedFile
@@ -146,3 +149,33 @@ def test_attaching_a_file_to_a_lesson_checks_the_lesson(
     assert foreign.status_code in (403, 404), foreign.text
     with session_scope() as db:
         assert db.query(UploadedFile).count() == 0
+
+
+def test_a_lessons_file_cannot_be_public(
+    client: TestClient, instructor: Any, student: Any, auth_headers: H, clock: Any
+) -> None:
+    course = create_course(instructor, lessons=1)
+    create_enrollment(student, course, enrolled_at=NOW)
+    [lesson_id] = course.lesson_ids
+    later = (NOW + timedelta(days=2)).isoformat()
+    h = auth_headers(instructor)
+    items = [lesson_entry(lesson_id, available_from=later)]
+    assert set_items(client, course, section_of(course.id), items, h).status_code == 200
+
+    # Public files are served to anyone unchecked, which would open a locked lesson's file.
+    public = _upload(client, h, lesson_id=str(lesson_id), is_public="true")
+    assert public.status_code == 422, public.text
+    assert public.json()["code"] == "public_lesson_file"
+    with session_scope() as db:
+        assert db.query(UploadedFile).count() == 0
+    # A public course material (no lesson) stays possible.
+    assert _upload(client, h, course_id=str(course.id), is_public="true").status_code == 201
+
+    # The database holds the rule too: no path can store a public lesson file.
+    private = _upload(client, h, lesson_id=str(lesson_id))
+    assert private.status_code == 201
+    with pytest.raises(IntegrityError), session_scope() as db:
+        db.get(UploadedFile, uuid.UUID(private.json()["id"])).is_public = True
+    url = f"/api/v1/files/download/{private.json()['id']}"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=auth_headers(student)).json()["code"] == "item_locked"
