@@ -248,6 +248,18 @@ async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    unparsable = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if unparsable is not None:
+        # Not a field's value but the body itself: 400, as every body-taking route documents.
+        position = unparsable.get("loc", ("body", 0))[-1]
+        reason = (unparsable.get("ctx") or {}).get("error", "not JSON")
+        return problem_response(
+            request,
+            status=400,
+            title="Bad Request",
+            detail=f"The request body is not valid UTF-8 JSON: {reason} (at character {position})",
+            code="invalid_json",
+        )
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]

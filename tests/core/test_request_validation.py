@@ -238,6 +238,38 @@ def test_a_field_the_body_does_not_name_is_refused_and_nothing_changes(
     assert _errors(question) == [(["body", "options", "0", "correct"], "extra_forbidden")]
 
 
+@pytest.mark.parametrize("body", [b"{bad", b"\xff\xfe", b'{"title": "x"'])
+def test_a_body_that_is_not_json_answers_400_and_changes_nothing(
+    client: TestClient, instructor: Any, student: Any, auth_headers: Any, body: bytes
+) -> None:
+    """Not a field's value but the body itself: 400 `invalid_json`, as every body-taking
+    operation documents, on the ordinary routes, the hot single-statement one and the
+    anonymous ones alike."""
+    course = create_course(instructor, lessons=1)
+    enrollment_id = create_enrollment(student, course)
+    before = _course_title(course.id)
+    json_type = {"Content-Type": "application/json"}
+    lesson = course.lesson_ids[0]
+    for method, path, headers in [
+        ("PATCH", f"{API}/courses/{course.id}", auth_headers(instructor)),
+        (
+            "PUT",
+            f"{API}/enrollments/{enrollment_id}/lessons/{lesson}/progress",
+            auth_headers(student),
+        ),
+        ("POST", f"{API}/auth/register", {}),
+    ]:
+        answer = client.request(method, path, content=body, headers={**headers, **json_type})
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        problem = answer.json()
+        assert problem["code"] == "invalid_json"
+        assert "not valid UTF-8 JSON" in problem["detail"]
+    assert _course_title(course.id) == before
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).select_from(User)) == 2
+
+
 def _models(annotation: Any) -> set[type[BaseModel]]:
     found: set[type[BaseModel]] = set()
     for argument in typing.get_args(annotation):
