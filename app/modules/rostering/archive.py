@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -67,6 +68,11 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 # What this importer needs to do anything useful; the others are read when present.
 REQUIRED_FILES = ("users", "classes", "enrollments")
 MODES = ("bulk", "delta", "absent")
+# What reading a damaged member raises: deflate data that does not decompress (zlib.error), a
+# compression method zipfile cannot read (NotImplementedError), a CRC mismatch or a bad local
+# header (BadZipFile), compressed data that ends early (EOFError).
+DAMAGED = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError)
+CHUNK = 1024 * 1024
 
 
 class InvalidRoster(BusinessRuleViolation):
@@ -212,14 +218,32 @@ def _check_headers(archive: zipfile.ZipFile, files: dict[str, str]) -> None:
         )
 
 
+def _read_through(archive: zipfile.ZipFile, names: list[str]) -> None:
+    """Decompress each of `names` to its end, a chunk at a time, so that a member that does
+    not decompress or fails its CRC check is found now rather than by the import. zipfile
+    stops at the size the archive declares, which `_check_sizes` has bounded."""
+    for name in names:
+        try:
+            with archive.open(name) as member:
+                while member.read(CHUNK):
+                    pass
+        except DAMAGED as exc:
+            raise NotAZip(f"{name} in the zip archive is damaged: {exc}") from None
+
+
 def inspect_archive(source: IO[bytes]) -> RosterArchive:
     """Check `source` (a seekable zip) as a OneRoster 1.2 CSV set; raise a 4xx otherwise."""
     with _open_zip(source) as archive:
         _check_sizes(archive)
         names = {info.filename for info in archive.infolist() if not info.is_dir()}
-        properties = _read_manifest(archive, names)
-        files = _declared_files(properties, names)
-        _check_headers(archive, files)
+        try:
+            properties = _read_manifest(archive, names)
+            files = _declared_files(properties, names)
+            _read_through(archive, [MANIFEST, *(f"{name}.csv" for name in files)])
+            _check_headers(archive, files)
+        except DAMAGED as exc:
+            # The manifest itself, or a member's start, is damaged.
+            raise NotAZip(f"The zip archive is damaged: {exc}") from None
     return RosterArchive(files=files)
 
 

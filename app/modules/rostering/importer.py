@@ -24,6 +24,7 @@ are dropped the same way and reported as `removed`.
 
 from __future__ import annotations
 
+from app.core.validation import NUL
 from app.modules.rostering import repository
 from app.modules.rostering.archive import Row, read_batches
 from app.modules.rostering.classes import (
@@ -84,7 +85,8 @@ def apply_batch(run: ImportRun, name: str, kind: str, handler: Handler, batch: l
     refused |= handler(run, usable, counts)
     run.write_inserts()
     counts.refused += len(refused)
-    ids = {row.line: row.get("sourcedId") or None for row in batch}
+    # A sourcedId refused for holding NUL is reported without it.
+    ids = {row.line: row.get("sourcedId").replace(NUL, "") or None for row in batch}
     repository.add_errors(
         run.db,
         [
@@ -108,13 +110,16 @@ def remove_unlisted(run: ImportRun, name: str, kind: str, handler: Handler) -> N
     removed as a `tobedeleted` row would remove them (a bulk file is the complete set), and
     counted as `removed`. The mapping is walked a batch at a time."""
     counts = run.counts.setdefault(name, Counts())
+    # The importing administrator's own account is never changed by their import, nor is
+    # its link to the roster.
+    importer = run.record.created_by_id if kind == SourceKind.USER else None
     after = None
     while page := repository.sources_page(run.db, kind, after=after, limit=run.batch_size):
         after = page[-1].id
         missing = [
             Prepared(Row(line=0, values={}), source.sourced_id, True, None, source)
             for source in page
-            if source.id not in run.listed
+            if source.id not in run.listed and (importer is None or source.local_id != importer)
         ]
         if not missing:
             continue

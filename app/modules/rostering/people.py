@@ -22,6 +22,8 @@ USER_ROLES: dict[str, Role] = {
     "siteAdministrator": Role.ADMIN,
     "systemAdministrator": Role.ADMIN,
 }
+# Dry run only: the sourcedIds that name the importing administrator's account.
+IMPORTER = "importer"
 
 
 def _email_of(row: Row) -> str:
@@ -94,10 +96,11 @@ def users(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[int, st
     for item, email, name, enabled, role in checked:
         user = mapped.get(item.source.local_id) if item.source and item.source.local_id else None
         if item.deleting:
-            if user is None:
+            # The importing administrator's own account is never changed by their import.
+            if user is None or user.id == importer:
                 counts.skipped += 1
                 continue
-            if user.id != importer and not run.dry_run:
+            if not run.dry_run:
                 _deactivate(user)
             gone.append(item)
             counts.deleted += 1
@@ -107,6 +110,16 @@ def users(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[int, st
             refused[item.row.line] = f"email {email} belongs to another account"
             continue
         user = user or owner
+        if user is not None and user.id == importer:
+            # The importing administrator's own account is never changed by their import (no
+            # name, email, role or state of theirs comes from a CSV): the row is skipped, but
+            # its sourcedId still names the account, so roles and enrollments can refer to it.
+            counts.skipped += 1
+            run.declare(SourceKind.USER, item.sourced_id, user.role)
+            run.declare(IMPORTER, item.sourced_id)
+            if not run.dry_run:
+                remember(run, SourceKind.USER, item, local_id=user.id)
+            continue
         run.declare(SourceKind.USER, item.sourced_id, (role or Role.STUDENT).value)
         if user is None:
             counts.created += 1
@@ -127,14 +140,12 @@ def users(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[int, st
             if run.dry_run:
                 continue
             user.email, user.full_name = email, name
-            # The importing administrator never demotes or deactivates themself.
-            if user.id != importer:
-                if role is not None:
-                    user.role = role.value
-                if enabled:
-                    user.is_active = True
-                else:
-                    _deactivate(user)
+            if role is not None:
+                user.role = role.value
+            if enabled:
+                user.is_active = True
+            else:
+                _deactivate(user)
         remember(run, SourceKind.USER, item, local_id=user.id)
     if not run.dry_run:
         forget(run, gone)
@@ -169,12 +180,17 @@ def roles(run: ImportRun, items: list[Prepared], counts: Counts) -> dict[int, st
         if row.get("userSourcedId") not in users:
             refused[row.line] = f"userSourcedId {row.get('userSourcedId')} is unknown"
             continue
-        counts.updated += 1
         source = users[row.get("userSourcedId")]
+        user = targets.get(source.local_id) if source and source.local_id else None
+        own = row.get("userSourcedId") in run.declared.get(IMPORTER, {})
+        if own or (user is not None and user.id == importer):
+            # The importing administrator's own role never changes.
+            counts.skipped += 1
+            continue
+        counts.updated += 1
         if run.dry_run:
             run.declare(SourceKind.USER, row.get("userSourcedId"), (role or Role.STUDENT).value)
             continue
-        user = targets.get(source.local_id) if source and source.local_id else None
-        if user is not None and role is not None and user.id != importer:
+        if user is not None and role is not None:
             user.role = role.value
     return refused

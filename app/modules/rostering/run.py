@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
+from app.core.validation import NUL, NUL_MESSAGE
 from app.modules.rostering import repository
 from app.modules.rostering.archive import Row
 from app.modules.rostering.models import RosterImport, RosterSource
@@ -94,6 +95,16 @@ class ImportRun:
         return found
 
 
+def nul_column(row: Row) -> str | None:
+    """The first column of `row` whose value holds a NUL character (PostgreSQL text cannot
+    store one), or None. Fields past the header are under the key None, as a list."""
+    for column, value in row.values.items():
+        values = value if isinstance(value, list) else [value]
+        if any(v and NUL in v for v in values):
+            return (column or "a field past the header").replace(NUL, "\\u0000")
+    return None
+
+
 @lru_cache(maxsize=1024)
 def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -103,13 +114,18 @@ def parse_datetime(value: str) -> datetime:
 def prepare(run: ImportRun, kind: str, name: str, batch: list[Row]) -> list[Prepared | str]:
     """Each row's common fields checked (or the reason it is refused), with its mapping."""
     delta = run.record.files.get(name) == "delta"
-    existing = repository.sources(run.db, kind, {row.get("sourcedId") for row in batch})
+    # A sourcedId holding NUL matches nothing stored (and is no value to query with).
+    ids = {sourced_id for row in batch if NUL not in (sourced_id := row.get("sourcedId"))}
+    existing = repository.sources(run.db, kind, ids)
     if not delta:
         # Named by the file, even on a row refused below: it is not missing from it.
         run.listed.update(source.id for source in existing.values())
     seen: set[str] = set()
     prepared: list[Prepared | str] = []
     for row in batch:
+        if column := nul_column(row):
+            prepared.append(f"{column} {NUL_MESSAGE}")
+            continue
         sourced_id, status = row.get("sourcedId"), row.get("status")
         stamp = row.get("dateLastModified")
         if not sourced_id or len(sourced_id) > MAX_ID:

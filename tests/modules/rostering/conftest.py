@@ -47,7 +47,9 @@ def mail_to(address: str) -> list[dict[str, Any]]:
         if entry["to"] == address:
             message = email.message_from_bytes((outbox / entry["file"]).read_bytes())
             part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-            entry["text"] = part.get_payload(decode=True).decode()
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            entry["text"] = payload.decode()
             sent.append(entry)
     return sent
 

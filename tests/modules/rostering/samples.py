@@ -96,9 +96,11 @@ def manifest(modes: Mapping[str, str]) -> str:
     return out.getvalue()
 
 
-def build_zip(files: Mapping[str, str | bytes]) -> bytes:
+def build_zip(
+    files: Mapping[str, str | bytes], *, compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, content in files.items():
             archive.writestr(name, content)
     return buffer.getvalue()

@@ -13,7 +13,7 @@ from app.modules.rostering.models import RosterImport, RosterSource
 from app.modules.users.models import User
 from tests.factories import DEFAULT_PASSWORD
 from tests.modules.rostering.conftest import Upload, invitation_token, mail_to
-from tests.modules.rostering.samples import enrollment, roster_zip, sample_roster, user
+from tests.modules.rostering.samples import enrollment, role, roster_zip, sample_roster, user
 
 
 def _finished(client: Any, headers: dict[str, str], response: Any) -> dict[str, Any]:
@@ -289,3 +289,98 @@ def test_imports_are_listed_newest_first(
     from app.core.storage import get_storage
 
     assert not any(get_storage("uploads").exists(key) for key in keys)
+
+
+def test_a_field_holding_nul_refuses_its_row(
+    client: Any, admin: Any, auth_headers: Any, upload: Upload, db: Any
+) -> None:
+    data = sample_roster()
+    data["users"].extend(
+        [
+            user("s-nul", "N\x00ul", "Name", "nul.name@school.example"),
+            user("s-\x00id", "Nul", "Id", "nul.id@school.example"),
+        ]
+    )
+    data["classes"].append(
+        {**data["classes"][0], "sourcedId": "class-nul", "location": "Room\x00 9"}
+    )
+    body = _finished(client, auth_headers(admin), upload(roster_zip(data)))
+    errors = {(e["file"], e["line"]): e for e in body["errors"]}
+    assert body["error_count"] == len(errors) == 3
+    assert (
+        errors[("users.csv", 7)]["reason"] == "givenName must not contain NUL (\\u0000) characters"
+    )
+    assert errors[("users.csv", 7)]["sourced_id"] == "s-nul"
+    assert (
+        errors[("users.csv", 8)]["reason"] == "sourcedId must not contain NUL (\\u0000) characters"
+    )
+    assert errors[("users.csv", 8)]["sourced_id"] == "s-id"
+    assert "location must not contain NUL" in errors[("classes.csv", 4)]["reason"]
+    # The other rows are applied; the refused ones left nothing behind.
+    assert body["summary"]["users"]["created"] == 5
+    assert body["summary"]["classes"]["created"] == 2
+    emails = set(db.scalars(select(User.email)))
+    assert not emails & {"nul.name@school.example", "nul.id@school.example"}
+    assert not any("\x00" in name for name in db.scalars(select(User.full_name)))
+    assert _count(db, Course) == 2
+
+
+def _account(db: Any, user_id: Any) -> dict[str, Any]:
+    db.expire_all()
+    account = db.get(User, user_id)
+    values = {column.key: getattr(account, column.key) for column in User.__mapper__.column_attrs}
+    # Ends the read, which would otherwise keep the embedded database from the import's writes.
+    db.rollback()
+    return values
+
+
+def test_the_importing_administrator_is_never_changed(
+    client: Any, admin: Any, auth_headers: Any, upload: Upload, db: Any
+) -> None:
+    headers = auth_headers(admin)
+    before = _account(db, admin.id)
+    data = sample_roster()
+    # The SIS lists the administrator, under another name, as a disabled student who also
+    # teaches (not as primary teacher) the first section.
+    data["users"].append(user("me", "Renamed", "Person", admin.email, enabledUser="false"))
+    data["roles"].append(role("me", "student"))
+    data["enrollments"].append(
+        enrollment("e-me-c1", "class-bio-1", "me", "teacher", primary="false")
+    )
+    dry = _finished(client, headers, upload(roster_zip(data), dry_run=True))
+    body = _finished(client, headers, upload(roster_zip(data)))
+    assert dry["summary"] == body["summary"]
+    assert body["error_count"] == dry["error_count"] == 0, body["errors"]
+    assert body["summary"]["users"]["skipped"] == 1
+    assert body["summary"]["users"]["created"] == 5
+    assert body["summary"]["roles"]["skipped"] == 1
+    # The row still names the account, so the rows referring to it apply.
+    assert body["summary"]["enrollments"]["created"] == 6
+    source = db.scalar(select(RosterSource).where(RosterSource.sourced_id == "me"))
+    assert source is not None and source.local_id == admin.id
+    assert _account(db, admin.id) == before
+
+    # A bulk file that no longer lists the administrator removes nothing of theirs.
+    body = _finished(client, headers, upload(roster_zip(sample_roster())))
+    assert body["summary"]["users"]["removed"] == 0
+    assert body["summary"]["enrollments"]["removed"] == 1
+    assert _account(db, admin.id) == before
+
+    # Found by its sourcedId with another email, then dropped: still untouched.
+    later = "2026-10-01T08:00:00.000Z"
+    delta = {
+        "users": [user("me", "Other", "Name", "moved@school.example", dateLastModified=later)],
+        "roles": [role("me", "student", dateLastModified=later)],
+        "classes": [],
+        "enrollments": [],
+    }
+    body = _finished(client, headers, upload(roster_zip(delta, mode="delta")))
+    assert body["summary"]["users"]["skipped"] == 1
+    assert body["summary"]["users"]["updated"] == 0
+    assert _account(db, admin.id) == before
+    gone = {**delta, "users": [{**delta["users"][0], "status": "tobedeleted"}], "roles": []}
+    gone["users"][0]["dateLastModified"] = "2026-11-01T08:00:00.000Z"
+    body = _finished(client, headers, upload(roster_zip(gone, mode="delta")))
+    assert body["summary"]["users"]["skipped"] == 1
+    assert body["summary"]["users"]["deleted"] == 0
+    assert _account(db, admin.id) == before

@@ -4,6 +4,7 @@ administrators may import or read imports."""
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.modules.rostering.samples import (
     manifest,
     roster_zip,
     sample_roster,
+    user,
 )
 
 
@@ -28,7 +30,7 @@ def _nothing_written(db: Any) -> None:
     assert db.scalar(select(func.count()).select_from(User)) == 1  # the administrator
 
 
-def _files(**overrides: str | bytes | None) -> bytes:
+def _files(*, compression: int = zipfile.ZIP_DEFLATED, **overrides: str | bytes | None) -> bytes:
     data = sample_roster()
     files: dict[str, str | bytes] = {"manifest.csv": manifest({n: "bulk" for n in data})}
     for name, rows in data.items():
@@ -39,7 +41,7 @@ def _files(**overrides: str | bytes | None) -> bytes:
             files.pop(key)
         else:
             files[key] = content
-    return build_zip(files)
+    return build_zip(files, compression=compression)
 
 
 def test_not_a_zip(upload: Upload, db: Any) -> None:
@@ -149,6 +151,55 @@ def test_an_encrypted_member_is_refused(upload: Upload, db: Any) -> None:
     response = upload(bytes(content))
     assert response.status_code == 422
     assert response.json()["code"] == "encrypted_member"
+    _nothing_written(db)
+
+
+def _member_data(content: bytes, name: str) -> int:
+    """Where the (compressed) data of member `name` starts in the zip `content`."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        offset = archive.getinfo(name).header_offset
+    name_length, extra_length = struct.unpack("<HH", content[offset + 26 : offset + 30])
+    return offset + 30 + name_length + extra_length
+
+
+def _damaged(how: str) -> bytes:
+    if how == "bad-crc":
+        # A stored users.csv well past the first read's 8 KiB, one byte of its last row
+        # changed: only reading the member to its end finds the CRC mismatch.
+        users = [user(f"s-{n}", "Many", "Students", f"s{n}@school.example") for n in range(200)]
+        content = bytearray(
+            _files(compression=zipfile.ZIP_STORED, users_csv=csv_text(HEADERS["users"], users))
+        )
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            size = archive.getinfo("users.csv").compress_size
+        assert size > 16 * 1024
+        content[_member_data(bytes(content), "users.csv") + size - 10] ^= 0x01
+        return bytes(content)
+    content = bytearray(_files())
+    if how == "corrupt-deflate":
+        # A deflate block of the reserved type 3: "invalid block type".
+        content[_member_data(bytes(content), "users.csv")] = 0xFF
+        return bytes(content)
+    # An unsupported compression method (93, Zstandard), in the local and central headers.
+    local = _member_data(bytes(content), "users.csv") - len("users.csv") - 30
+    content[local + 8 : local + 10] = struct.pack("<H", 93)
+    position = 0
+    while (position := content.find(b"PK\x01\x02", position)) != -1:
+        if content[position + 46 : position + 46 + len("users.csv")] == b"users.csv":
+            content[position + 10 : position + 12] = struct.pack("<H", 93)
+        position += 4
+    return bytes(content)
+
+
+@pytest.mark.parametrize("how", ["corrupt-deflate", "compression-method-93", "bad-crc"])
+def test_a_damaged_member_is_refused_before_anything_is_written(
+    upload: Upload, db: Any, how: str
+) -> None:
+    response = upload(_damaged(how))
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "not_a_zip"
+    assert "users.csv" in body["detail"] and "damaged" in body["detail"]
     _nothing_written(db)
 
 
