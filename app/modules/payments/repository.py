@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, case, delete, exists, func, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -35,32 +35,28 @@ def lock_payment(db: Session, payment_id: uuid.UUID) -> Payment | None:
     )
 
 
-def find_payment_for_event(
+def payments_named_by_event(
     db: Session,
     *,
     gateway: str,
+    payment_id: uuid.UUID | None,
     reference: str | None,
     transaction_id: str | None,
-    payment_id: uuid.UUID | None,
-) -> Payment | None:
-    """The payment a gateway event is about, row-locked, matched on the gateway's ids first."""
-    conditions: list[ColumnElement[bool]] = []
-    if reference:
-        conditions.append(Payment.gateway_reference == reference)
-    if transaction_id:
-        conditions.append(Payment.transaction_id == transaction_id)
-    if payment_id:
-        conditions.append(Payment.id == payment_id)
-    if not conditions:
-        return None
-    return db.scalar(
-        select(Payment)
-        .where(Payment.gateway == gateway, or_(*conditions))
-        .order_by(Payment.created_at)
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+) -> list[tuple[str, uuid.UUID | None]]:
+    """For each identifier a gateway event carries, strongest first (our payment id, the
+    checkout reference, the gateway's transaction id), the id of the payment of `gateway` it
+    names, or None. Each names at most one: the id is the primary key, and references and
+    transaction ids are unique per gateway. Nothing is locked."""
+    lookups: list[tuple[str, ColumnElement[bool] | None]] = [
+        ("payment id", Payment.id == payment_id if payment_id else None),
+        ("reference", Payment.gateway_reference == reference if reference else None),
+        ("transaction id", Payment.transaction_id == transaction_id if transaction_id else None),
+    ]
+    return [
+        (name, db.scalar(select(Payment.id).where(Payment.gateway == gateway, condition)))
+        for name, condition in lookups
+        if condition is not None
+    ]
 
 
 def event_exists(db: Session, gateway: str, event_id: str) -> bool:

@@ -1,7 +1,8 @@
 """Payments API: `/api/v1/payments/...`.
 
 Gateway webhooks are answered 200 once verified and applied (also for duplicates, so the
-gateway stops retrying), 400 for a bad signature and 422 for an amount mismatch.
+gateway stops retrying), 400 for a bad signature, 409 when the event's identifiers name
+different payments and 422 for an amount mismatch.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ def revenue_summary(
     "/webhooks/{gateway}",
     response_model=WebhookAck,
     responses=problem(400, "The signature is missing or invalid, or the event is malformed")
+    | problem(409, "The event's identifiers name different payments")
     | problem(413, "The body is larger than 1 MiB"),
 )
 def gateway_webhook(
@@ -280,7 +282,10 @@ def refund_payment(
 
 
 @router.post(
-    "/{payment_id}/reconcile", response_model=ReconcileResult, responses=_GATEWAY_UNAVAILABLE
+    "/{payment_id}/reconcile",
+    response_model=ReconcileResult,
+    responses=_GATEWAY_UNAVAILABLE
+    | problem(409, "The gateway's answer names another payment's transaction"),
 )
 def reconcile_payment(payment_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> Any:
     """Ask the gateway where an open payment stands and apply it as its webhook would (admin)."""

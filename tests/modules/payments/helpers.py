@@ -29,6 +29,7 @@ def sandbox_webhook(
     event_id: str | None = None,
     secret: str = SANDBOX_SECRET,
     timestamp: int | None = None,
+    transaction_id: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(
         {
@@ -39,7 +40,7 @@ def sandbox_webhook(
                 "reference": payment.get("reference"),
                 "amount": amount or payment["amount"],
                 "currency": currency or payment["currency"],
-                "transaction_id": f"txn_{uuid.uuid4().hex[:12]}",
+                "transaction_id": transaction_id or f"txn_{uuid.uuid4().hex[:12]}",
             },
         }
     ).encode()
@@ -120,6 +121,19 @@ def count_enrollments(student_id: uuid.UUID, course_id: uuid.UUID) -> int:
                     Enrollment.course_id == course_id,
                     Enrollment.status == "active",
                 )
+            )
+            or 0
+        )
+
+
+def events_recorded(event_id: str) -> int:
+    """How many audit entries a gateway event id left (0 when the event was refused)."""
+    with session_scope() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(PaymentEvent)
+                .where(PaymentEvent.event_id == event_id)
             )
             or 0
         )

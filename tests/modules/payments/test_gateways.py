@@ -405,3 +405,32 @@ def test_paymob_checkout_and_callback(
     assert response.json()["status"] == "processed"
     assert payment_row(checkout["payment_id"]).status == "refunded"
     assert count_enrollments(student.id, course.id) == 0
+
+
+def test_paymob_callback_is_matched_on_its_signed_order_not_the_unsigned_merchant_order_id(
+    client: Any, student: Any, other_student: Any, instructor: Any, env: Any
+) -> None:
+    env(PAYMOB_HMAC_SECRET=PAYMOB_SECRET)
+    course = create_course(instructor, price="49.00", currency="EGP")
+    fields: dict[str, Any] = {
+        "course": course,
+        "currency": "EGP",
+        "gateway": "paymob",
+        "status": "pending",
+    }
+    payment = create_payment(student, gateway_reference="217503754", **fields)
+    other = create_payment(other_student, gateway_reference="217509999", **fields)
+    obj = paymob_transaction(217503754)
+    # Outside the fields the HMAC covers: anyone relaying the callback could change it.
+    obj["order"]["merchant_order_id"] = str(other.id)
+    response = client.post(
+        "/api/v1/payments/webhooks/paymob",
+        params={"hmac": paymob_hmac(obj, PAYMOB_SECRET)},
+        content=json.dumps({"type": "TRANSACTION", "obj": obj}).encode(),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["payment_id"] == str(payment.id)
+    assert payment_row(str(payment.id)).status == "completed"
+    assert payment_row(str(other.id)).status == "pending"
+    assert count_enrollments(student.id, course.id) == 1
+    assert count_enrollments(other_student.id, course.id) == 0

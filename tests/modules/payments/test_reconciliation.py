@@ -229,6 +229,35 @@ def test_an_amount_mismatch_reported_by_the_gateway_grants_nothing(
     assert [source for _type, source, _to in event_types(str(payment.id))] == []
 
 
+def test_an_answer_naming_another_payments_transaction_is_refused(
+    client: Any,
+    admin: Any,
+    student: Any,
+    other_student: Any,
+    paid_course: Any,
+    auth_headers: Any,
+    gateways: FakeGateway,
+) -> None:
+    # The paid session reports a payment intent an older payment was completed with.
+    older = create_payment(
+        other_student, course=paid_course, gateway="stripe", transaction_id="pi_3TestIntent"
+    )
+    payment = _pending(student, paid_course, gateway="stripe", reference="cs_crossed")
+    gateways.routes[("GET", f"{SESSIONS}/cs_crossed")] = (
+        200,
+        stripe_session("cs_crossed", str(payment.id), "paid"),
+    )
+    assert _reconcile() == {"error": 1}
+    refused = client.post(f"/api/v1/payments/{payment.id}/reconcile", headers=auth_headers(admin))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "payment_identifier_conflict"
+    assert payment_row(str(payment.id)).status == "pending"
+    assert event_types(str(payment.id)) == []
+    assert payment_row(str(older.id)).status == "completed"
+    assert event_types(str(older.id)) == []
+    assert count_enrollments(student.id, paid_course.id) == 0
+
+
 def test_a_webhook_that_wins_the_race_leaves_the_answer_nothing_to_do(
     client: Any, student: Any, paid_course: Any, gateways: FakeGateway, outbox: None
 ) -> None:

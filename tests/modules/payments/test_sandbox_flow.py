@@ -8,10 +8,16 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.modules.payments.factories import create_course, create_enrollment, outbox_entries
+from tests.modules.payments.factories import (
+    create_course,
+    create_enrollment,
+    create_payment,
+    outbox_entries,
+)
 from tests.modules.payments.helpers import (
     count_enrollments,
     event_types,
+    events_recorded,
     payment_row,
     sandbox_webhook,
 )
@@ -129,6 +135,81 @@ def test_amount_or_currency_mismatch_is_refused(
         assert response.json()["code"] == "amount_mismatch"
     assert payment_row(checkout["payment_id"]).status == "pending"
     assert count_enrollments(student.id, paid_course.id) == 0
+
+
+def test_a_webhook_is_not_applied_to_an_older_payment_sharing_its_transaction_id(
+    client: Any,
+    student: Any,
+    other_student: Any,
+    instructor: Any,
+    paid_course: Any,
+    auth_headers: Any,
+) -> None:
+    older = create_payment(other_student, course=paid_course, transaction_id="t")
+    course = create_course(instructor, price="7.00", currency="USD")
+    checkout = _checkout(client, auth_headers(student), course)
+    reference = payment_row(checkout["payment_id"]).gateway_reference
+    assert reference
+    event = {**checkout, "reference": reference}
+    # Signed, naming the new payment by its id and reference, with the older one's
+    # transaction id: one gateway transaction cannot pay for both.
+    body, headers = sandbox_webhook(event, transaction_id="t", event_id="evt_shared_txn")
+    response = client.post(SANDBOX_HOOK, content=body, headers=headers)
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == "payment_identifier_conflict"
+    assert problem["detail"] == (
+        "The event's payment id and transaction id name different payments"
+    )
+    assert events_recorded("evt_shared_txn") == 0
+    untouched = payment_row(str(older.id))
+    assert untouched.status == "completed" and untouched.transaction_id == "t"
+    assert event_types(str(older.id)) == []
+    new = payment_row(checkout["payment_id"])
+    assert new.status == "pending" and new.transaction_id is None
+    assert count_enrollments(student.id, course.id) == 0
+
+    # The new payment's own success, with its own transaction id, completes it.
+    body, headers = sandbox_webhook(event, transaction_id="t2")
+    response = client.post(SANDBOX_HOOK, content=body, headers=headers)
+    assert response.status_code == 200 and response.json()["status"] == "processed"
+    assert response.json()["payment_id"] == checkout["payment_id"]
+    assert payment_row(checkout["payment_id"]).transaction_id == "t2"
+    assert count_enrollments(student.id, course.id) == 1
+    assert payment_row(str(older.id)).transaction_id == "t"
+
+
+def test_an_event_whose_identifiers_name_different_payments_is_refused(
+    client: Any,
+    student: Any,
+    other_student: Any,
+    paid_course: Any,
+    auth_headers: Any,
+) -> None:
+    other = create_payment(other_student, course=paid_course, status="pending")
+    checkout = _checkout(client, auth_headers(student), paid_course)
+    mine = payment_row(checkout["payment_id"])
+    crossed = [
+        # Our payment id names one payment, the checkout reference the other.
+        {**checkout, "reference": other.gateway_reference},
+        {**checkout, "payment_id": str(other.id), "reference": mine.gateway_reference},
+    ]
+    for number, event in enumerate(crossed):
+        body, headers = sandbox_webhook(event, event_id=f"evt_crossed_{number}")
+        response = client.post(SANDBOX_HOOK, content=body, headers=headers)
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "payment_identifier_conflict"
+        assert response.json()["detail"] == (
+            "The event's payment id and reference name different payments"
+        )
+        assert events_recorded(f"evt_crossed_{number}") == 0
+    for payment_id in (checkout["payment_id"], str(other.id)):
+        assert payment_row(payment_id).status == "pending"
+    assert event_types(str(other.id)) == []
+    assert event_types(checkout["payment_id"]) == [("payment.created", "api", "pending")]
+    assert count_enrollments(student.id, paid_course.id) == 0
+    assert count_enrollments(other_student.id, paid_course.id) == 0
 
 
 def test_out_of_order_events(

@@ -112,6 +112,9 @@ class GatewayEvent:
     event_type: str
     kind: EventKind
     payload: dict[str, Any]
+    # What names the payment, strongest first (an event is refused when two of them name
+    # different payments): our payment id, only where the gateway's signature covers it;
+    # the checkout's `Checkout.reference`; the gateway's transaction id.
     reference: str | None = None
     payment_id: str | None = None
     transaction_id: str | None = None

@@ -69,8 +69,14 @@ def compute_hmac(secret: str, obj: Mapping[str, Any]) -> str:
     return hmac.new(secret.encode(), hmac_string(obj).encode(), hashlib.sha512).hexdigest()
 
 
-def _transaction_event(obj: Mapping[str, Any], **common: Any) -> GatewayEvent:
-    """A transaction object (callback `obj`, or an inquiry's answer) as its event."""
+def _transaction_event(
+    obj: Mapping[str, Any], *, payment_id: str | None, **common: Any
+) -> GatewayEvent:
+    """A transaction object (callback `obj`, or an inquiry's answer) as its event.
+
+    `payment_id` is ours only when it can be trusted: a callback's `order.merchant_order_id`
+    is outside the fields its HMAC covers, so a callback is matched on the signed order id
+    (the reference) and transaction id alone."""
     if obj.get("is_refunded") or obj.get("is_voided"):
         kind = EventKind.REFUNDED
     elif obj.get("pending"):
@@ -89,7 +95,7 @@ def _transaction_event(obj: Mapping[str, Any], **common: Any) -> GatewayEvent:
         event_type="TRANSACTION",
         kind=kind,
         reference=text(order.get("id")) or None,
-        payment_id=order.get("merchant_order_id"),
+        payment_id=payment_id,
         transaction_id=text(obj.get("id")) or None,
         amount=from_minor_units(cents, currency) if cents is not None and currency else None,
         currency=currency,
@@ -189,7 +195,7 @@ class PaymobGateway(PaymentGateway):
                 kind=EventKind.IGNORED,
                 payload=event,
             )
-        return _transaction_event(obj, payload=event)
+        return _transaction_event(obj, payment_id=None, payload=event)
 
     def refund(
         self, *, payment_id: str, transaction_id: str | None, amount: Decimal, currency: str
@@ -222,7 +228,8 @@ class PaymobGateway(PaymentGateway):
         obj = self._json(response)
         if text(lookup(obj, "order.id")) != query.reference:
             raise GatewayError("Paymob answered about another order")
-        event = _transaction_event(obj, payload=obj)
+        # The inquiry is our authenticated call about this payment's order (checked above).
+        event = _transaction_event(obj, payment_id=query.payment_id, payload=obj)
         # The same transaction and state has the same event id as its callback, so the
         # callback arriving afterwards is a duplicate (and the other way round).
         return None if event.kind is EventKind.IGNORED else event

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.database import utcnow
-from app.core.errors import BadRequest, BusinessRuleViolation
+from app.core.errors import BadRequest, BusinessRuleViolation, Conflict
 from app.core.events import emit
 from app.modules.courses.models import Course
 from app.modules.enrollments import service as enrollment_service
@@ -160,6 +160,42 @@ def _check_amount(payment: Payment, event: GatewayEvent) -> None:
         )
 
 
+def _payment_for_event(db: Session, *, gateway: str, event: GatewayEvent) -> Payment | None:
+    """The payment `event` is about, row-locked: the one its strongest identifier names (our
+    payment id, then the checkout reference, then the gateway's transaction id), and only if
+    no other identifier it carries names another payment. An identifier that names no payment
+    says nothing either way (a completion brings its new transaction id)."""
+    named = [
+        (name, found)
+        for name, found in repository.payments_named_by_event(
+            db,
+            gateway=gateway,
+            payment_id=_parse_uuid(event.payment_id),
+            reference=event.reference,
+            transaction_id=event.transaction_id,
+        )
+        if found is not None
+    ]
+    if not named:
+        return None
+    chosen_by, payment_id = named[0]
+    conflicting = [name for name, found in named if found != payment_id]
+    if conflicting:
+        logger.warning(
+            "refused %s event %s: its %s names payment %s but its %s another payment",
+            gateway,
+            event.event_id,
+            chosen_by,
+            payment_id,
+            " and ".join(conflicting),
+        )
+        raise Conflict(
+            f"The event's {chosen_by} and {' and '.join(conflicting)} name different payments",
+            code="payment_identifier_conflict",
+        )
+    return repository.lock_payment(db, payment_id)
+
+
 def handle_webhook(
     db: Session,
     *,
@@ -184,13 +220,7 @@ def apply_gateway_event(
     (the only ways a payment completes)."""
     if repository.event_exists(db, gateway, event.event_id):
         return WebhookOutcome("duplicate")
-    payment = repository.find_payment_for_event(
-        db,
-        gateway=gateway,
-        reference=event.reference,
-        transaction_id=event.transaction_id,
-        payment_id=_parse_uuid(event.payment_id),
-    )
+    payment = _payment_for_event(db, gateway=gateway, event=event)
     if payment is not None and event.kind is EventKind.COMPLETED:
         _check_amount(payment, event)
     try:
